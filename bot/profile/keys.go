@@ -1,0 +1,83 @@
+package profile
+
+import (
+	"hash/crc32"
+	"hash/fnv"
+	"strconv"
+	"time"
+)
+
+// Every Redis key this package uses is built here.
+//
+//	kb:{<acct>:<shard>}:seq             local id counter of a shard
+//	kb:{<acct>:<shard>}:o:<bucket>      hash openid → local id (openidBuckets buckets)
+//	kb:{<acct>:<shard>}:p:<lid/64>      hash "<lid>" → packed profile, "o<lid>" → openid
+//	kb:{<acct>:<shard>}:dlg:<lid>       dialog state of one subscriber (with TTL)
+//	kb:{<acct>:<shard>}:dd:<msgkey>     webhook dedup: pending claim, then the stored reply
+//	kb:{<acct>:<shard>}:ix:<index>      segment bitmap over local ids (see indexes.go)
+//	kb:{<acct>:<shard>}:tmp:<random>    scratch bitmaps of segment evaluation
+//	kb:{dict}:<kind>                    hash id → code (group, town, topic, source)
+//	kb:{dict}:seq:<kind>                code counter of a dictionary
+//
+// All keys of one subscriber share the hash tag {kb:<acct>:<shard>}, so the
+// Lua scripts that touch several of them run on one Redis Cluster slot. The
+// scripts build some key names themselves (from the tag passed in ARGV);
+// those names always carry the same tag, so they stay on the same slot.
+
+const (
+	// bucketSize is how many local ids share one profile hash. Two fields
+	// per subscriber keep a bucket at 128 entries, Redis's default
+	// hash-max-listpack-entries.
+	bucketSize = 64
+	// openidBuckets is the number of openid → id hashes per shard: ~50
+	// entries each at 1.5 M subscribers.
+	openidBuckets = 1024
+	// activeDays is how long daily activity bitmaps live.
+	activeDays = 100
+)
+
+// ShardOf returns the shard of an openid.
+func ShardOf(openID string) int {
+	return int(crc32.ChecksumIEEE([]byte(openID)) % Shards)
+}
+
+func shardTag(account string, shard int) string {
+	return "kb:{" + account + ":" + strconv.Itoa(shard) + "}"
+}
+
+func openIDBucketKey(tag, openID string) string {
+	h := fnv.New32a()
+	h.Write([]byte(openID))
+	return tag + ":o:" + strconv.Itoa(int(h.Sum32()%openidBuckets))
+}
+
+func profileBucketKey(tag string, lid int64) string {
+	return tag + ":p:" + strconv.FormatInt(lid/bucketSize, 10)
+}
+
+func seqKey(tag string) string { return tag + ":seq" }
+
+func dedupKey(tag, msgKey string) string { return tag + ":dd:" + msgKey }
+
+func indexKey(tag, index string) string { return tag + ":ix:" + index }
+
+func dictKey(k Kind) string    { return "kb:{dict}:" + string(k) }
+func dictSeqKey(k Kind) string { return "kb:{dict}:seq:" + string(k) }
+
+// Index names: the suffixes of segment bitmaps.
+const (
+	IndexAll        = "all" // has a profile
+	IndexSubscribed = "sub" // follows the account
+	IndexOptedOut   = "opt" // said 退订
+)
+
+// GroupIndex, TownIndex, InterestIndex, SourceIndex and ActiveIndex name the
+// bitmaps of one attribute value.
+func GroupIndex(id string) string    { return "g:" + id }
+func TownIndex(id string) string     { return "t:" + id }
+func InterestIndex(id string) string { return "i:" + id }
+func SourceIndex(id string) string   { return "src:" + id }
+
+// ActiveIndex names the bitmap of subscribers active on t's calendar day (in
+// t's location).
+func ActiveIndex(t time.Time) string { return "act:" + t.Format("20060102") }

@@ -1,0 +1,222 @@
+// Package profile keeps every subscriber's profile in Redis, indexed for
+// precise targeting.
+//
+// Layout (all key names are built in keys.go): an account's subscribers are
+// split into Shards by a hash of their openid. Everything about one
+// subscriber — the openid→id map entry, the packed profile, the dialog state,
+// the webhook dedup records and the subscriber's bits in every segment bitmap
+// — lives under one hash tag {kb:<account>:<shard>}, so each webhook message
+// is two atomic Lua calls on one Redis Cluster slot. Within a shard each
+// subscriber has a dense local id, and every segment index (group, town,
+// interest, state, source, active day) is a bitmap over those ids: an
+// audience over 1.5 M subscribers is a handful of BITOPs per shard inside
+// Redis, never a scan of profiles.
+//
+// Profiles are packed (codec.go) into ≤64 bytes so that Redis keeps each
+// bucket of 64 subscribers as one compact listpack hash.
+package profile
+
+import (
+	"errors"
+	"time"
+)
+
+// Shards is the fixed number of shards per account. It is part of the
+// storage layout: changing it needs a migration.
+const Shards = 32
+
+// MaxInterests bounds the interests a profile keeps, so a packed profile
+// stays within Redis's compact listpack value size.
+const MaxInterests = 8
+
+// Interest weights. Onboarding choices start at WeightChosen; behaviour
+// (searches, clicks) raises or decays them within [0, WeightMax].
+const (
+	WeightChosen = 200
+	WeightMax    = 255
+)
+
+// Onboarding steps, kept in the profile so a user can answer later.
+const (
+	StepNone Step = iota
+	StepGroup
+	StepTown
+	StepInterests
+)
+
+// Step is the onboarding question the subscriber was last asked.
+type Step uint8
+
+// ID identifies a subscriber densely within an account: its shard and its
+// local id in that shard's bitmaps.
+type ID struct {
+	Shard int
+	Local int64
+}
+
+// Uint64 packs the id into one number for APIs and logs.
+func (id ID) Uint64() uint64 { return uint64(id.Shard)<<40 | uint64(id.Local) }
+
+// IDFromUint64 reverses ID.Uint64.
+func IDFromUint64(v uint64) ID { return ID{Shard: int(v >> 40), Local: int64(v & (1<<40 - 1))} }
+
+// Interest is a topic and how much the subscriber cares about it.
+type Interest struct {
+	Topic  string
+	Weight uint8
+}
+
+// Profile is everything kepubot keeps about one subscriber. It holds ids
+// (group, town, topic ids from the taxonomy), never free text about a person.
+type Profile struct {
+	OpenID    string
+	Group     string
+	Town      string
+	Interests []Interest
+	Source    string // channel the subscriber came through (QR scene source)
+
+	Subscribed bool // follows the account now
+	OptedOut   bool // said 退订: no pushes
+	Step       Step // onboarding question pending
+
+	CreatedAt    time.Time
+	LastActiveAt time.Time
+	// OptChangedAt is the WeChat CreateTime of the message that last changed
+	// Subscribed or OptedOut: an older message (a late retry) never overrides
+	// a newer decision.
+	OptChangedAt time.Time
+	// InterestsAt is when interest weights were last adjusted (for decay).
+	InterestsAt time.Time
+
+	// Customer-service windows (WECHAT.md): a user message opens 48 h / 5
+	// messages; a follow, menu click or QR scan opens 1 min / 3 messages.
+	LastMessageAt time.Time
+	MessagesUsed  uint8
+	LastEventAt   time.Time
+	EventMsgsUsed uint8
+
+	// Mass-send budget: mass messages counted in MassMonth (months since
+	// 2000-01 in the account's time zone).
+	MassMonth uint16
+	MassCount uint8
+}
+
+// ErrNotFound is returned for an openid kepubot does not know.
+var ErrNotFound = errors.New("subscriber not found")
+
+// ErrConflict is returned by Commit when the profile changed since Begin;
+// the caller reloads and handles the message again.
+var ErrConflict = errors.New("profile changed concurrently")
+
+// ErrDuplicate is returned by Commit when another attempt already handled
+// the same WeChat message.
+var ErrDuplicate = errors.New("message already handled")
+
+// Clone returns a deep copy, so a handler can change it and the store can
+// still diff against the original.
+func (p *Profile) Clone() *Profile {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.Interests = append([]Interest(nil), p.Interests...)
+	return &c
+}
+
+// Reachable reports whether pushes may go to the subscriber at all.
+func (p *Profile) Reachable() bool { return p.Subscribed && !p.OptedOut }
+
+// HasInterest reports whether topic is among the interests.
+func (p *Profile) HasInterest(topic string) bool {
+	for _, in := range p.Interests {
+		if in.Topic == topic {
+			return true
+		}
+	}
+	return false
+}
+
+// InterestIDs lists interest topics, strongest first.
+func (p *Profile) InterestIDs() []string {
+	ids := make([]string, len(p.Interests))
+	for i, in := range p.Interests {
+		ids[i] = in.Topic
+	}
+	return ids
+}
+
+// SetInterest sets topic's weight, adding it if new. When the profile is
+// full the weakest interest makes room. Interests stay sorted by weight.
+func (p *Profile) SetInterest(topic string, w uint8) {
+	for i := range p.Interests {
+		if p.Interests[i].Topic == topic {
+			p.Interests[i].Weight = w
+			p.sortInterests()
+			return
+		}
+	}
+	if len(p.Interests) >= MaxInterests {
+		p.Interests = p.Interests[:MaxInterests-1]
+	}
+	p.Interests = append(p.Interests, Interest{Topic: topic, Weight: w})
+	p.sortInterests()
+}
+
+// AddInterestWeight raises (or with a negative delta lowers) topic's
+// weight, clamped to [0, WeightMax]; a topic at weight 0 is dropped.
+func (p *Profile) AddInterestWeight(topic string, delta int) {
+	w := delta
+	for _, in := range p.Interests {
+		if in.Topic == topic {
+			w += int(in.Weight)
+		}
+	}
+	switch {
+	case w <= 0:
+		p.RemoveInterest(topic)
+	case w > WeightMax:
+		p.SetInterest(topic, WeightMax)
+	default:
+		p.SetInterest(topic, uint8(w))
+	}
+}
+
+// RemoveInterest drops topic from the interests.
+func (p *Profile) RemoveInterest(topic string) {
+	out := p.Interests[:0]
+	for _, in := range p.Interests {
+		if in.Topic != topic {
+			out = append(out, in)
+		}
+	}
+	p.Interests = out
+}
+
+func (p *Profile) sortInterests() {
+	// Insertion sort: at most MaxInterests entries; stable for equal weights.
+	for i := 1; i < len(p.Interests); i++ {
+		for j := i; j > 0 && p.Interests[j].Weight > p.Interests[j-1].Weight; j-- {
+			p.Interests[j], p.Interests[j-1] = p.Interests[j-1], p.Interests[j]
+		}
+	}
+}
+
+// TouchMessage records a message from the user at t: it opens the 48-hour
+// customer-service window with a fresh quota.
+func (p *Profile) TouchMessage(t time.Time) {
+	p.LastMessageAt, p.MessagesUsed = t, 0
+	p.touch(t)
+}
+
+// TouchEvent records a follow, menu click or QR scan at t: it opens the
+// 1-minute, 3-message window.
+func (p *Profile) TouchEvent(t time.Time) {
+	p.LastEventAt, p.EventMsgsUsed = t, 0
+	p.touch(t)
+}
+
+func (p *Profile) touch(t time.Time) {
+	if t.After(p.LastActiveAt) {
+		p.LastActiveAt = t
+	}
+}

@@ -1,0 +1,67 @@
+-- commit: apply the outcome of handling one message, atomically: the
+-- profile (compare-and-set against what begin loaded), its segment bits,
+-- the dialog state and the reply kept for WeChat's retries.
+-- KEYS[1] kb:{acct:shard}:o:<bucket>   openid -> local id
+-- KEYS[2] kb:{acct:shard}:dd:<msgkey>  dedup record (any key of the tag when ARGV[3] is empty)
+-- ARGV[1]  shard tag, kb:{acct:shard}
+-- ARGV[2]  openid
+-- ARGV[3]  claim token from begin, or "" when not deduplicating
+-- ARGV[4]  local id begin saw, or "" for a new subscriber
+-- ARGV[5]  packed profile begin saw ("" when none)
+-- ARGV[6]  new packed profile, or "" to erase the subscriber
+-- ARGV[7]  reply record to keep under KEYS[2]
+-- ARGV[8]  reply lifetime in milliseconds
+-- ARGV[9]  dialog: "keep", "del" or "set"
+-- ARGV[10] dialog value (with "set")
+-- ARGV[11] dialog lifetime in milliseconds
+-- ARGV[12] number N of bit changes, then N triples from ARGV[13]:
+--          index name, bit (0|1), lifetime in seconds (0 = none).
+--          Clearing a bit never creates a bitmap.
+-- Returns {"ok", lid}, {"dup"} (another attempt owns or answered the
+-- message) or {"conflict"} (the subscriber changed since begin).
+local tag = ARGV[1]
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then
+  return {'dup'}
+end
+local cur = redis.call('HGET', KEYS[1], ARGV[2])
+local lid
+if ARGV[4] == '' then
+  if cur then return {'conflict'} end
+  if ARGV[6] == '' then return {'ok', 0} end
+  lid = redis.call('INCR', tag .. ':seq')
+  redis.call('HSET', KEYS[1], ARGV[2], lid)
+  redis.call('HSET', tag .. ':p:' .. math.floor(lid / 64), 'o' .. lid, ARGV[2])
+else
+  if cur ~= ARGV[4] then return {'conflict'} end
+  lid = tonumber(ARGV[4])
+  local old = redis.call('HGET', tag .. ':p:' .. math.floor(lid / 64), ARGV[4]) or ''
+  if old ~= ARGV[5] then return {'conflict'} end
+end
+local bucket = tag .. ':p:' .. math.floor(lid / 64)
+local dlg = tag .. ':dlg:' .. lid
+if ARGV[6] == '' then
+  redis.call('HDEL', bucket, lid, 'o' .. lid)
+  redis.call('HDEL', KEYS[1], ARGV[2])
+  redis.call('DEL', dlg)
+else
+  redis.call('HSET', bucket, lid, ARGV[6])
+  if ARGV[9] == 'set' then
+    redis.call('SET', dlg, ARGV[10], 'PX', ARGV[11])
+  elseif ARGV[9] == 'del' then
+    redis.call('DEL', dlg)
+  end
+end
+local n = tonumber(ARGV[12])
+for i = 0, n - 1 do
+  local key = tag .. ':ix:' .. ARGV[13 + 3 * i]
+  local bit = tonumber(ARGV[14 + 3 * i])
+  local ttl = tonumber(ARGV[15 + 3 * i])
+  if bit == 1 or redis.call('EXISTS', key) == 1 then
+    redis.call('SETBIT', key, lid, bit)
+    if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+  end
+end
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[7], 'PX', ARGV[8])
+end
+return {'ok', lid}

@@ -1,0 +1,114 @@
+package profile
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+//go:embed scripts/count.lua
+var countLua string
+
+var countScript = redis.NewScript(countLua)
+
+// Program is a segment compiled to reverse Polish notation over index
+// names, evaluated inside Redis (see scripts/count.lua). Build one with
+// Term, And, Or and Not; the zero Program means every subscriber.
+type Program []string
+
+// Term is the segment of subscribers in the named index (e.g.
+// GroupIndex("farmer")).
+func Term(index string) Program { return Program{"k:" + index} }
+
+// And intersects segments.
+func And(ps ...Program) Program { return join("&", ps) }
+
+// Or unites segments.
+func Or(ps ...Program) Program { return join("|", ps) }
+
+// Not is every subscriber outside p.
+func Not(p Program) Program { return append(append(Program{}, p...), "!") }
+
+// Reachable is the segment pushes may go to: subscribed and not opted out.
+func Reachable() Program { return And(Term(IndexSubscribed), Not(Term(IndexOptedOut))) }
+
+func join(op string, ps []Program) Program {
+	var out Program
+	for i, p := range ps {
+		out = append(out, p...)
+		if i > 0 {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// Counts is the size of a segment, broken down by rows (e.g. towns) and
+// optionally by rows × columns (e.g. town × group).
+type Counts struct {
+	Total int64
+	Rows  map[string]int64
+	Cells map[string]map[string]int64 // row → column → count
+}
+
+// Count sizes prog across every shard of account; rows and cols name
+// indexes to break the count down by (either may be empty).
+func (s *Store) Count(ctx context.Context, account string, prog Program, rows, cols []string) (Counts, error) {
+	if !ValidAccount(account) {
+		return Counts{}, fmt.Errorf("count: invalid account %q", account)
+	}
+	args := make([]any, 0, 4+len(prog)+len(rows)+len(cols))
+	args = append(args, "", len(prog))
+	for _, t := range prog {
+		args = append(args, t)
+	}
+	args = append(args, len(rows))
+	for _, r := range rows {
+		args = append(args, r)
+	}
+	args = append(args, len(cols))
+	for _, c := range cols {
+		args = append(args, c)
+	}
+	cmds := make([]*redis.Cmd, Shards)
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for shard := range Shards {
+			tag := shardTag(account, shard)
+			a := append([]any{tag}, args[1:]...)
+			cmds[shard] = countScript.EvalSha(ctx, pipe, []string{seqKey(tag)}, a...)
+		}
+		return nil
+	})
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := countScript.Load(ctx, s.rdb).Err(); err != nil {
+			return Counts{}, fmt.Errorf("count: load script: %w", err)
+		}
+		return s.Count(ctx, account, prog, rows, cols)
+	}
+	if err != nil {
+		return Counts{}, fmt.Errorf("count: %w", err)
+	}
+	out := Counts{Rows: make(map[string]int64, len(rows))}
+	if len(cols) > 0 {
+		out.Cells = make(map[string]map[string]int64, len(rows))
+		for _, r := range rows {
+			out.Cells[r] = make(map[string]int64, len(cols))
+		}
+	}
+	for _, cmd := range cmds {
+		res, err := cmd.Slice()
+		if err != nil {
+			return Counts{}, fmt.Errorf("count: %w", err)
+		}
+		out.Total += res[0].(int64)
+		for i, v := range res[1].([]any) {
+			out.Rows[rows[i]] += v.(int64)
+		}
+		for k, v := range res[2].([]any) {
+			out.Cells[rows[k/len(cols)]][cols[k%len(cols)]] += v.(int64)
+		}
+	}
+	return out, nil
+}

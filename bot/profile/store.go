@@ -1,0 +1,286 @@
+package profile
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+//go:embed scripts/begin.lua
+var beginLua string
+
+//go:embed scripts/commit.lua
+var commitLua string
+
+var (
+	beginScript  = redis.NewScript(beginLua)
+	commitScript = redis.NewScript(commitLua)
+)
+
+// Store keeps profiles and their segment indexes in Redis. It is safe for
+// concurrent use by many goroutines and many replicas.
+type Store struct {
+	rdb  redis.UniversalClient
+	dict *Dict
+	loc  *time.Location
+}
+
+// NewStore returns a store over rdb. loc is the district's time zone, which
+// decides the calendar day of activity bitmaps. It loads the code
+// dictionary.
+func NewStore(ctx context.Context, rdb redis.UniversalClient, loc *time.Location) (*Store, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := &Store{rdb: rdb, dict: NewDict(rdb), loc: loc}
+	if err := s.dict.Load(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dict returns the store's code dictionary.
+func (s *Store) Dict() *Dict { return s.dict }
+
+var accountRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+
+// ValidAccount reports whether id can name an account in Redis keys.
+func ValidAccount(id string) bool { return accountRE.MatchString(id) }
+
+// Session is one subscriber loaded for handling one inbound message, from
+// Begin until Commit.
+type Session struct {
+	Account string
+	OpenID  string
+	ID      ID
+	// Profile is nil for an openid kepubot has never seen.
+	Profile *Profile
+	// Dialog is the stored dialog state, nil when none.
+	Dialog []byte
+
+	// Duplicate is set when another attempt already claimed or answered
+	// this message; Reply then holds its stored reply, or is nil while that
+	// attempt is still running.
+	Duplicate bool
+	Reply     []byte
+
+	tag      string
+	msgKey   string
+	claim    string
+	oldBytes string
+	lid      string
+}
+
+const (
+	claimPrefix = "p:"
+	replyPrefix = "r:"
+)
+
+// Begin loads openid's profile for handling the message msgKey (e.g. its
+// MsgId) and claims the message for ttl, in one round trip. When msgKey is
+// empty nothing is claimed (for updates that are not inbound messages).
+func (s *Store) Begin(ctx context.Context, account, openID, msgKey string, ttl time.Duration) (*Session, error) {
+	if !ValidAccount(account) {
+		return nil, fmt.Errorf("begin: invalid account %q", account)
+	}
+	if openID == "" || len(openID) > 64 {
+		return nil, fmt.Errorf("begin: invalid openid")
+	}
+	shard := ShardOf(openID)
+	sess := &Session{Account: account, OpenID: openID, tag: shardTag(account, shard), msgKey: msgKey}
+	sess.ID.Shard = shard
+	if msgKey != "" {
+		sess.claim = claimPrefix + nonce()
+	}
+	return sess, s.load(ctx, sess, ttl)
+}
+
+func (s *Store) load(ctx context.Context, sess *Session, ttl time.Duration) error {
+	keys := []string{openIDBucketKey(sess.tag, sess.OpenID), s.dedupKeyOf(sess)}
+	res, err := beginScript.Run(ctx, s.rdb, keys, sess.tag, sess.OpenID, sess.claim, ttl.Milliseconds()).Slice()
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	sess.Profile, sess.Dialog, sess.lid, sess.oldBytes, sess.ID.Local = nil, nil, "", "", 0
+	switch res[0] {
+	case "dup":
+		sess.Duplicate = true
+		if rec, ok := res[1].(string); ok && len(rec) >= len(replyPrefix) && rec[:len(replyPrefix)] == replyPrefix {
+			sess.Reply = []byte(rec[len(replyPrefix):])
+		}
+		return nil
+	case "new":
+		return nil
+	}
+	sess.lid, _ = res[1].(string)
+	sess.ID.Local, _ = strconv.ParseInt(sess.lid, 10, 64)
+	if d, ok := res[3].(string); ok {
+		sess.Dialog = []byte(d)
+	}
+	raw, ok := res[2].(string)
+	if !ok {
+		return nil
+	}
+	sess.oldBytes = raw
+	p, err := decode([]byte(raw), s.dict)
+	if errors.Is(err, errUnknownCode) {
+		// Another replica assigned a code this one has not seen yet.
+		if err := s.dict.Load(ctx); err != nil {
+			return err
+		}
+		p, err = decode([]byte(raw), s.dict)
+	}
+	if err != nil {
+		return fmt.Errorf("begin %s/%d: %w", sess.Account, sess.ID.Uint64(), err)
+	}
+	p.OpenID = sess.OpenID
+	sess.Profile = p
+	return nil
+}
+
+// Reload reloads the subscriber after ErrConflict, keeping the claim.
+func (s *Store) Reload(ctx context.Context, sess *Session) error {
+	claim := sess.claim
+	sess.claim = ""
+	err := s.load(ctx, sess, 0)
+	sess.claim = claim
+	return err
+}
+
+// StoredReply re-reads the dedup record of a duplicate message: the kept
+// reply, or nil while the first attempt is still running. done reports
+// whether the record is a reply (or gone, so nothing will come).
+func (s *Store) StoredReply(ctx context.Context, sess *Session) (reply []byte, done bool, err error) {
+	rec, err := s.rdb.Get(ctx, s.dedupKeyOf(sess)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if len(rec) >= len(replyPrefix) && rec[:len(replyPrefix)] == replyPrefix {
+		return []byte(rec[len(replyPrefix):]), true, nil
+	}
+	return nil, false, nil
+}
+
+// Outcome is what handling a message decided.
+type Outcome struct {
+	// Profile is the new profile; nil erases the subscriber (删除我的数据).
+	Profile *Profile
+	// Dialog is the new dialog state; nil deletes it. Ignored when
+	// KeepDialog is set.
+	Dialog     []byte
+	KeepDialog bool
+	DialogTTL  time.Duration
+	// Reply is kept for WeChat's retries of the same message.
+	Reply    []byte
+	ReplyTTL time.Duration
+}
+
+// Commit applies out atomically: profile, indexes, dialog and kept reply.
+// It returns ErrConflict when the subscriber changed since Begin (Reload
+// and handle again) and ErrDuplicate when another attempt owns the message.
+func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
+	if sess.Duplicate {
+		return ErrDuplicate
+	}
+	var newBytes []byte
+	if out.Profile != nil {
+		if err := s.dict.ensureProfile(ctx, out.Profile); err != nil {
+			return err
+		}
+		var err error
+		if newBytes, err = encode(out.Profile, s.dict); err != nil {
+			return err
+		}
+	}
+	dialogMode := "del"
+	switch {
+	case out.KeepDialog:
+		dialogMode = "keep"
+	case out.Dialog != nil:
+		dialogMode = "set"
+	}
+	changes := s.indexChanges(sess.Profile, out.Profile)
+	args := make([]any, 0, 12+3*len(changes))
+	args = append(args, sess.tag, sess.OpenID, sess.claim, sess.lid, sess.oldBytes, newBytes,
+		append([]byte(replyPrefix), out.Reply...), max(out.ReplyTTL.Milliseconds(), 1),
+		dialogMode, out.Dialog, max(out.DialogTTL.Milliseconds(), 1), len(changes))
+	for _, c := range changes {
+		args = append(args, c.index, c.bit, c.ttl)
+	}
+	keys := []string{openIDBucketKey(sess.tag, sess.OpenID), s.dedupKeyOf(sess)}
+	res, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	switch res[0] {
+	case "dup":
+		return ErrDuplicate
+	case "conflict":
+		return ErrConflict
+	}
+	lid, _ := res[1].(int64)
+	sess.ID.Local = lid
+	return nil
+}
+
+// Get returns openid's profile and id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, account, openID string) (*Profile, ID, error) {
+	sess, err := s.Begin(ctx, account, openID, "", 0)
+	if err != nil {
+		return nil, ID{}, err
+	}
+	if sess.Profile == nil {
+		return nil, ID{}, ErrNotFound
+	}
+	return sess.Profile, sess.ID, nil
+}
+
+// Update changes openid's profile outside any inbound message (admin and
+// delivery bookkeeping), retrying on concurrent changes. fn gets a copy it
+// may change; a nil profile means the openid is unknown, and fn returning a
+// nil profile erases it. fn may run more than once.
+func (s *Store) Update(ctx context.Context, account, openID string, fn func(p *Profile) (*Profile, error)) error {
+	sess, err := s.Begin(ctx, account, openID, "", 0)
+	if err != nil {
+		return err
+	}
+	for range 50 {
+		p, err := fn(sess.Profile.Clone())
+		if err != nil {
+			return err
+		}
+		err = s.Commit(ctx, sess, Outcome{Profile: p, KeepDialog: p != nil})
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		if err := s.Reload(ctx, sess); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("update %s: %w after 50 tries", account, ErrConflict)
+}
+
+func (s *Store) dedupKeyOf(sess *Session) string {
+	if sess.msgKey == "" {
+		// Scripts need a key of the tag in KEYS[2]; this one is never written.
+		return seqKey(sess.tag)
+	}
+	return dedupKey(sess.tag, sess.msgKey)
+}
+
+func nonce() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

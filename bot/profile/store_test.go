@@ -1,0 +1,262 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/redistest"
+)
+
+type fixture struct {
+	ctx   context.Context
+	store *Store
+}
+
+func setup(t testing.TB) fixture {
+	t.Helper()
+	ctx := context.Background()
+	rdb := redistest.Start(t)
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	s, err := NewStore(ctx, rdb, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{ctx: ctx, store: s}
+}
+
+func farmer(openID string, now time.Time) *Profile {
+	return &Profile{
+		OpenID: openID, Group: "farmer", Town: "paitan", Subscribed: true,
+		Interests: []Interest{{"litchi", WeightChosen}, {"weather", WeightChosen}},
+		CreatedAt: now, LastActiveAt: now, Source: "training-2027",
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	now := time.Unix(1795000000, 0).UTC()
+	p := farmer("o1", now)
+	p.OptedOut, p.Step, p.MessagesUsed, p.LastMessageAt, p.MassMonth, p.MassCount = true, StepTown, 3, now, 322, 2
+	for i := range MaxInterests {
+		p.SetInterest(fmt.Sprintf("t%d", i), uint8(10*i))
+	}
+	if err := f.store.dict.ensureProfile(f.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	b, err := encode(p, f.store.dict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 64 {
+		t.Errorf("packed profile is %d bytes, want ≤ 64 (listpack value limit)", len(b))
+	}
+	got, err := decode(b, f.store.dict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.OpenID = p.OpenID
+	if !reflect.DeepEqual(got, p) {
+		t.Errorf("decode(encode(p)) = %+v, want %+v", got, p)
+	}
+	if _, err := decode(b[:10], f.store.dict); err == nil {
+		t.Error("decode of a truncated profile succeeded")
+	}
+}
+
+func TestBeginCommitAndDedup(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	now := time.Now()
+	sess, err := f.store.Begin(f.ctx, "default", "oA", "m:1", 5*time.Second)
+	if err != nil || sess.Profile != nil || sess.Duplicate {
+		t.Fatalf("Begin new = %+v, %v", sess, err)
+	}
+	// A retry arriving while the first attempt runs sees a pending claim.
+	dup, err := f.store.Begin(f.ctx, "default", "oA", "m:1", 5*time.Second)
+	if err != nil || !dup.Duplicate || dup.Reply != nil {
+		t.Fatalf("Begin retry = %+v, %v; want pending duplicate", dup, err)
+	}
+	if err := f.store.Commit(f.ctx, dup, Outcome{Profile: farmer("oA", now)}); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("Commit of duplicate = %v, want ErrDuplicate", err)
+	}
+	if err := f.store.Commit(f.ctx, sess, Outcome{Profile: farmer("oA", now), Reply: []byte("hello"), ReplyTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	dup, err = f.store.Begin(f.ctx, "default", "oA", "m:1", 5*time.Second)
+	if err != nil || !dup.Duplicate || string(dup.Reply) != "hello" {
+		t.Fatalf("Begin after commit = %+v, %v; want duplicate with kept reply", dup, err)
+	}
+	p, id, err := f.store.Get(f.ctx, "default", "oA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Group != "farmer" || p.Town != "paitan" || !p.HasInterest("litchi") || id.Local != 1 || id.Shard != ShardOf("oA") {
+		t.Errorf("Get = %+v %+v", p, id)
+	}
+	if _, _, err := f.store.Get(f.ctx, "default", "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get unknown = %v, want ErrNotFound", err)
+	}
+	if _, _, err := f.store.Get(f.ctx, "other", "oA"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get in another account = %v, want ErrNotFound (accounts are separate)", err)
+	}
+}
+
+func TestCommitConflict(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	now := time.Now()
+	if err := f.store.Update(f.ctx, "default", "oB", func(*Profile) (*Profile, error) { return farmer("oB", now), nil }); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.store.Begin(f.ctx, "default", "oB", "m:a", time.Second)
+	b, _ := f.store.Begin(f.ctx, "default", "oB", "m:b", time.Second)
+	pa := a.Profile.Clone()
+	pa.Town = "licheng"
+	if err := f.store.Commit(f.ctx, a, Outcome{Profile: pa}); err != nil {
+		t.Fatal(err)
+	}
+	pb := b.Profile.Clone()
+	pb.Group = "worker"
+	if err := f.store.Commit(f.ctx, b, Outcome{Profile: pb}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale Commit = %v, want ErrConflict", err)
+	}
+	if err := f.store.Reload(f.ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	pb = b.Profile.Clone()
+	pb.Group = "worker"
+	if err := f.store.Commit(f.ctx, b, Outcome{Profile: pb}); err != nil {
+		t.Fatal(err)
+	}
+	p, _, _ := f.store.Get(f.ctx, "default", "oB")
+	if p.Town != "licheng" || p.Group != "worker" {
+		t.Errorf("after both commits: town %q group %q, want licheng worker", p.Town, p.Group)
+	}
+}
+
+func TestConcurrentUpdatesCountOnce(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	if err := f.store.Update(f.ctx, "default", "oC", func(*Profile) (*Profile, error) { return farmer("oC", time.Now()), nil }); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			err := f.store.Update(f.ctx, "default", "oC", func(p *Profile) (*Profile, error) {
+				p.MassCount++
+				return p, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	p, _, _ := f.store.Get(f.ctx, "default", "oC")
+	if p.MassCount != 20 {
+		t.Errorf("MassCount = %d after 20 concurrent increments, want 20", p.MassCount)
+	}
+}
+
+func TestIndexesFollowProfile(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	now := time.Now()
+	rng := rand.New(rand.NewPCG(1, 2))
+	groups := []string{"farmer", "youth", "worker", "official", "resident", ""}
+	towns := []string{"paitan", "licheng", "xintang", "zhengguo", ""}
+	topics := []string{"litchi", "weather", "health", "rice", "stem"}
+	all := map[string]*Profile{}
+	for i := range 400 {
+		id := fmt.Sprintf("o%03d", i)
+		p := &Profile{OpenID: id, Group: groups[rng.IntN(len(groups))], Town: towns[rng.IntN(len(towns))],
+			Subscribed: rng.IntN(10) > 0, OptedOut: rng.IntN(10) == 0, CreatedAt: now, LastActiveAt: now}
+		for _, tp := range topics {
+			if rng.IntN(3) == 0 {
+				p.SetInterest(tp, WeightChosen)
+			}
+		}
+		if err := f.store.Update(f.ctx, "default", id, func(*Profile) (*Profile, error) { return p, nil }); err != nil {
+			t.Fatal(err)
+		}
+		all[id] = p
+	}
+	// Change some and erase some: indexes must follow.
+	for i := range 100 {
+		id := fmt.Sprintf("o%03d", i)
+		err := f.store.Update(f.ctx, "default", id, func(p *Profile) (*Profile, error) {
+			if i%4 == 0 {
+				return nil, nil
+			}
+			p.Town = "zhengguo"
+			p.RemoveInterest("litchi")
+			p.OptedOut = !p.OptedOut
+			return p, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 0 {
+			delete(all, id)
+		} else {
+			all[id].Town = "zhengguo"
+			all[id].RemoveInterest("litchi")
+			all[id].OptedOut = !all[id].OptedOut
+		}
+	}
+	prog := And(Term(GroupIndex("farmer")), Or(Term(TownIndex("paitan")), Term(TownIndex("zhengguo"))), Term(InterestIndex("litchi")), Reachable())
+	rows := []string{TownIndex("paitan"), TownIndex("zhengguo"), TownIndex("licheng")}
+	cols := []string{GroupIndex("farmer"), GroupIndex("youth")}
+	got, err := f.store.Count(f.ctx, "default", prog, rows, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	byTown := map[string]int64{}
+	for _, p := range all {
+		if p.Group == "farmer" && (p.Town == "paitan" || p.Town == "zhengguo") && p.HasInterest("litchi") && p.Reachable() {
+			total++
+			byTown[TownIndex(p.Town)]++
+		}
+	}
+	if got.Total != total || total == 0 {
+		t.Errorf("Count total = %d, want %d (scan)", got.Total, total)
+	}
+	for _, r := range rows {
+		if got.Rows[r] != byTown[r] || got.Cells[r][GroupIndex("farmer")] != byTown[r] || got.Cells[r][GroupIndex("youth")] != 0 {
+			t.Errorf("Count row %s = %d cells %v, want %d", r, got.Rows[r], got.Cells[r], byTown[r])
+		}
+	}
+	// Not: everyone known who is not a farmer.
+	notFarmer, err := f.store.Count(f.ctx, "default", Not(Term(GroupIndex("farmer"))), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantNot int64
+	for _, p := range all {
+		if p.Group != "farmer" {
+			wantNot++
+		}
+	}
+	if notFarmer.Total != wantNot {
+		t.Errorf("Count !farmer = %d, want %d", notFarmer.Total, wantNot)
+	}
+	// The empty program counts everyone with a profile.
+	everyone, _ := f.store.Count(f.ctx, "default", nil, nil, nil)
+	if everyone.Total != int64(len(all)) {
+		t.Errorf("Count all = %d, want %d", everyone.Total, len(all))
+	}
+	// Not over an index no one is in is everyone.
+	nobody, _ := f.store.Count(f.ctx, "default", Not(Term(SourceIndex("never"))), nil, nil)
+	if nobody.Total != int64(len(all)) {
+		t.Errorf("Count !source:never = %d, want %d", nobody.Total, len(all))
+	}
+}
