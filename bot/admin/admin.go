@@ -1,0 +1,303 @@
+// Package admin serves kepubot's admin API (/api/v1/...): JSON over HTTP,
+// authenticated by bearer tokens, each request checked against the caller's
+// role. Handlers stay thin: they decode and validate the request, call the
+// domain packages, and map domain errors to HTTP statuses (ErrorStatus).
+//
+// Each area of the API has its own file (subscribers.go, qrcodes.go, ...)
+// with a register function that Server.routes calls.
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Role is what a user of the admin API may do.
+type Role string
+
+// Roles, from most to least powerful. Authors (editors) and reviewers are
+// separate roles so that nobody approves their own item.
+const (
+	RoleAdmin     Role = "admin"
+	RoleEditor    Role = "editor"
+	RoleReviewer  Role = "reviewer"
+	RoleOrganizer Role = "organizer"
+	RoleViewer    Role = "viewer"
+)
+
+// ValidRole reports whether r is a known role.
+func ValidRole(r Role) bool {
+	switch r {
+	case RoleAdmin, RoleEditor, RoleReviewer, RoleOrganizer, RoleViewer:
+		return true
+	}
+	return false
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	UserID string
+	Name   string
+	Role   Role
+}
+
+// Authenticator resolves a bearer token to a principal. It returns
+// ErrUnauthorized for an unknown token.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (Principal, error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(ctx context.Context, token string) (Principal, error)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(ctx context.Context, token string) (Principal, error) {
+	return f(ctx, token)
+}
+
+// BootstrapAdmin authenticates the configured KEPUBOT_ADMIN_TOKEN as the
+// built-in admin, then falls back to next (which may be nil).
+func BootstrapAdmin(token string, next Authenticator) Authenticator {
+	return AuthenticatorFunc(func(ctx context.Context, got string) (Principal, error) {
+		if token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
+			return Principal{UserID: "admin", Name: "admin", Role: RoleAdmin}, nil
+		}
+		if next == nil {
+			return Principal{}, ErrUnauthorized
+		}
+		return next.Authenticate(ctx, got)
+	})
+}
+
+// Errors handlers return; ErrorStatus maps them (and domain errors wrapped
+// in them) to HTTP statuses.
+var (
+	ErrUnauthorized = errors.New("missing or invalid token")
+	ErrForbidden    = errors.New("your role may not do this")
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("conflict")
+	ErrUnavailable  = errors.New("temporarily unavailable")
+)
+
+// InvalidError is a bad request, with per-field messages where known.
+type InvalidError struct {
+	Msg    string
+	Fields map[string]string
+}
+
+func (e *InvalidError) Error() string { return e.Msg }
+
+// Invalid returns a bad-request error; fields may be nil.
+func Invalid(fields map[string]string, format string, args ...any) error {
+	return &InvalidError{Msg: fmt.Sprintf(format, args...), Fields: fields}
+}
+
+// StatusError pairs an error with the HTTP status to answer it with.
+// Domain packages never return it; a handler wraps a domain error in one
+// when the mapping is specific to that handler.
+type StatusError struct {
+	Status int
+	Err    error
+}
+
+func (e *StatusError) Error() string { return e.Err.Error() }
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// ErrorStatusOrOK is ErrorStatus, or 200 for a nil error.
+func ErrorStatusOrOK(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	return ErrorStatus(err)
+}
+
+// ErrorStatus maps an error to its HTTP status.
+func ErrorStatus(err error) int {
+	var se *StatusError
+	var ie *InvalidError
+	switch {
+	case errors.As(err, &se):
+		return se.Status
+	case errors.As(err, &ie):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// HandlerFunc is an admin handler: it returns the value to encode as JSON
+// (with status 200, or 201 when it is a Created) or an error.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request, p Principal) (any, error)
+
+// Created marks a response body as a newly created resource (201).
+type Created struct{ Body any }
+
+// Server is the admin API's HTTP handler.
+type Server struct {
+	auth   Authenticator
+	audit  Auditor
+	logger *slog.Logger
+	mux    *http.ServeMux
+}
+
+// AuditEntry is one state-changing admin request, as the audit log keeps it.
+type AuditEntry struct {
+	Principal Principal
+	Method    string
+	Path      string
+	Account   string
+	Status    int
+	Time      time.Time
+}
+
+// Auditor records every state-changing request (any method but GET/HEAD),
+// allowed or refused.
+type Auditor interface {
+	Audit(ctx context.Context, e AuditEntry)
+}
+
+// SetAuditor sets where state-changing requests are recorded.
+func (s *Server) SetAuditor(a Auditor) { s.audit = a }
+
+// NewServer returns an admin API server with no routes; areas add theirs
+// with Handle.
+func NewServer(auth Authenticator, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{auth: auth, logger: logger.With("component", "admin"), mux: http.NewServeMux()}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Handle registers h for pattern (e.g. "GET /api/v1/subscribers/{openid}"),
+// allowed for the given roles (admin is always allowed).
+func (s *Server) Handle(pattern string, h HandlerFunc, roles ...Role) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err == nil && !allowed(p.Role, roles) {
+			err = ErrForbidden
+		}
+		var body any
+		if err == nil {
+			body, err = h(w, r, p)
+		}
+		defer func() {
+			if s.audit != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+				s.audit.Audit(r.Context(), AuditEntry{Principal: p, Method: r.Method, Path: r.URL.Path,
+					Account: Account(r), Status: ErrorStatusOrOK(err), Time: time.Now()})
+			}
+		}()
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		status := http.StatusOK
+		if c, ok := body.(Created); ok {
+			status, body = http.StatusCreated, c.Body
+		}
+		if body == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		WriteJSON(w, status, body)
+	})
+}
+
+// Roles lists every role; use it for read-only routes anyone may call.
+func Roles() []Role {
+	return []Role{RoleAdmin, RoleEditor, RoleReviewer, RoleOrganizer, RoleViewer}
+}
+
+func allowed(r Role, roles []Role) bool {
+	if r == RoleAdmin {
+		return true
+	}
+	for _, x := range roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) authenticate(r *http.Request) (Principal, error) {
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" || s.auth == nil {
+		return Principal{}, ErrUnauthorized
+	}
+	return s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := ErrorStatus(err)
+	msg := err.Error()
+	body := map[string]any{"error": msg}
+	var ie *InvalidError
+	if errors.As(err, &ie) && len(ie.Fields) > 0 {
+		body["fields"] = ie.Fields
+	}
+	if status == http.StatusInternalServerError {
+		// Internal details stay in the log; the caller gets a plain message.
+		s.logger.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		body["error"] = "internal error"
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kepubot"`)
+	}
+	WriteJSON(w, status, body)
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// DecodeJSON decodes the request body into v strictly: unknown fields,
+// trailing data and oversized bodies are bad requests.
+func DecodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Invalid(nil, "invalid JSON body: %v", err)
+	}
+	if dec.More() {
+		return Invalid(nil, "invalid JSON body: trailing data")
+	}
+	return nil
+}
+
+// Account returns the account a request addresses: the `account` query
+// parameter, or "default".
+func Account(r *http.Request) string {
+	if a := r.URL.Query().Get("account"); a != "" {
+		return a
+	}
+	return "default"
+}
