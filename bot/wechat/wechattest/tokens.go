@@ -15,7 +15,8 @@ type token struct {
 	appID   string
 	stable  bool
 	expires time.Time
-	invalid bool // superseded or invalidated: 40001
+	invalid bool      // invalidated: 40001
+	retire  time.Time // superseded by a newer /cgi-bin/token: 40001 from then
 }
 
 // TokenFetches is the number of access tokens issued to appID by either
@@ -45,7 +46,7 @@ func (s *Server) authenticate(value string, now time.Time) (*app, int, string) {
 		return nil, 41001, "access_token missing"
 	}
 	t, ok := s.tokens[value]
-	if !ok || t.invalid {
+	if !ok || t.invalid || (!t.retire.IsZero() && !now.Before(t.retire)) {
 		return nil, 40001, "invalid credential, access_token is invalid or not latest"
 	}
 	if !now.Before(t.expires) {
@@ -101,8 +102,8 @@ func (s *Server) handleToken(q *request) result {
 	if !a.quota("token", "day", 2000, q.now) {
 		return fail(45009, "reach max api daily quota limit")
 	}
-	if old := a.normal; old != nil && old.expires.After(q.now.Add(tokenOverlap)) {
-		old.expires = q.now.Add(tokenOverlap)
+	if old := a.normal; old != nil && old.retire.IsZero() {
+		old.retire = q.now.Add(tokenOverlap)
 	}
 	a.normal = s.issue(a, false, q.now)
 	return tokenResult(a.normal, q.now)
