@@ -228,7 +228,11 @@ func (p *Phone) parseReply(r Reply) (Reply, error) {
 		if err != nil {
 			return r, fmt.Errorf("decrypt reply: %w", err)
 		}
-		plain = dec
+		plain = bytes.TrimSpace(dec)
+		// The SDK encrypts its "success" too; WeChat shows nothing for it.
+		if len(plain) == 0 || string(plain) == "success" {
+			return r, nil
+		}
 	}
 	var m struct {
 		MsgType  string `xml:"MsgType"`
