@@ -38,4 +38,21 @@ func postJSON(ctx context.Context, op, path, tok string, body any, out interface
 	return out.result().err(op)
 }
 
+// getJSON is postJSON for GET calls; query may be nil.
+func getJSON(ctx context.Context, op, path, tok string, query url.Values, out interface{ result() apiResult }) error {
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
+	}
+	q.Set("access_token", tok)
+	raw, err := util.HTTPGetContext(ctx, defaultBase+path+"?"+q.Encode())
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decode %s answer: %w", op, err)
+	}
+	return out.result().err(op)
+}
+
 func (r *apiResult) result() apiResult { return *r }

@@ -35,21 +35,30 @@ func (c *Client) CreateTag(ctx context.Context, name string) (int, error) {
 	return id, err
 }
 
-// ListTags returns the account's tags.
+// ListTags returns the account's tags. It calls the API itself: the SDK's
+// GetTag ignores the errcode and returns no tags on any error.
 func (c *Client) ListTags(ctx context.Context) ([]Tag, error) {
-	var tags []Tag
-	err := c.do(ctx, "tag_list", func(string) error {
-		ts, err := c.user.GetTag()
-		if err != nil {
-			return err
-		}
-		tags = tags[:0]
-		for _, t := range ts {
-			tags = append(tags, Tag{ID: int(t.ID), Name: t.Name, Count: int(t.Count)})
-		}
-		return nil
+	type answer struct {
+		apiResult
+		Tags []struct {
+			ID    int    `json:"id"`
+			Name  string `json:"name"`
+			Count int    `json:"count"`
+		} `json:"tags"`
+	}
+	var ans answer
+	err := c.do(ctx, "tag_list", func(tok string) error {
+		ans = answer{} // a retry must not see the failed attempt's errcode
+		return getJSON(ctx, "tag_list", "/cgi-bin/tags/get", tok, nil, &ans)
 	})
-	return tags, err
+	if err != nil {
+		return nil, err
+	}
+	tags := make([]Tag, 0, len(ans.Tags))
+	for _, t := range ans.Tags {
+		tags = append(tags, Tag{ID: t.ID, Name: t.Name, Count: t.Count})
+	}
+	return tags, nil
 }
 
 // DeleteTag deletes a tag (and removes it from its users).

@@ -86,10 +86,10 @@ var (
 	clientSet atomic.Bool
 )
 
-// setup installs the URI modifier and, unless SetHTTPClient was called, a
+// installGlobals installs the URI modifier and, unless SetHTTPClient was called, a
 // default HTTP client with timeouts. It also keeps the SDK's logrus from
 // logging request XML (with openids) at debug level.
-func setup() {
+func installGlobals() {
 	setupOnce.Do(func() {
 		util.SetURIModifier(rewriteURI)
 		if !clientSet.Load() {
@@ -114,7 +114,7 @@ func rewriteURI(uri string) string {
 func SetAPIBase(base string) error {
 	if base == "" {
 		apiBase.Store(nil)
-		setup()
+		installGlobals()
 		return nil
 	}
 	u, err := url.Parse(base)
@@ -123,7 +123,7 @@ func SetAPIBase(base string) error {
 	}
 	b := strings.TrimSuffix(base, "/")
 	apiBase.Store(&b)
-	setup()
+	installGlobals()
 	return nil
 }
 
@@ -133,7 +133,7 @@ func SetAPIBase(base string) error {
 func SetHTTPClient(c *http.Client) {
 	clientSet.Store(true)
 	util.DefaultHTTPClient = c
-	setup()
+	installGlobals()
 }
 
 // New returns a client for the account. rdb holds the shared access token;
@@ -152,7 +152,7 @@ func New(cfg Config, rdb redis.UniversalClient, reg prometheus.Registerer, logge
 	if err != nil {
 		return nil, err
 	}
-	setup()
+	installGlobals()
 	cache := &redisCache{rdb: rdb, timeout: 2 * time.Second}
 	oa := officialaccount.NewOfficialAccount(&config.Config{
 		AppID:          cfg.AppID,
