@@ -1,9 +1,9 @@
 package wechat
 
 import (
-	"crypto/sha1"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +14,10 @@ import (
 
 // fake is the one fake WeChat of this package's tests: the API base is
 // process-wide. Tests isolate themselves by appid.
-var fake *wechattest.Server
+var (
+	fake   *wechattest.Server
+	appSeq atomic.Int64
+)
 
 func TestMain(m *testing.M) {
 	fake = wechattest.New(wechattest.Options{Seed: 1})
@@ -35,10 +38,11 @@ type bundle struct {
 	reg   *prometheus.Registry
 }
 
-// setup registers an account named after the test and returns a client.
+// setup registers a new account with the fake and returns a client for it.
 func setup(t *testing.T, typ AccountType) *bundle {
 	t.Helper()
-	appID := fmt.Sprintf("wx%x", sha1.Sum([]byte(t.Name())))[:18]
+	// A fresh appid per call keeps repeated runs (-count) apart too.
+	appID := fmt.Sprintf("wxtest%012d", appSeq.Add(1))
 	fakeType := wechattest.ServiceAccount
 	if typ == SubscriptionAccount {
 		fakeType = wechattest.SubscriptionAccount

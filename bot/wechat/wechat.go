@@ -11,6 +11,10 @@
 //
 // The API base and HTTP client are process-wide (SetAPIBase,
 // SetHTTPClient), because the SDK keeps them in globals.
+//
+// Most SDK calls take no context: ctx is checked before each call and the
+// HTTP client's timeout bounds the call. The calls this package posts
+// itself (mass sends, tag listing) honor ctx fully.
 package wechat
 
 import (

@@ -26,9 +26,8 @@ func TestCustomServiceWindows(t *testing.T) {
 		}},
 		{"event window: 3 messages within 1 minute", func(t *testing.T, b *bundle) {
 			b.srv.UserEvent(appID, u)
-			for i := range 3 {
+			for range 3 {
 				wantCode(t, "send", send(t, b), 0)
-				_ = i
 			}
 			wantCode(t, "4th send", send(t, b), 45047)
 			b.clock.Advance(time.Minute)

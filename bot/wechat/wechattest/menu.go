@@ -61,7 +61,7 @@ var keyed = map[string]bool{
 	"pic_photo_or_album": true, "pic_weixin": true, "location_select": true,
 }
 
-// errcodes for a top-level button and a sub-button, in that order.
+// menuCodes are the errcodes WeChat uses for one level of buttons.
 type menuCodes struct{ name, typ, key, url int }
 
 var (
