@@ -11,27 +11,29 @@ import (
 //	off len field
 //	 0   1  version (1)
 //	 1   1  flags: bit0 subscribed, bit1 opted out, bits 2-3 onboarding step
-//	 2   1  group code (0 = none)
-//	 3   1  town code (0 = none)
-//	 4   2  source code (0 = none)
-//	 6   4  created at (unix seconds; 0 = zero time)
-//	10   4  last active at
-//	14   4  opt changed at
-//	18   4  interests at
-//	22   4  last message at
-//	26   1  messages used
-//	27   4  last event at
-//	31   1  event messages used
-//	32   2  mass month
-//	34   1  mass count
-//	35   1  n interests (≤ MaxInterests)
-//	36  2n  (topic code, weight) pairs
+//	 2   4  local id (written by the commit script for a new subscriber)
+//	 6   1  group code (0 = none)
+//	 7   1  town code (0 = none)
+//	 8   2  source code (0 = none)
+//	10   4  created at (unix seconds; 0 = zero time)
+//	14   4  last active at
+//	18   4  opt changed at
+//	22   4  interests at
+//	26   4  last message at
+//	30   1  messages used
+//	31   4  last event at
+//	35   1  event messages used
+//	36   2  mass month
+//	38   1  mass count
+//	39   1  n interests (≤ MaxInterests)
+//	40  2n  (topic code, weight) pairs
 //
-// At most 52 bytes, below Redis's default hash-max-listpack-value of 64, so
+// At most 56 bytes, below Redis's default hash-max-listpack-value of 64, so
 // a bucket of profiles stays a compact listpack.
 const (
 	codecVersion = 1
-	headerLen    = 36
+	headerLen    = 40
+	lidOffset    = 2
 )
 
 // Codes maps taxonomy and source ids to the small numbers packed profiles
@@ -60,7 +62,7 @@ func (k Kind) max() uint16 {
 }
 
 // encode packs p. Every id in p must already have a code.
-func encode(p *Profile, codes Codes) ([]byte, error) {
+func encode(p *Profile, lid int64, codes Codes) ([]byte, error) {
 	if len(p.Interests) > MaxInterests {
 		return nil, fmt.Errorf("encode profile: %d interests, max %d", len(p.Interests), MaxInterests)
 	}
@@ -75,6 +77,7 @@ func encode(p *Profile, codes Codes) ([]byte, error) {
 	}
 	flags |= byte(p.Step&3) << 2
 	b[1] = flags
+	binary.BigEndian.PutUint32(b[lidOffset:], uint32(lid))
 	code := func(k Kind, id string) (uint16, error) {
 		if id == "" {
 			return 0, nil
@@ -97,19 +100,19 @@ func encode(p *Profile, codes Codes) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b[2], b[3] = byte(g), byte(t)
-	binary.BigEndian.PutUint16(b[4:], s)
-	putTime(b[6:], p.CreatedAt)
-	putTime(b[10:], p.LastActiveAt)
-	putTime(b[14:], p.OptChangedAt)
-	putTime(b[18:], p.InterestsAt)
-	putTime(b[22:], p.LastMessageAt)
-	b[26] = p.MessagesUsed
-	putTime(b[27:], p.LastEventAt)
-	b[31] = p.EventMsgsUsed
-	binary.BigEndian.PutUint16(b[32:], p.MassMonth)
-	b[34] = p.MassCount
-	b[35] = byte(len(p.Interests))
+	b[6], b[7] = byte(g), byte(t)
+	binary.BigEndian.PutUint16(b[8:], s)
+	putTime(b[10:], p.CreatedAt)
+	putTime(b[14:], p.LastActiveAt)
+	putTime(b[18:], p.OptChangedAt)
+	putTime(b[22:], p.InterestsAt)
+	putTime(b[26:], p.LastMessageAt)
+	b[30] = p.MessagesUsed
+	putTime(b[31:], p.LastEventAt)
+	b[35] = p.EventMsgsUsed
+	binary.BigEndian.PutUint16(b[36:], p.MassMonth)
+	b[38] = p.MassCount
+	b[39] = byte(len(p.Interests))
 	for i, in := range p.Interests {
 		c, err := code(KindTopic, in.Topic)
 		if err != nil {
@@ -124,14 +127,15 @@ func encode(p *Profile, codes Codes) ([]byte, error) {
 // decode unpacks a profile written by encode. Ids whose code is unknown
 // (a dictionary entry this replica has not loaded) fail, so the caller can
 // reload the dictionary and try again.
-func decode(b []byte, codes Codes) (*Profile, error) {
+func decode(b []byte, codes Codes) (*Profile, int64, error) {
 	if len(b) < headerLen || b[0] != codecVersion {
-		return nil, fmt.Errorf("decode profile: bad header (%d bytes)", len(b))
+		return nil, 0, fmt.Errorf("decode profile: bad header (%d bytes)", len(b))
 	}
-	n := int(b[35])
+	n := int(b[39])
 	if len(b) != headerLen+2*n || n > MaxInterests {
-		return nil, fmt.Errorf("decode profile: %d bytes for %d interests", len(b), n)
+		return nil, 0, fmt.Errorf("decode profile: %d bytes for %d interests", len(b), n)
 	}
+	lid := int64(binary.BigEndian.Uint32(b[lidOffset:]))
 	p := &Profile{
 		Subscribed: b[1]&1 != 0,
 		OptedOut:   b[1]&2 != 0,
@@ -148,36 +152,36 @@ func decode(b []byte, codes Codes) (*Profile, error) {
 		return id, nil
 	}
 	var err error
-	if p.Group, err = name(KindGroup, uint16(b[2])); err != nil {
-		return nil, err
+	if p.Group, err = name(KindGroup, uint16(b[6])); err != nil {
+		return nil, 0, err
 	}
-	if p.Town, err = name(KindTown, uint16(b[3])); err != nil {
-		return nil, err
+	if p.Town, err = name(KindTown, uint16(b[7])); err != nil {
+		return nil, 0, err
 	}
-	if p.Source, err = name(KindSource, binary.BigEndian.Uint16(b[4:])); err != nil {
-		return nil, err
+	if p.Source, err = name(KindSource, binary.BigEndian.Uint16(b[8:])); err != nil {
+		return nil, 0, err
 	}
-	p.CreatedAt = getTime(b[6:])
-	p.LastActiveAt = getTime(b[10:])
-	p.OptChangedAt = getTime(b[14:])
-	p.InterestsAt = getTime(b[18:])
-	p.LastMessageAt = getTime(b[22:])
-	p.MessagesUsed = b[26]
-	p.LastEventAt = getTime(b[27:])
-	p.EventMsgsUsed = b[31]
-	p.MassMonth = binary.BigEndian.Uint16(b[32:])
-	p.MassCount = b[34]
+	p.CreatedAt = getTime(b[10:])
+	p.LastActiveAt = getTime(b[14:])
+	p.OptChangedAt = getTime(b[18:])
+	p.InterestsAt = getTime(b[22:])
+	p.LastMessageAt = getTime(b[26:])
+	p.MessagesUsed = b[30]
+	p.LastEventAt = getTime(b[31:])
+	p.EventMsgsUsed = b[35]
+	p.MassMonth = binary.BigEndian.Uint16(b[36:])
+	p.MassCount = b[38]
 	if n > 0 {
 		p.Interests = make([]Interest, n)
 	}
 	for i := range n {
 		topic, err := name(KindTopic, uint16(b[headerLen+2*i]))
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		p.Interests[i] = Interest{Topic: topic, Weight: b[headerLen+2*i+1]}
 	}
-	return p, nil
+	return p, lid, nil
 }
 
 func putTime(b []byte, t time.Time) {

@@ -52,12 +52,12 @@ func (s *Store) indexChanges(old, new *Profile) []bitChange {
 			out = append(out, bitChange{index: InterestIndex(in.Topic), bit: 1})
 		}
 	}
-	ttl := int64(activeDays * 24 * time.Hour / time.Second)
+	ttl := int64(ActiveDays * 24 * time.Hour / time.Second)
 	switch {
 	case new == nil && old != nil:
 		// Erased: clear every activity day it could be in.
 		day := time.Now().In(s.loc)
-		for range activeDays {
+		for range ActiveDays {
 			out = append(out, bitChange{index: ActiveIndex(day), bit: 0})
 			day = day.AddDate(0, 0, -1)
 		}

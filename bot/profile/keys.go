@@ -10,8 +10,8 @@ import (
 // Every Redis key this package uses is built here.
 //
 //	kb:{<acct>:<shard>}:seq             local id counter of a shard
-//	kb:{<acct>:<shard>}:o:<bucket>      hash openid → local id (openidBuckets buckets)
-//	kb:{<acct>:<shard>}:p:<lid/64>      hash "<lid>" → packed profile, "o<lid>" → openid
+//	kb:{<acct>:<shard>}:o:<bucket>      hash openid → packed profile, with its local id (openidBuckets buckets)
+//	kb:{<acct>:<shard>}:r:<lid/128>     hash local id → openid (to turn segment bits into openids)
 //	kb:{<acct>:<shard>}:dlg:<lid>       dialog state of one subscriber (with TTL)
 //	kb:{<acct>:<shard>}:dd:<msgkey>     webhook dedup: pending claim, then the stored reply
 //	kb:{<acct>:<shard>}:ix:<index>      segment bitmap over local ids (see indexes.go)
@@ -25,15 +25,16 @@ import (
 // those names always carry the same tag, so they stay on the same slot.
 
 const (
-	// bucketSize is how many local ids share one profile hash. Two fields
-	// per subscriber keep a bucket at 128 entries, Redis's default
-	// hash-max-listpack-entries.
-	bucketSize = 64
-	// openidBuckets is the number of openid → id hashes per shard: ~50
-	// entries each at 1.5 M subscribers.
+	// reverseBucketSize is how many local ids share one id → openid hash:
+	// Redis's default hash-max-listpack-entries, so each stays a compact
+	// listpack.
+	reverseBucketSize = 128
+	// openidBuckets is the number of openid → profile hashes per shard:
+	// ~50 entries each at 1.5 M subscribers (a listpack up to 128).
 	openidBuckets = 1024
-	// activeDays is how long daily activity bitmaps live.
-	activeDays = 100
+	// ActiveDays is how long daily activity bitmaps live: segments can ask
+	// for activity within the last ActiveDays days.
+	ActiveDays = 35
 )
 
 // ShardOf returns the shard of an openid.
@@ -51,8 +52,8 @@ func openIDBucketKey(tag, openID string) string {
 	return tag + ":o:" + strconv.Itoa(int(h.Sum32()%openidBuckets))
 }
 
-func profileBucketKey(tag string, lid int64) string {
-	return tag + ":p:" + strconv.FormatInt(lid/bucketSize, 10)
+func reverseKey(tag string, lid int64) string {
+	return tag + ":r:" + strconv.FormatInt(lid/reverseBucketSize, 10)
 }
 
 func seqKey(tag string) string { return tag + ":seq" }

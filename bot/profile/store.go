@@ -120,27 +120,23 @@ func (s *Store) load(ctx context.Context, sess *Session, ttl time.Duration) erro
 	case "new":
 		return nil
 	}
-	sess.lid, _ = res[1].(string)
-	sess.ID.Local, _ = strconv.ParseInt(sess.lid, 10, 64)
-	if d, ok := res[3].(string); ok {
+	raw, _ := res[1].(string)
+	if d, ok := res[2].(string); ok {
 		sess.Dialog = []byte(d)
 	}
-	raw, ok := res[2].(string)
-	if !ok {
-		return nil
-	}
 	sess.oldBytes = raw
-	p, err := decode([]byte(raw), s.dict)
+	p, lid, err := decode([]byte(raw), s.dict)
 	if errors.Is(err, errUnknownCode) {
 		// Another replica assigned a code this one has not seen yet.
 		if err := s.dict.Load(ctx); err != nil {
 			return err
 		}
-		p, err = decode([]byte(raw), s.dict)
+		p, lid, err = decode([]byte(raw), s.dict)
 	}
 	if err != nil {
-		return fmt.Errorf("begin %s/%d: %w", sess.Account, sess.ID.Uint64(), err)
+		return fmt.Errorf("begin %s/%d: %w", sess.Account, sess.ID.Shard, err)
 	}
+	sess.ID.Local, sess.lid = lid, strconv.FormatInt(lid, 10)
 	p.OpenID = sess.OpenID
 	sess.Profile = p
 	return nil
@@ -199,7 +195,7 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 			return err
 		}
 		var err error
-		if newBytes, err = encode(out.Profile, s.dict); err != nil {
+		if newBytes, err = encode(out.Profile, sess.ID.Local, s.dict); err != nil {
 			return err
 		}
 	}
@@ -230,7 +226,8 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 		return ErrConflict
 	}
 	lid, _ := res[1].(int64)
-	sess.ID.Local = lid
+	sess.ID.Local, sess.lid = lid, strconv.FormatInt(lid, 10)
+	sess.oldBytes = "" // the session is spent: Reload before another Commit
 	return nil
 }
 

@@ -50,22 +50,22 @@ func TestCodecRoundTrip(t *testing.T) {
 	if err := f.store.dict.ensureProfile(f.ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	b, err := encode(p, f.store.dict)
+	b, err := encode(p, 4242, f.store.dict)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(b) > 64 {
 		t.Errorf("packed profile is %d bytes, want ≤ 64 (listpack value limit)", len(b))
 	}
-	got, err := decode(b, f.store.dict)
-	if err != nil {
-		t.Fatal(err)
+	got, lid, err := decode(b, f.store.dict)
+	if err != nil || lid != 4242 {
+		t.Fatalf("decode: lid %d, err %v", lid, err)
 	}
 	got.OpenID = p.OpenID
 	if !reflect.DeepEqual(got, p) {
 		t.Errorf("decode(encode(p)) = %+v, want %+v", got, p)
 	}
-	if _, err := decode(b[:10], f.store.dict); err == nil {
+	if _, _, err := decode(b[:10], f.store.dict); err == nil {
 		t.Error("decode of a truncated profile succeeded")
 	}
 }

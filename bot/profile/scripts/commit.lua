@@ -1,14 +1,15 @@
 -- commit: apply the outcome of handling one message, atomically: the
 -- profile (compare-and-set against what begin loaded), its segment bits,
 -- the dialog state and the reply kept for WeChat's retries.
--- KEYS[1] kb:{acct:shard}:o:<bucket>   openid -> local id
+-- KEYS[1] kb:{acct:shard}:o:<bucket>   openid -> packed profile
 -- KEYS[2] kb:{acct:shard}:dd:<msgkey>  dedup record (any key of the tag when ARGV[3] is empty)
 -- ARGV[1]  shard tag, kb:{acct:shard}
 -- ARGV[2]  openid
 -- ARGV[3]  claim token from begin, or "" when not deduplicating
 -- ARGV[4]  local id begin saw, or "" for a new subscriber
 -- ARGV[5]  packed profile begin saw ("" when none)
--- ARGV[6]  new packed profile, or "" to erase the subscriber
+-- ARGV[6]  new packed profile, or "" to erase the subscriber; for a new
+--          subscriber its local-id bytes (3-6) are filled in here
 -- ARGV[7]  reply record to keep under KEYS[2]
 -- ARGV[8]  reply lifetime in milliseconds
 -- ARGV[9]  dialog: "keep", "del" or "set"
@@ -19,32 +20,33 @@
 --          Clearing a bit never creates a bitmap.
 -- Returns {"ok", lid}, {"dup"} (another attempt owns or answered the
 -- message) or {"conflict"} (the subscriber changed since begin).
+-- Keys built here (:seq, :r:, :dlg:, :ix:) all carry the tag of KEYS[1].
 local tag = ARGV[1]
 if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then
   return {'dup'}
 end
 local cur = redis.call('HGET', KEYS[1], ARGV[2])
 local lid
+local value = ARGV[6]
 if ARGV[4] == '' then
   if cur then return {'conflict'} end
-  if ARGV[6] == '' then return {'ok', 0} end
+  if value == '' then return {'ok', 0} end
   lid = redis.call('INCR', tag .. ':seq')
-  redis.call('HSET', KEYS[1], ARGV[2], lid)
-  redis.call('HSET', tag .. ':p:' .. math.floor(lid / 64), 'o' .. lid, ARGV[2])
+  redis.call('HSET', tag .. ':r:' .. math.floor(lid / 128), lid, ARGV[2])
+  value = string.sub(value, 1, 2) ..
+    string.char(math.floor(lid / 16777216) % 256, math.floor(lid / 65536) % 256, math.floor(lid / 256) % 256, lid % 256) ..
+    string.sub(value, 7)
 else
-  if cur ~= ARGV[4] then return {'conflict'} end
+  if (cur or '') ~= ARGV[5] then return {'conflict'} end
   lid = tonumber(ARGV[4])
-  local old = redis.call('HGET', tag .. ':p:' .. math.floor(lid / 64), ARGV[4]) or ''
-  if old ~= ARGV[5] then return {'conflict'} end
 end
-local bucket = tag .. ':p:' .. math.floor(lid / 64)
 local dlg = tag .. ':dlg:' .. lid
-if ARGV[6] == '' then
-  redis.call('HDEL', bucket, lid, 'o' .. lid)
+if value == '' then
   redis.call('HDEL', KEYS[1], ARGV[2])
+  redis.call('HDEL', tag .. ':r:' .. math.floor(lid / 128), lid)
   redis.call('DEL', dlg)
 else
-  redis.call('HSET', bucket, lid, ARGV[6])
+  redis.call('HSET', KEYS[1], ARGV[2], value)
   if ARGV[9] == 'set' then
     redis.call('SET', dlg, ARGV[10], 'PX', ARGV[11])
   elseif ARGV[9] == 'del' then

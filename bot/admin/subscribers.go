@@ -1,0 +1,76 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+)
+
+// Subscriber is a profile as the admin API shows it (contract: fields are
+// added, never renamed).
+type Subscriber struct {
+	OpenID       string    `json:"openid"`
+	ID           uint64    `json:"id"`
+	Group        string    `json:"group"`
+	Town         string    `json:"town"`
+	Interests    []string  `json:"interests"`
+	Weights      []int     `json:"interest_weights"`
+	Subscribed   bool      `json:"subscribed"`
+	OptedOut     bool      `json:"opted_out"`
+	Source       string    `json:"source"`
+	CreatedAt    time.Time `json:"created_at"`
+	LastActiveAt time.Time `json:"last_active_at"`
+}
+
+// RegisterSubscribers adds the subscriber routes. Profiles are personal
+// information: only admins and organizers read them, only admins erase.
+func RegisterSubscribers(s *Server, store *profile.Store) {
+	s.Handle("GET /api/v1/subscribers/{openid}", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		p, id, err := store.Get(r.Context(), Account(r), r.PathValue("openid"))
+		if errors.Is(err, profile.ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		return subscriberJSON(p, id), nil
+	}, RoleOrganizer)
+
+	s.Handle("DELETE /api/v1/subscribers/{openid}", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		found := false
+		err := store.Update(r.Context(), Account(r), r.PathValue("openid"), func(p *profile.Profile) (*profile.Profile, error) {
+			found = p != nil
+			return nil, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, ErrNotFound
+		}
+		return nil, nil
+	})
+
+	s.Handle("GET /api/v1/subscribers/count", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		c, err := store.Count(r.Context(), Account(r), profile.Reachable(), nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]int64{"reachable": c.Total}, nil
+	}, Roles()...)
+}
+
+func subscriberJSON(p *profile.Profile, id profile.ID) Subscriber {
+	s := Subscriber{
+		OpenID: p.OpenID, ID: id.Uint64(), Group: p.Group, Town: p.Town,
+		Interests: p.InterestIDs(), Weights: make([]int, len(p.Interests)),
+		Subscribed: p.Subscribed, OptedOut: p.OptedOut, Source: p.Source,
+		CreatedAt: p.CreatedAt, LastActiveAt: p.LastActiveAt,
+	}
+	for i, in := range p.Interests {
+		s.Weights[i] = int(in.Weight)
+	}
+	return s
+}

@@ -1,0 +1,62 @@
+package bot
+
+// Everything a subscriber reads, in one place: short, friendly Simplified
+// Chinese that an elderly farmer can follow. Lists and names come from the
+// taxonomy.
+const (
+	txtWelcome = "您好，欢迎关注增城科普！🌱\n我们会给您送上实用的科普小知识：种养技术、天气防灾、健康安全……\n先回答3个小问题，好给您挑合适的内容。"
+
+	txtWelcomeBack = "欢迎回来！🌱"
+
+	txtAskGroup     = "① 您是哪类人？回复数字："
+	txtAskTown      = "② 您在哪个镇街？回复数字或名称（也可以发送位置）："
+	txtAskInterests = "③ 您关心什么？可选多个，用空格隔开，例如：1 3"
+	txtSkipHint     = "（回复“跳过”可跳过）"
+
+	txtNotUnderstood = "没看懂您的回复😅"
+	txtOnboardDone   = "设置好了，谢谢您！👍"
+	txtEditDone      = "已修改，谢谢！👍"
+	txtSearchHint    = "发关键词就能查科普，例如“荔枝”“台风”“防诈骗”。回复“帮助”看更多用法。"
+	txtUnknownWords  = "没认出："
+
+	txtHelp = "您可以这样用：\n" +
+		"· 发关键词查科普，如“荔枝”“台风”\n" +
+		"· “我的”：查看和修改您的资料\n" +
+		"· “退订”：不再接收推送\n" +
+		"· “订阅”：重新接收推送\n" +
+		"· “删除我的数据”：删除您的全部资料"
+
+	txtProfileHeader = "您的资料："
+	txtProfileFooter = "要修改，请回复“改身份”“改镇街”或“改兴趣”。\n不想收推送回复“退订”；删除全部资料回复“删除我的数据”。\n我们只保存以上信息和您的使用记录，只用于给您推荐内容。"
+	txtNotSet        = "未填写"
+	txtPushOn        = "开启"
+	txtPushOff       = "已停止（回复“订阅”可恢复）"
+
+	txtOptedOut = "好的，已停止给您推送。想再收到科普内容，回复“订阅”即可。您随时可以发关键词查询。"
+	txtOptedIn  = "好的，已为您恢复推送。🌱"
+
+	txtConfirmErase = "确定要删除您的全部资料吗？删除后不能恢复。\n回复“确认删除”删除；回复其他内容取消。"
+	txtErased       = "已删除您的全部资料和使用记录。想重新开始，随时回复“开始”。"
+	txtEraseKept    = "好的，没有删除。"
+
+	txtNothingFound = "暂时没找到相关内容🙏\n试试别的关键词，例如“荔枝”“台风”“中暑”“防诈骗”；回复“帮助”看更多用法。"
+	txtNonText      = "收到啦！目前我们只能看懂文字。发关键词就能查科普，例如“荔枝”“台风”。"
+
+	txtLocationSet = "已按您的位置设为：%s。如不对，回复“改镇街”。"
+	txtSceneSet    = "已为您设置好：%s。回复“我的”可查看或修改。"
+)
+
+// Words that subscribers type to steer the bot.
+var (
+	wordsSkip      = []string{"跳过", "不填", "略过", "skip"}
+	wordsHelp      = []string{"帮助", "help", "?", "？", "菜单", "功能"}
+	wordsProfile   = []string{"我的", "设置", "我的资料", "个人资料", "资料"}
+	wordsOptOut    = []string{"退订", "取消订阅", "不要推送", "停止推送", "TD"}
+	wordsOptIn     = []string{"订阅", "恢复推送", "开启推送"}
+	wordsErase     = []string{"删除我的数据", "删除数据", "删除我的资料", "注销"}
+	wordsConfirm   = []string{"确认删除"}
+	wordsRestart   = []string{"开始", "重新开始", "重新设置"}
+	wordsEditGroup = []string{"改身份", "修改身份"}
+	wordsEditTown  = []string{"改镇街", "修改镇街", "改镇", "改地址"}
+	wordsEditTopic = []string{"改兴趣", "修改兴趣", "改关注"}
+)

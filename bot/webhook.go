@@ -1,0 +1,415 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/silenceper/wechat/v2/officialaccount"
+	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+)
+
+// Account is one Official Account the webhook serves.
+type Account struct {
+	ID             string // "default" is served at /wechat, others at /wechat/{id}
+	AppID          string
+	AppSecret      string
+	Token          string
+	EncodingAESKey string
+}
+
+// ReportSink receives WeChat's delivery reports (MASSSENDJOBFINISH,
+// TEMPLATESENDJOBFINISH) and subscribe-notification opt-ins. It must be
+// idempotent: WeChat retries these too.
+type ReportSink interface {
+	Report(ctx context.Context, msg *Message, raw *message.MixMessage) error
+}
+
+// WebhookOptions tune the webhook; the zero value is production.
+type WebhookOptions struct {
+	Logger  *slog.Logger
+	Metrics *Metrics
+	Reports ReportSink
+	Now     func() time.Time // injected clock
+	// ReplyTTL is how long a reply is kept for WeChat's retries (default
+	// 2 minutes: WeChat retries three times within about 15 s).
+	ReplyTTL time.Duration
+	// DialogTTL is how long an open dialog waits for an answer (default 7 days).
+	DialogTTL time.Duration
+}
+
+// Webhook is the HTTP endpoint WeChat posts messages to.
+type Webhook struct {
+	store    *profile.Store
+	handler  Handler
+	accounts map[string]*hookAccount
+	opts     WebhookOptions
+	logger   *slog.Logger
+}
+
+type hookAccount struct {
+	Account
+	oa *officialaccount.OfficialAccount
+}
+
+// Timing limits of one request.
+const (
+	// handleTimeout stays under WeChat's 5-second wait.
+	handleTimeout = 4 * time.Second
+	// claimTTL is how long an attempt owns a message; a crashed attempt's
+	// claim lapses before WeChat's next retry.
+	claimTTL = 4500 * time.Millisecond
+	maxBody  = 256 << 10
+)
+
+// NewWebhook serves accounts, handling messages with h (usually a *Bot).
+func NewWebhook(store *profile.Store, h Handler, accounts []Account, opts WebhookOptions) (*Webhook, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ReplyTTL == 0 {
+		opts.ReplyTTL = 2 * time.Minute
+	}
+	if opts.DialogTTL == 0 {
+		opts.DialogTTL = 7 * 24 * time.Hour
+	}
+	w := &Webhook{store: store, handler: h, accounts: map[string]*hookAccount{}, opts: opts,
+		logger: opts.Logger.With("component", "webhook")}
+	for _, a := range accounts {
+		if !profile.ValidAccount(a.ID) {
+			return nil, errors.New("webhook: invalid account id " + strconv.Quote(a.ID))
+		}
+		if a.Token == "" {
+			return nil, errors.New("webhook: account " + a.ID + " has no token")
+		}
+		oa := officialaccount.NewOfficialAccount(&oaconfig.Config{
+			AppID: a.AppID, AppSecret: a.AppSecret, Token: a.Token, EncodingAESKey: a.EncodingAESKey,
+			Cache: noCache{}, // the server side never fetches tokens
+		})
+		w.accounts[a.ID] = &hookAccount{Account: a, oa: oa}
+	}
+	return w, nil
+}
+
+// ServeHTTP serves /wechat (the default account) and /wechat/{account}.
+func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := w.opts.Now()
+	id := r.PathValue("account")
+	if id == "" {
+		id = "default"
+	}
+	acct, ok := w.accounts[id]
+	if !ok {
+		http.NotFound(rw, r)
+		return
+	}
+	status, kind := w.serve(rw, r, acct)
+	if m := w.opts.Metrics; m != nil {
+		m.observe(kind, status, time.Since(start))
+	}
+}
+
+// serve handles one request and returns the status written and the kind
+// of message (for metrics).
+func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccount) (int, string) {
+	q := r.URL.Query()
+	if q.Get("signature") != util.Signature(acct.Token, q.Get("timestamp"), q.Get("nonce")) {
+		http.Error(rw, "bad signature", http.StatusForbidden)
+		return http.StatusForbidden, "forged"
+	}
+	if r.Method == http.MethodGet {
+		// URL verification: echo echostr.
+		rw.Write([]byte(q.Get("echostr")))
+		return http.StatusOK, "verify"
+	}
+	if r.Method != http.MethodPost {
+		http.Error(rw, "method not allowed", http.StatusMethodNotAllowed)
+		return http.StatusMethodNotAllowed, "bad"
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		http.Error(rw, "body too large or unreadable", http.StatusBadRequest)
+		return http.StatusBadRequest, "bad"
+	}
+	if q.Get("encrypt_type") == "aes" {
+		var env struct {
+			Encrypt string `xml:"Encrypt"`
+		}
+		if xml.Unmarshal(body, &env) != nil || env.Encrypt == "" {
+			http.Error(rw, "malformed encrypted message", http.StatusBadRequest)
+			return http.StatusBadRequest, "bad"
+		}
+		if q.Get("msg_signature") != util.Signature(acct.Token, q.Get("timestamp"), q.Get("nonce"), env.Encrypt) {
+			http.Error(rw, "bad msg_signature", http.StatusForbidden)
+			return http.StatusForbidden, "forged"
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+
+	ctx, cancel := context.WithTimeout(r.Context(), handleTimeout)
+	defer cancel()
+	// The SDK writes its answer as it goes; it writes into buf, and only an
+	// answer that is complete and right reaches WeChat.
+	buf := &bufferedWriter{header: http.Header{}}
+	srv := acct.oa.GetServer(r, buf)
+	srv.SkipValidate(true) // checked above
+	var handleErr error
+	var wire *message.Reply
+	kind := "bad"
+	srv.SetMessageHandler(func(mix *message.MixMessage) *message.Reply {
+		msg, err := toMessage(acct.ID, mix)
+		if err != nil {
+			handleErr = err
+			return nil
+		}
+		kind = msg.kind()
+		reply, err := w.process(ctx, msg, mix)
+		if err != nil {
+			handleErr = err
+			return nil
+		}
+		wire = toWire(reply)
+		return wire
+	})
+	if err := srv.Serve(); err != nil {
+		// Malformed XML or a message that would not decrypt: nothing was
+		// handled, nothing recorded.
+		http.Error(rw, "malformed message", http.StatusBadRequest)
+		return http.StatusBadRequest, "bad"
+	}
+	if handleErr != nil {
+		var bad badMessageError
+		if errors.As(handleErr, &bad) {
+			http.Error(rw, bad.Error(), http.StatusBadRequest)
+			return http.StatusBadRequest, "bad"
+		}
+		// Let WeChat retry: the claim lapses, and a retry starts afresh.
+		w.logger.Error("handle message", "account", acct.ID, "kind", kind, "err", handleErr)
+		http.Error(rw, "temporarily unavailable", http.StatusServiceUnavailable)
+		return http.StatusServiceUnavailable, kind
+	}
+	if wire == nil {
+		// Nothing to say: "success" stops WeChat's retries and shows nothing
+		// (also in safe mode, where the SDK would encrypt an empty reply).
+		rw.Write([]byte("success"))
+		return http.StatusOK, kind
+	}
+	if err := srv.Send(); err != nil {
+		w.logger.Error("send reply", "account", acct.ID, "err", err)
+		http.Error(rw, "reply failed", http.StatusInternalServerError)
+		return http.StatusInternalServerError, kind
+	}
+	for k, v := range buf.header {
+		rw.Header()[k] = v
+	}
+	rw.Write(buf.body.Bytes())
+	return http.StatusOK, kind
+}
+
+// process handles one message exactly once: a retry of a message already
+// handled gets the first reply back and changes nothing.
+func (w *Webhook) process(ctx context.Context, msg *Message, mix *message.MixMessage) (Reply, error) {
+	if msg.isReport() {
+		if w.opts.Reports != nil {
+			return Reply{}, w.opts.Reports.Report(ctx, msg, mix)
+		}
+		return Reply{}, nil
+	}
+	sess, err := w.store.Begin(ctx, msg.Account, msg.OpenID, msg.dedupKey(), claimTTL)
+	if err != nil {
+		return Reply{}, err
+	}
+	for range 20 {
+		if sess.Duplicate {
+			w.opts.Metrics.dedupHit()
+			return w.awaitReply(ctx, sess)
+		}
+		req := &Request{Msg: msg, Profile: sess.Profile.Clone(), New: sess.Profile == nil, Now: w.opts.Now()}
+		if req.New {
+			req.Profile = &profile.Profile{OpenID: msg.OpenID}
+		}
+		if len(sess.Dialog) > 0 {
+			json.Unmarshal(sess.Dialog, &req.Dialog) // a bad record is an empty dialog
+		}
+		reply, err := w.handler.Handle(ctx, req)
+		if err != nil {
+			return Reply{}, err
+		}
+		out := profile.Outcome{Profile: req.Profile, ReplyTTL: w.opts.ReplyTTL, DialogTTL: w.opts.DialogTTL}
+		out.Reply, _ = json.Marshal(reply)
+		if req.Dialog.Name != "" {
+			out.Dialog, _ = json.Marshal(req.Dialog)
+		}
+		err = w.store.Commit(ctx, sess, out)
+		switch {
+		case err == nil:
+			return reply, nil
+		case errors.Is(err, profile.ErrConflict):
+			// Another message of the same subscriber won the race: handle
+			// this one again on the new profile.
+			if err := w.store.Reload(ctx, sess); err != nil {
+				return Reply{}, err
+			}
+		case errors.Is(err, profile.ErrDuplicate):
+			sess.Duplicate = true
+		default:
+			return Reply{}, err
+		}
+	}
+	return Reply{}, errors.New("handle message: too many concurrent changes")
+}
+
+// awaitReply waits for the attempt that owns a message to store its reply.
+func (w *Webhook) awaitReply(ctx context.Context, sess *Session) (Reply, error) {
+	raw := sess.Reply
+	delay := 10 * time.Millisecond
+	for raw == nil {
+		rec, done, err := w.store.StoredReply(ctx, sess)
+		if err != nil {
+			return Reply{}, err
+		}
+		if done {
+			if rec == nil {
+				// The owner's claim lapsed without an answer: let WeChat retry.
+				return Reply{}, errors.New("first attempt of a message vanished")
+			}
+			raw = rec
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return Reply{}, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+	var reply Reply
+	if err := json.Unmarshal(raw, &reply); err != nil {
+		return Reply{}, err
+	}
+	return reply, nil
+}
+
+// Session is the profile store's session, named here for awaitReply.
+type Session = profile.Session
+
+type badMessageError struct{ msg string }
+
+func (e badMessageError) Error() string { return e.msg }
+
+// toMessage validates and reduces the wire message.
+func toMessage(account string, mix *message.MixMessage) (*Message, error) {
+	if mix.FromUserName == "" || len(mix.FromUserName) > 64 || mix.MsgType == "" {
+		return nil, badMessageError{"message without sender or type"}
+	}
+	m := &Message{
+		Account:  account,
+		OpenID:   string(mix.FromUserName),
+		Type:     string(mix.MsgType),
+		Event:    string(mix.Event),
+		EventKey: mix.EventKey,
+		Text:     mix.Content,
+		MsgID:    mix.MsgID,
+	}
+	if mix.CreateTime > 0 {
+		m.CreateTime = time.Unix(mix.CreateTime, 0)
+	} else {
+		m.CreateTime = time.Now()
+	}
+	switch {
+	case m.Type == "voice" && mix.Recognition != "":
+		m.Type, m.Text = "text", mix.Recognition
+	case m.Type == "location":
+		m.Lat, m.Lon = mix.LocationX, mix.LocationY
+	case m.Event == "LOCATION":
+		m.Lat, _ = strconv.ParseFloat(strings.TrimSpace(mix.Latitude), 64)
+		m.Lon, _ = strconv.ParseFloat(strings.TrimSpace(mix.Longitude), 64)
+	}
+	if m.Type == "event" && m.Event == "" {
+		return nil, badMessageError{"event without type"}
+	}
+	return m, nil
+}
+
+func (m *Message) isReport() bool {
+	switch m.Event {
+	case "MASSSENDJOBFINISH", "TEMPLATESENDJOBFINISH", "subscribe_msg_popup_event", "subscribe_msg_change_event", "subscribe_msg_sent_event":
+		return true
+	}
+	return false
+}
+
+// dedupKey names the message for deduplication: its MsgId, or for events
+// the sender, CreateTime, event and key (WECHAT.md).
+func (m *Message) dedupKey() string {
+	if m.MsgID != 0 {
+		return "m:" + strconv.FormatInt(m.MsgID, 10)
+	}
+	return "e:" + strconv.FormatInt(m.CreateTime.Unix(), 10) + ":" + m.Event + ":" +
+		strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(m.EventKey))), 36)
+}
+
+func (m *Message) kind() string {
+	if m.Type == "event" {
+		return "event_" + strings.ToLower(m.Event)
+	}
+	return m.Type
+}
+
+// toWire builds the passive reply. WeChat shows one news card in answer
+// to a user message; more become a text list.
+func toWire(r Reply) *message.Reply {
+	switch {
+	case len(r.Articles) == 1:
+		a := r.Articles[0]
+		return &message.Reply{MsgType: message.MsgTypeNews,
+			MsgData: message.NewNews([]*message.Article{message.NewArticle(a.Title, a.Description, a.PicURL, a.URL)})}
+	case len(r.Articles) > 1 && r.Text == "":
+		var b strings.Builder
+		for i, a := range r.Articles {
+			if i > 0 {
+				b.WriteString("\n\n")
+			}
+			b.WriteString(strconv.Itoa(i+1) + ". " + a.Title + "\n" + a.Description + "\n" + a.URL)
+		}
+		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(b.String())}
+	case r.Text != "":
+		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(r.Text)}
+	}
+	return nil
+}
+
+// bufferedWriter holds what the SDK writes until the webhook decides to
+// send it.
+type bufferedWriter struct {
+	header http.Header
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header         { return b.header }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedWriter) WriteHeader(int)             {}
+
+// noCache satisfies the SDK's cache for the server side, which never uses it.
+type noCache struct{}
+
+func (noCache) Get(string) any                       { return nil }
+func (noCache) Set(string, any, time.Duration) error { return nil }
+func (noCache) IsExist(string) bool                  { return false }
+func (noCache) Delete(string) error                  { return nil }

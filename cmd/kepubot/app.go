@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zengcheng-kexie/kepubot/bot"
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
+	"github.com/zengcheng-kexie/kepubot/bot/wechat"
+	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
+)
+
+// App is the whole kepubot service wired together: Redis, the webhook,
+// the admin API and (as they land) the scheduler and delivery workers. An
+// end-to-end test starts one on 127.0.0.1:0.
+type App struct {
+	cfg    *Config
+	logger *slog.Logger
+	now    func() time.Time
+
+	mini     *miniredis.Miniredis // embedded Redis when no URL is set
+	rdb      redis.UniversalClient
+	reg      *prometheus.Registry
+	tax      *taxonomy.Taxonomy
+	profiles *profile.Store
+	scenes   *qrcode.Store
+	wechat   map[string]*wechat.Client // by account id; empty without secrets
+	bot      *bot.Bot
+	webhook  *bot.Webhook
+	admin    *admin.Server
+
+	ln  net.Listener
+	srv *http.Server
+}
+
+// AppOptions are what tests and the demo inject.
+type AppOptions struct {
+	Now func() time.Time
+}
+
+// NewApp connects to Redis and builds every component; it starts nothing.
+func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger, opts AppOptions) (*App, error) {
+	a := &App{cfg: cfg, logger: logger, now: opts.Now, reg: prometheus.NewRegistry(), wechat: map[string]*wechat.Client{}}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := a.connectRedis(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.build(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) connectRedis(ctx context.Context) error {
+	url := a.cfg.Redis.URL
+	switch {
+	case url == "":
+		mr, err := miniredis.Run()
+		if err != nil {
+			return fmt.Errorf("start embedded redis: %w", err)
+		}
+		a.mini = mr
+		a.logger.Warn("KEPUBOT_REDIS_URL is empty: using an embedded in-memory Redis; NOTHING IS KEPT when kepubot stops. Set KEPUBOT_REDIS_URL for production.")
+		a.rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	case strings.Contains(url, ","):
+		opts := &redis.ClusterOptions{}
+		for _, part := range strings.Split(url, ",") {
+			part = strings.TrimSpace(part)
+			if !strings.Contains(part, "://") {
+				part = "redis://" + part
+			}
+			o, err := redis.ParseURL(part)
+			if err != nil {
+				return fmt.Errorf("config: redis.url (KEPUBOT_REDIS_URL): %w", err)
+			}
+			opts.Addrs = append(opts.Addrs, o.Addr)
+			opts.Username, opts.Password, opts.TLSConfig = o.Username, o.Password, o.TLSConfig
+		}
+		a.rdb = redis.NewClusterClient(opts)
+	default:
+		o, err := redis.ParseURL(url)
+		if err != nil {
+			return fmt.Errorf("config: redis.url (KEPUBOT_REDIS_URL): %w", err)
+		}
+		a.rdb = redis.NewClient(o)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := a.rdb.Ping(pctx).Err(); err != nil {
+		return fmt.Errorf("connect to redis: %w", err)
+	}
+	return nil
+}
+
+func (a *App) build(ctx context.Context) error {
+	var err error
+	if a.tax, err = taxonomy.Default(); err != nil {
+		return err
+	}
+	if a.profiles, err = profile.NewStore(ctx, a.rdb, a.cfg.loc); err != nil {
+		return err
+	}
+	a.scenes = qrcode.NewStore(a.rdb)
+
+	var accounts []bot.Account
+	for _, ac := range a.cfg.allAccounts() {
+		if ac.APIBase != a.cfg.WeChat.APIBase {
+			return fmt.Errorf("config: accounts %q: api_base must equal wechat.api_base (the SDK's API base is process-wide)", ac.ID)
+		}
+		accounts = append(accounts, bot.Account{ID: ac.ID, AppID: ac.AppID, AppSecret: ac.AppSecret, Token: ac.Token, EncodingAESKey: ac.AESKey})
+		if ac.AppSecret == "" {
+			a.logger.Warn("no app secret: WeChat API calls (pushes, QR codes, menu) are off for this account", "account", ac.ID)
+			continue
+		}
+		if len(a.wechat) == 0 {
+			// Process-wide in the SDK: set once, by the first account that calls WeChat.
+			if err := wechat.SetAPIBase(a.cfg.WeChat.APIBase); err != nil {
+				return fmt.Errorf("config: wechat.api_base (KEPUBOT_WECHAT_API_BASE): %w", err)
+			}
+		}
+		typ := wechat.ServiceAccount
+		if ac.Type == "subscription" {
+			typ = wechat.SubscriptionAccount
+		}
+		c, err := wechat.New(wechat.Config{AccountID: ac.ID, AppID: ac.AppID, AppSecret: ac.AppSecret,
+			Token: ac.Token, EncodingAESKey: ac.AESKey, Type: typ}, a.rdb, a.reg, a.logger)
+		if err != nil {
+			return fmt.Errorf("wechat account %s: %w", ac.ID, err)
+		}
+		a.wechat[ac.ID] = c
+	}
+
+	a.bot = bot.New(a.tax, bot.Options{Scenes: a.scenes})
+	a.webhook, err = bot.NewWebhook(a.profiles, a.bot, accounts, bot.WebhookOptions{
+		Logger: a.logger, Metrics: bot.NewMetrics(a.reg), Now: a.now,
+	})
+	if err != nil {
+		return err
+	}
+
+	a.admin = admin.NewServer(admin.BootstrapAdmin(a.cfg.Admin.Token, nil), a.logger)
+	admin.RegisterSubscribers(a.admin, a.profiles)
+	admin.RegisterQRCodes(a.admin, admin.QRCodeDeps{Scenes: a.scenes, Tax: a.tax, WeChat: a.wechatClient, Now: a.now})
+	return nil
+}
+
+// wechatClient returns the API client of an account.
+func (a *App) wechatClient(account string) (admin.QRCreator, error) {
+	c, ok := a.wechat[account]
+	if !ok {
+		if _, known := a.accountConfig(account); !known {
+			return nil, fmt.Errorf("%w: account %q", admin.ErrNotFound, account)
+		}
+		return nil, fmt.Errorf("%w: WeChat API is not configured for account %q (no app secret)", admin.ErrUnavailable, account)
+	}
+	return c, nil
+}
+
+func (a *App) accountConfig(id string) (*AccountConfig, bool) {
+	for _, ac := range a.cfg.allAccounts() {
+		if ac.ID == id {
+			return ac, true
+		}
+	}
+	return nil, false
+}
+
+// Handler returns the service's HTTP routes.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/wechat", a.webhook)
+	mux.Handle("/wechat/{account}", a.webhook)
+	mux.Handle("/api/", a.admin)
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.rdb.Ping(ctx).Err(); err != nil {
+		admin.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "redis": "unreachable"})
+		return
+	}
+	admin.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "redis": "ok"})
+}
+
+// Start listens on the configured address and serves in the background.
+func (a *App) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.HTTP.Addr, err)
+	}
+	a.ln = ln
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	a.srv = srv
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.logger.Error("http server stopped", "err", err)
+		}
+	}()
+	a.logger.Info("kepubot listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the address the app listens on, once started.
+func (a *App) Addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Close shuts down in order: stop taking requests (draining those in
+// flight), then close Redis. It is safe to call twice and before Start.
+func (a *App) Close() error {
+	if a.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		a.srv.Shutdown(ctx)
+		cancel()
+		a.srv = nil
+	}
+	if a.rdb != nil {
+		a.rdb.Close()
+		a.rdb = nil
+	}
+	if a.mini != nil {
+		a.mini.Close()
+		a.mini = nil
+	}
+	return nil
+}

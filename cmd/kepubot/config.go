@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is kepubot's whole configuration: defaults, then a YAML file
+// (--config or KEPUBOT_CONFIG; configs/kepubot.example.yaml documents every
+// key), then KEPUBOT_* environment variables. The environment names listed
+// in envKeys are a contract: tests outside this repo set them.
+type Config struct {
+	HTTP struct {
+		Addr string `yaml:"addr"`
+	} `yaml:"http"`
+	PublicURL string `yaml:"public_url"`
+	Timezone  string `yaml:"timezone"`
+	Redis     struct {
+		// URL is a redis:// or unix:// URL; several comma-separated
+		// addresses mean a Redis Cluster; empty runs an embedded Redis.
+		URL string `yaml:"url"`
+	} `yaml:"redis"`
+	Admin struct {
+		Token string `yaml:"token"`
+	} `yaml:"admin"`
+	WeChat   AccountConfig   `yaml:"wechat"`
+	Accounts []AccountConfig `yaml:"accounts"`
+	Log      struct {
+		Level  string `yaml:"level"`
+		Format string `yaml:"format"`
+	} `yaml:"log"`
+
+	loc *time.Location
+}
+
+// AccountConfig configures one Official Account. The default account
+// (key `wechat`) is served at /wechat; further ones at /wechat/{id}.
+type AccountConfig struct {
+	ID        string       `yaml:"id"`
+	AppID     string       `yaml:"app_id"`
+	AppSecret string       `yaml:"app_secret"`
+	Token     string       `yaml:"token"`
+	AESKey    string       `yaml:"aes_key"`
+	APIBase   string       `yaml:"api_base"`
+	Type      string       `yaml:"type"` // service or subscription
+	Menu      []MenuButton `yaml:"menu"`
+}
+
+// MenuButton is one custom-menu button; a click sends Key to the bot as
+// if the subscriber had typed it.
+type MenuButton struct {
+	Name string       `yaml:"name"`
+	Key  string       `yaml:"key"`
+	URL  string       `yaml:"url"`
+	Sub  []MenuButton `yaml:"sub"`
+}
+
+// defaultConfig is the configuration with nothing set: an embedded Redis and
+// a development WeChat identity, so `kepubot serve` runs on a fresh machine.
+func defaultConfig() Config {
+	var c Config
+	c.HTTP.Addr = "127.0.0.1:8080"
+	c.Timezone = "Asia/Shanghai"
+	c.Log.Level = "info"
+	c.Log.Format = "text"
+	c.WeChat = AccountConfig{
+		ID:      "default",
+		AppID:   "wxkepubotdev",
+		Token:   "kepubot",
+		APIBase: "https://api.weixin.qq.com",
+		Type:    "service",
+		Menu: []MenuButton{
+			{Name: "查科普", Sub: []MenuButton{{Name: "怎么用", Key: "帮助"}, {Name: "天气防灾", Key: "防灾"}, {Name: "健康安全", Key: "健康"}}},
+			{Name: "我的", Key: "我的"},
+		},
+	}
+	return c
+}
+
+// envKeys maps each KEPUBOT_* variable to the config field it overrides.
+// These names are a contract: add, never rename.
+var envKeys = []struct {
+	name string
+	set  func(c *Config, v string)
+}{
+	{"KEPUBOT_HTTP_ADDR", func(c *Config, v string) { c.HTTP.Addr = v }},
+	{"KEPUBOT_REDIS_URL", func(c *Config, v string) { c.Redis.URL = v }},
+	{"KEPUBOT_WECHAT_APP_ID", func(c *Config, v string) { c.WeChat.AppID = v }},
+	{"KEPUBOT_WECHAT_APP_SECRET", func(c *Config, v string) { c.WeChat.AppSecret = v }},
+	{"KEPUBOT_WECHAT_TOKEN", func(c *Config, v string) { c.WeChat.Token = v }},
+	{"KEPUBOT_WECHAT_AES_KEY", func(c *Config, v string) { c.WeChat.AESKey = v }},
+	{"KEPUBOT_WECHAT_API_BASE", func(c *Config, v string) { c.WeChat.APIBase = v }},
+	{"KEPUBOT_WECHAT_TYPE", func(c *Config, v string) { c.WeChat.Type = v }},
+	{"KEPUBOT_ADMIN_TOKEN", func(c *Config, v string) { c.Admin.Token = v }},
+	{"KEPUBOT_PUBLIC_URL", func(c *Config, v string) { c.PublicURL = v }},
+	{"KEPUBOT_TIMEZONE", func(c *Config, v string) { c.Timezone = v }},
+	{"KEPUBOT_LOG_LEVEL", func(c *Config, v string) { c.Log.Level = v }},
+	{"KEPUBOT_LOG_FORMAT", func(c *Config, v string) { c.Log.Format = v }},
+}
+
+// LoadConfig builds the configuration from defaults, the file at path (if
+// not empty) and getenv, and validates it.
+func LoadConfig(path string, getenv func(string) string) (*Config, error) {
+	c := defaultConfig()
+	if path == "" {
+		path = getenv("KEPUBOT_CONFIG")
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	for _, k := range envKeys {
+		if v, ok := lookup(getenv, k.name); ok {
+			k.set(&c, v)
+		}
+	}
+	if c.WeChat.ID == "" {
+		c.WeChat.ID = "default"
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+var (
+	accountIDRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+	aesKeyRE    = regexp.MustCompile(`^[A-Za-z0-9]{43}$`)
+)
+
+// validate checks every value and names the bad key in its error.
+func (c *Config) validate() error {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		return fmt.Errorf("config: timezone (KEPUBOT_TIMEZONE) %q is not a time zone", c.Timezone)
+	}
+	c.loc = loc
+	if c.HTTP.Addr == "" || !strings.Contains(c.HTTP.Addr, ":") {
+		return fmt.Errorf("config: http.addr (KEPUBOT_HTTP_ADDR) %q must be host:port", c.HTTP.Addr)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("config: public_url (KEPUBOT_PUBLIC_URL) %q must be an http(s) URL", c.PublicURL)
+		}
+	}
+	if err := validRedisURL(c.Redis.URL); err != nil {
+		return fmt.Errorf("config: redis.url (KEPUBOT_REDIS_URL): %w", err)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log.level (KEPUBOT_LOG_LEVEL) %q must be debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log.format (KEPUBOT_LOG_FORMAT) %q must be text or json", c.Log.Format)
+	}
+	seen := map[string]bool{}
+	for i, a := range c.allAccounts() {
+		key := "wechat"
+		if i > 0 {
+			key = fmt.Sprintf("accounts[%d]", i-1)
+		}
+		if err := a.validate(key, i == 0); err != nil {
+			return err
+		}
+		if seen[a.ID] {
+			return fmt.Errorf("config: %s.id %q is used twice", key, a.ID)
+		}
+		seen[a.ID] = true
+	}
+	return nil
+}
+
+func (a *AccountConfig) validate(key string, isDefault bool) error {
+	env := func(name string) string {
+		if isDefault {
+			return " (KEPUBOT_WECHAT_" + name + ")"
+		}
+		return ""
+	}
+	if !accountIDRE.MatchString(a.ID) {
+		return fmt.Errorf("config: %s.id %q must be 1-32 of a-z, 0-9, _ and -", key, a.ID)
+	}
+	if a.AppID == "" {
+		return fmt.Errorf("config: %s.app_id%s is required", key, env("APP_ID"))
+	}
+	if a.Token == "" || len(a.Token) > 32 {
+		return fmt.Errorf("config: %s.token%s must be 1-32 characters", key, env("TOKEN"))
+	}
+	if a.AESKey != "" && !aesKeyRE.MatchString(a.AESKey) {
+		return fmt.Errorf("config: %s.aes_key%s must be 43 letters and digits (the EncodingAESKey)", key, env("AES_KEY"))
+	}
+	if a.APIBase == "" {
+		a.APIBase = "https://api.weixin.qq.com"
+	}
+	if u, err := url.Parse(a.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("config: %s.api_base%s %q must be an http(s) URL", key, env("API_BASE"), a.APIBase)
+	}
+	switch a.Type {
+	case "", "service", "subscription":
+	default:
+		return fmt.Errorf("config: %s.type%s %q must be service or subscription", key, env("TYPE"), a.Type)
+	}
+	if len(a.Menu) > 3 {
+		return fmt.Errorf("config: %s.menu has %d buttons, WeChat allows 3", key, len(a.Menu))
+	}
+	for i, b := range a.Menu {
+		if b.Name == "" {
+			return fmt.Errorf("config: %s.menu[%d].name is required", key, i)
+		}
+		if len(b.Sub) > 5 {
+			return fmt.Errorf("config: %s.menu[%d].sub has %d buttons, WeChat allows 5", key, i, len(b.Sub))
+		}
+		if len(b.Sub) == 0 && b.Key == "" && b.URL == "" {
+			return fmt.Errorf("config: %s.menu[%d] needs a key, a url or sub buttons", key, i)
+		}
+	}
+	return nil
+}
+
+// allAccounts is the default account followed by the others.
+func (c *Config) allAccounts() []*AccountConfig {
+	out := []*AccountConfig{&c.WeChat}
+	for i := range c.Accounts {
+		out = append(out, &c.Accounts[i])
+	}
+	return out
+}
+
+func validRedisURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if !strings.Contains(part, "://") {
+			part = "redis://" + part
+		}
+		u, err := url.Parse(part)
+		if err != nil {
+			return fmt.Errorf("%q is not a URL", part)
+		}
+		switch u.Scheme {
+		case "redis", "rediss":
+			if u.Host == "" {
+				return fmt.Errorf("%q has no host", part)
+			}
+		case "unix":
+			if strings.Contains(s, ",") {
+				return errors.New("a cluster cannot use unix sockets")
+			}
+		default:
+			return fmt.Errorf("%q: scheme must be redis, rediss or unix", part)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+// Command kepubot delivers popular-science content to a district's
+// residents through a WeChat Official Account.
+//
+//	kepubot serve            run the webhook, admin API and workers
+//	kepubot version          print the version
+//	kepubot menu publish     publish the custom menu from config
+//
+// Run `kepubot help` for every command.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	if errors.Is(err, errUsage) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kepubot:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+const usage = `kepubot — precise popular-science delivery over WeChat
+
+Usage:
+  kepubot serve [--config FILE]                 run the service (webhook, admin API, workers)
+  kepubot menu publish [--config FILE] [--account ID]
+                                                publish the custom menu from config to WeChat
+  kepubot version                               print the version
+
+With no configuration kepubot runs on an embedded Redis and a development
+WeChat identity. Configuration: configs/kepubot.example.yaml and KEPUBOT_*
+environment variables (see README.md).
+`
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stderr, getenv)
+	case "menu":
+		if len(args) < 2 || args[1] != "publish" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return cmdMenuPublish(ctx, args[2:], stdout, stderr, getenv)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "kepubot", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "kepubot: unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (default $KEPUBOT_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, err := LoadConfig(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	// Start-up runs to the end even if a signal arrives meanwhile; the
+	// signal then stops the service at once.
+	setup := context.WithoutCancel(ctx)
+	app, err := NewApp(setup, cfg, logger, AppOptions{})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := app.Start(setup); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return nil
+}
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return bi.Main.Version + " " + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" {
+			return bi.Main.Version
+		}
+	}
+	return "(devel)"
+}

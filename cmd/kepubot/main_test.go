@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zengcheng-kexie/kepubot/bot/redistest"
+	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
+)
+
+const testAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+// env is a fake environment for LoadConfig.
+func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+
+type e2e struct {
+	t     *testing.T
+	app   *App
+	base  string
+	wx    *wechattest.Server
+	phone *wechattest.Phone
+}
+
+// startE2E runs the real serve wiring against a private Redis and the fake
+// WeChat API, configured only through the contract environment variables.
+func startE2E(t *testing.T) *e2e {
+	t.Helper()
+	srv := redistest.StartServer(t, redistest.Options{TCP: true})
+	wx := wechattest.New(wechattest.Options{})
+	t.Cleanup(wx.Close)
+	acct := wechattest.Account{AppID: "wxe2e", Secret: "e2e-secret", Token: "e2etoken", EncodingAESKey: testAESKey}
+	wx.AddAccount(acct)
+	cfg, err := LoadConfig("", env(map[string]string{
+		"KEPUBOT_HTTP_ADDR":         "127.0.0.1:0",
+		"KEPUBOT_REDIS_URL":         "redis://" + srv.Addr,
+		"KEPUBOT_WECHAT_APP_ID":     acct.AppID,
+		"KEPUBOT_WECHAT_APP_SECRET": acct.Secret,
+		"KEPUBOT_WECHAT_TOKEN":      acct.Token,
+		"KEPUBOT_WECHAT_AES_KEY":    testAESKey,
+		"KEPUBOT_WECHAT_API_BASE":   wx.URL(),
+		"KEPUBOT_ADMIN_TOKEN":       "admintoken",
+		"KEPUBOT_PUBLIC_URL":        "https://kepu.example.org",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var logs bytes.Buffer
+	app, err := NewApp(ctx, cfg, newLogger(cfg, &logs), AppOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		app.Close()
+		if strings.Contains(logs.String(), "oE2E") {
+			t.Errorf("logs contain an openid:\n%s", logs.String())
+		}
+	})
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + app.Addr()
+	return &e2e{t: t, app: app, base: base, wx: wx, phone: wechattest.NewPhone(wx, acct, base+"/wechat", true)}
+}
+
+func (e *e2e) api(method, path, token string, body any) (int, map[string]any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.base+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (e *e2e) say(openID, text string) string {
+	e.t.Helper()
+	r, err := e.phone.Text(context.Background(), openID, text)
+	if err != nil || r.Status != 200 {
+		e.t.Fatalf("Text(%q) = %d %v", text, r.Status, err)
+	}
+	return r.Content
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t)
+	ctx := context.Background()
+
+	// Onboarding through the encrypted webhook.
+	if r, err := e.phone.Event(ctx, "oE2E", "subscribe", "", nil); err != nil || !strings.Contains(r.Content, "欢迎") {
+		t.Fatalf("subscribe: %+v %v", r, err)
+	}
+	e.say("oE2E", "农民")
+	e.say("oE2E", "派潭镇")
+	e.say("oE2E", "荔枝 气象")
+	code, sub := e.api("GET", "/api/v1/subscribers/oE2E", "admintoken", nil)
+	if code != 200 || sub["group"] != "farmer" || sub["town"] != "paitan" || sub["subscribed"] != true || sub["opted_out"] != false {
+		t.Fatalf("GET subscriber = %d %v", code, sub)
+	}
+	interests := fmt.Sprint(sub["interests"])
+	if !strings.Contains(interests, "litchi") || !strings.Contains(interests, "weather") {
+		t.Errorf("interests = %s", interests)
+	}
+	for _, k := range []string{"openid", "source", "created_at", "last_active_at"} {
+		if _, ok := sub[k]; !ok {
+			t.Errorf("subscriber JSON lacks %q: %v", k, sub)
+		}
+	}
+
+	// A QR channel: created through the fake WeChat API, then followed.
+	code, qr := e.api("POST", "/api/v1/qrcodes", "admintoken", map[string]any{
+		"group": "farmer", "town": "paitan", "interests": []string{"litchi"}, "source": "training-2027", "temporary": true})
+	if code != 201 || qr["scene"] == "" || qr["ticket"] == "" || qr["url"] == "" {
+		t.Fatalf("POST qrcodes = %d %v", code, qr)
+	}
+	if scene, ok := e.wx.Scene(qr["ticket"].(string)); !ok || scene != qr["scene"] {
+		t.Errorf("fake WeChat has scene %q for the ticket, want %q", scene, qr["scene"])
+	}
+	r, err := e.phone.Event(ctx, "oQR", "subscribe", "qrscene_"+qr["scene"].(string), map[string]string{"Ticket": qr["ticket"].(string)})
+	if err != nil || strings.Contains(r.Content, "哪类人") {
+		t.Errorf("QR subscribe asked questions: %q %v", r.Content, err)
+	}
+	_, sub = e.api("GET", "/api/v1/subscribers/oQR", "admintoken", nil)
+	if sub["group"] != "farmer" || sub["town"] != "paitan" || sub["source"] != "training-2027" {
+		t.Errorf("QR subscriber = %v", sub)
+	}
+
+	// The admin API refuses bad calls clearly.
+	for _, tc := range []struct {
+		method, path, token string
+		body                any
+		want                int
+	}{
+		{"GET", "/api/v1/subscribers/oE2E", "", nil, 401},
+		{"GET", "/api/v1/subscribers/oE2E", "wrong", nil, 401},
+		{"GET", "/api/v1/subscribers/nobody", "admintoken", nil, 404},
+		{"POST", "/api/v1/qrcodes", "admintoken", map[string]any{"group": "pirate"}, 400},
+		{"POST", "/api/v1/qrcodes", "admintoken", map[string]any{"colour": "red"}, 400},
+	} {
+		if code, body := e.api(tc.method, tc.path, tc.token, tc.body); code != tc.want || body["error"] == nil {
+			t.Errorf("%s %s = %d %v, want %d with an error", tc.method, tc.path, code, body, tc.want)
+		}
+	}
+
+	// Operations endpoints.
+	if code, body := e.api("GET", "/healthz", "", nil); code != 200 || body["redis"] != "ok" {
+		t.Errorf("healthz = %d %v", code, body)
+	}
+	resp, err := http.Get(e.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"kepubot_webhook_messages_total", "kepubot_webhook_duration_seconds", "kepubot_wechat_api_calls_total"} {
+		if !strings.Contains(string(m), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"KEPUBOT_TIMEZONE": "Mars/Olympus"}, "KEPUBOT_TIMEZONE"},
+		{map[string]string{"KEPUBOT_HTTP_ADDR": "8080"}, "KEPUBOT_HTTP_ADDR"},
+		{map[string]string{"KEPUBOT_REDIS_URL": "mysql://x"}, "KEPUBOT_REDIS_URL"},
+		{map[string]string{"KEPUBOT_WECHAT_AES_KEY": "short"}, "KEPUBOT_WECHAT_AES_KEY"},
+		{map[string]string{"KEPUBOT_WECHAT_API_BASE": "ftp://x"}, "KEPUBOT_WECHAT_API_BASE"},
+		{map[string]string{"KEPUBOT_PUBLIC_URL": "kepu"}, "KEPUBOT_PUBLIC_URL"},
+		{map[string]string{"KEPUBOT_WECHAT_TYPE": "personal"}, "KEPUBOT_WECHAT_TYPE"},
+		{map[string]string{"KEPUBOT_LOG_LEVEL": "loud"}, "KEPUBOT_LOG_LEVEL"},
+	} {
+		_, err := LoadConfig("", env(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("LoadConfig(%v) = %v, want an error naming %s", tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestConfigFileThenEnvironment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k.yaml")
+	os.WriteFile(path, []byte("http:\n  addr: 127.0.0.1:9999\ntimezone: UTC\naccounts:\n  - {id: agri, app_id: wxagri, token: t2}\n"), 0o600)
+	cfg, err := LoadConfig(path, env(map[string]string{"KEPUBOT_HTTP_ADDR": "127.0.0.1:7777"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Addr != "127.0.0.1:7777" || cfg.Timezone != "UTC" || len(cfg.Accounts) != 1 {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	os.WriteFile(path, []byte("htp:\n  addr: x\n"), 0o600)
+	if _, err := LoadConfig(path, env(nil)); err == nil || !strings.Contains(err.Error(), "htp") {
+		t.Errorf("unknown key: err = %v, want one naming it", err)
+	}
+	os.WriteFile(path, []byte("accounts:\n  - {id: Bad Id, app_id: x, token: t}\n"), 0o600)
+	if _, err := LoadConfig(path, env(nil)); err == nil || !strings.Contains(err.Error(), "accounts[0].id") {
+		t.Errorf("bad account id: err = %v", err)
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	t.Parallel()
+	if _, err := LoadConfig("../../configs/kepubot.example.yaml", env(nil)); err != nil {
+		t.Fatalf("configs/kepubot.example.yaml: %v", err)
+	}
+}
+
+func TestRunCommands(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, &out, &errb, env(nil)); err != nil || !strings.HasPrefix(out.String(), "kepubot") {
+		t.Errorf("version: %q %v", out.String(), err)
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, &out, &errb, env(nil)); err != errUsage {
+		t.Errorf("unknown command: err = %v, want errUsage", err)
+	}
+	// serve on embedded defaults stops cleanly when its context ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := run(ctx, []string{"serve"}, &out, &errb, env(map[string]string{"KEPUBOT_HTTP_ADDR": "127.0.0.1:0"})); err != nil {
+		t.Errorf("serve with a cancelled context: %v", err)
+	}
+	if !strings.Contains(errb.String(), "NOTHING IS KEPT") {
+		t.Errorf("embedded Redis without the loud warning: %s", errb.String())
+	}
+}
