@@ -185,13 +185,20 @@ func (x *index) add(key, id string) {
 // "rain" does not contain AI. Single runes are too ambiguous inside a
 // sentence and only ever match a whole answer.
 func (x *index) scan(s string) []string {
-	rs := []rune(s)
+	// off[i] is the byte offset of rune i, so candidates are substrings of
+	// s and cost no allocation.
+	off := make([]int, 0, len(s)+1)
+	for i := range s {
+		off = append(off, i)
+	}
+	off = append(off, len(s))
+	n := len(off) - 1
 	var ids []string
-	for i := 0; i < len(rs); {
-		l := min(x.maxRunes, len(rs)-i)
+	for i := 0; i < n; {
+		l := min(x.maxRunes, n-i)
 		for ; l >= 2; l-- {
-			id, ok := x.ids[string(rs[i:i+l])]
-			if !ok || !x.bounded(rs, i, l) {
+			id, ok := x.ids[s[off[i]:off[i+l]]]
+			if !ok || !bounded(s, off[i], off[i+l]) {
 				continue
 			}
 			if !slices.Contains(ids, id) {
@@ -208,15 +215,15 @@ func (x *index) scan(s string) []string {
 	return ids
 }
 
-// bounded reports whether the key at rs[i:i+l] may match there: keys of
+// bounded reports whether the key at s[start:end] may match there: keys of
 // ASCII letters and digits need non-alphanumeric neighbours.
-func (x *index) bounded(rs []rune, i, l int) bool {
-	for _, r := range rs[i : i+l] {
-		if !isASCIIAlnum(r) {
+func bounded(s string, start, end int) bool {
+	for i := start; i < end; i++ {
+		if !isASCIIAlnum(rune(s[i])) {
 			return true
 		}
 	}
-	return (i == 0 || !isASCIIAlnum(rs[i-1])) && (i+l == len(rs) || !isASCIIAlnum(rs[i+l]))
+	return (start == 0 || !isASCIIAlnum(rune(s[start-1]))) && (end == len(s) || !isASCIIAlnum(rune(s[end])))
 }
 
 func isASCIIAlnum(r rune) bool {

@@ -3,6 +3,7 @@ package taxonomy
 import (
 	"math"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -86,10 +87,7 @@ func TestMatchTown(t *testing.T) {
 	}
 	// Every town answers to its full name, short name, synonyms, id and number.
 	for i, tw := range tax.Towns {
-		for _, in := range append([]string{tw.Name, tw.Short, tw.ID, string(rune('0'+(i+1)%10))}, tw.Synonyms...) {
-			if i >= 9 && len(in) == 1 && in[0] >= '0' && in[0] <= '9' {
-				continue // single digits only reach the first nine
-			}
+		for _, in := range append([]string{tw.Name, tw.Short, tw.ID, strconv.Itoa(i + 1)}, tw.Synonyms...) {
 			if got, ok := tax.MatchTown(in); !ok || got.ID != tw.ID {
 				t.Errorf("MatchTown(%q) = %q, %v, want %q", in, got.ID, ok, tw.ID)
 			}
