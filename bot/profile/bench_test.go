@@ -53,41 +53,19 @@ func synthetic(rng *rand.Rand, i int, now time.Time) *Profile {
 	return p
 }
 
-// populate writes n synthetic subscribers through the real commit script,
-// pipelined, as a bulk import would.
+// populate writes n synthetic subscribers through Store.Import.
 func populate(tb testing.TB, ctx context.Context, s *Store, account string, n int) {
 	tb.Helper()
 	rng := rand.New(rand.NewPCG(7, 7))
 	now := time.Now()
-	s.dict.Ensure(ctx, KindGroup, benchGroups...)
-	s.dict.Ensure(ctx, KindTown, benchTowns...)
-	s.dict.Ensure(ctx, KindTopic, benchTopics...)
-	s.dict.Ensure(ctx, KindSource, "training-2027")
 	const batch = 2000
+	ps := make([]*Profile, 0, batch)
 	for start := 0; start < n; start += batch {
-		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for i := start; i < min(start+batch, n); i++ {
-				p := synthetic(rng, i, now)
-				b, err := encode(p, 0, s.dict)
-				if err != nil {
-					return err
-				}
-				tag := shardTag(account, ShardOf(p.OpenID))
-				changes := s.indexChanges(nil, p)
-				args := []any{tag, p.OpenID, "", "", "", b, "", 1, "keep", "", 1, len(changes)}
-				for _, c := range changes {
-					args = append(args, c.index, c.bit, c.ttl)
-				}
-				commitScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, p.OpenID), seqKey(tag)}, args...)
-			}
-			return nil
-		})
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			commitScript.Load(ctx, s.rdb)
-			start -= batch
-			continue
+		ps = ps[:0]
+		for i := start; i < min(start+batch, n); i++ {
+			ps = append(ps, synthetic(rng, i, now))
 		}
-		if err != nil {
+		if _, err := s.Import(ctx, account, ps); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -224,4 +202,32 @@ func scanCount(ctx context.Context, s *Store, account string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// BenchmarkBeginCommit is the Redis cost of one webhook message: a begin
+// and a commit that touches the profile (two round trips).
+func BenchmarkBeginCommit(b *testing.B) {
+	ctx := context.Background()
+	rdb := redistest.Start(b)
+	s, err := NewStore(ctx, rdb, time.UTC)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	for i := range 100 {
+		s.Update(ctx, "default", fmt.Sprintf("o%05d", i), func(*Profile) (*Profile, error) { return farmer("x", now), nil })
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		sess, err := s.Begin(ctx, "default", fmt.Sprintf("o%05d", i%100), "m:"+strconv.Itoa(i), time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := sess.Profile.Clone()
+		p.TouchMessage(now)
+		if err := s.Commit(ctx, sess, Outcome{Profile: p, Reply: []byte(`{"text":"hello"}`), ReplyTTL: time.Minute, KeepDialog: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -260,3 +260,24 @@ func TestIndexesFollowProfile(t *testing.T) {
 		t.Errorf("Count !source:never = %d, want %d", nobody.Total, len(all))
 	}
 }
+
+func TestImport(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	now := time.Now()
+	ps := []*Profile{farmer("i1", now), farmer("i2", now), farmer("i1", now)}
+	n, err := f.store.Import(f.ctx, "default", ps)
+	if err != nil || n != 2 {
+		t.Fatalf("Import = %d, %v; want 2 created (i1 twice)", n, err)
+	}
+	if n, _ := f.store.Import(f.ctx, "default", ps[:1]); n != 0 {
+		t.Errorf("re-Import created %d", n)
+	}
+	c, _ := f.store.Count(f.ctx, "default", Term(GroupIndex("farmer")), nil, nil)
+	if c.Total != 2 {
+		t.Errorf("farmers = %d, want 2", c.Total)
+	}
+	if p, _, err := f.store.Get(f.ctx, "default", "i2"); err != nil || p.Town != "paitan" {
+		t.Errorf("Get(i2) = %+v, %v", p, err)
+	}
+}

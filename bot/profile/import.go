@@ -1,0 +1,60 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Import creates subscribers in bulk (a migration, the demo, benchmarks):
+// the same commit script as the webhook, pipelined. An openid that already
+// has a profile is left alone. It returns how many were created.
+func (s *Store) Import(ctx context.Context, account string, ps []*Profile) (int, error) {
+	if !ValidAccount(account) {
+		return 0, fmt.Errorf("import: invalid account %q", account)
+	}
+	for _, p := range ps {
+		if err := s.dict.ensureProfile(ctx, p); err != nil {
+			return 0, err
+		}
+	}
+	cmds := make([]*redis.Cmd, len(ps))
+	run := func() error {
+		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i, p := range ps {
+				b, err := encode(p, 0, s.dict)
+				if err != nil {
+					return err
+				}
+				tag := shardTag(account, ShardOf(p.OpenID))
+				changes := s.indexChanges(nil, p)
+				args := make([]any, 0, 12+3*len(changes))
+				args = append(args, tag, p.OpenID, "", "", "", b, "", 1, "keep", "", 1, len(changes))
+				for _, c := range changes {
+					args = append(args, c.index, c.bit, c.ttl)
+				}
+				cmds[i] = commitScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, p.OpenID), seqKey(tag)}, args...)
+			}
+			return nil
+		})
+		return err
+	}
+	err := run()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := commitScript.Load(ctx, s.rdb).Err(); err != nil {
+			return 0, fmt.Errorf("import: load script: %w", err)
+		}
+		err = run()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("import: %w", err)
+	}
+	n := 0
+	for _, c := range cmds {
+		if res, err := c.Slice(); err == nil && res[0] == "ok" {
+			n++
+		}
+	}
+	return n, nil
+}
