@@ -35,6 +35,7 @@ type fixture struct {
 	account wechattest.Account
 	clock   *clock
 	rtts    *atomic.Int64 // Redis round trips
+	handler http.Handler
 }
 
 // clock is a settable clock shared by the fake WeChat and the webhook.
@@ -75,6 +76,7 @@ func setup(t testing.TB) *fixture {
 	mux := http.NewServeMux()
 	mux.Handle("/wechat", wh)
 	mux.Handle("/wechat/{account}", wh)
+	f.handler = mux
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
 	f.url = hs.URL + "/wechat"
