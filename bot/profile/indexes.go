@@ -28,6 +28,7 @@ func (s *Store) indexChanges(old, new *Profile) []bitChange {
 	set(IndexAll, old != nil, new != nil)
 	set(IndexSubscribed, o.Subscribed, n.Subscribed)
 	set(IndexOptedOut, o.OptedOut, n.OptedOut)
+	set(IndexReachable, old != nil && o.Reachable(), new != nil && n.Reachable())
 	value := func(index func(string) string, was, is string) {
 		if was == is {
 			return

@@ -70,6 +70,10 @@ const (
 	IndexAll        = "all" // has a profile
 	IndexSubscribed = "sub" // follows the account
 	IndexOptedOut   = "opt" // said 退订
+	// IndexReachable is subscribed and not opted out: who pushes may go to.
+	// It is derived, kept as its own bitmap so every audience costs one
+	// BITOP less.
+	IndexReachable = "reach"
 )
 
 // GroupIndex, TownIndex, InterestIndex, SourceIndex and ActiveIndex name the

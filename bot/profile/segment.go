@@ -2,6 +2,7 @@ package profile
 
 import (
 	"context"
+	"strconv"
 	_ "embed"
 	"fmt"
 
@@ -32,15 +33,16 @@ func Or(ps ...Program) Program { return join("|", ps) }
 func Not(p Program) Program { return append(append(Program{}, p...), "!") }
 
 // Reachable is the segment pushes may go to: subscribed and not opted out.
-func Reachable() Program { return And(Term(IndexSubscribed), Not(Term(IndexOptedOut))) }
+func Reachable() Program { return Term(IndexReachable) }
 
+// join emits one n-ary operator ("&3"): one BITOP for the whole list.
 func join(op string, ps []Program) Program {
 	var out Program
-	for i, p := range ps {
+	for _, p := range ps {
 		out = append(out, p...)
-		if i > 0 {
-			out = append(out, op)
-		}
+	}
+	if len(ps) > 1 {
+		out = append(out, op+strconv.Itoa(len(ps)))
 	}
 	return out
 }

@@ -4,8 +4,9 @@
 -- KEYS[1] kb:{acct:shard}:seq  (routes the call to the shard's slot)
 -- ARGV[1] shard tag, kb:{acct:shard}
 -- ARGV[2] number N of program tokens, then N tokens in reverse Polish order:
---         "k:<index>" pushes a bitmap; "&" and "|" pop two and push one;
---         "!" pops one and pushes its complement within the "all" bitmap.
+--         "k:<index>" pushes a bitmap; "&<n>" and "|<n>" pop n and push
+--         their intersection or union (one BITOP); "!" pops one and pushes
+--         its complement within the "all" bitmap.
 -- then    R, then R row index names, then C, then C column index names.
 -- Returns {total, rows, cells}: rows[i] = |seg & row i|; when C > 0,
 -- cells[(i-1)*C + j] = |seg & row i & col j|.
@@ -20,12 +21,14 @@ local function tmp()
 end
 for i = 3, 2 + n do
   local t = ARGV[i]
-  if t == '&' or t == '|' then
-    local b = table.remove(stack)
-    local a = table.remove(stack)
-    local d = tmp()
-    redis.call('BITOP', t == '&' and 'AND' or 'OR', d, a, b)
-    stack[#stack + 1] = d
+  local op = string.sub(t, 1, 1)
+  if op == '&' or op == '|' then
+    local k = tonumber(string.sub(t, 2))
+    local args = {op == '&' and 'AND' or 'OR', tmp()}
+    for j = #stack - k + 1, #stack do args[#args + 1] = stack[j] end
+    for _ = 1, k do table.remove(stack) end
+    redis.call('BITOP', unpack(args))
+    stack[#stack + 1] = args[2]
   elseif t == '!' then
     local a = table.remove(stack)
     local both, d = tmp(), tmp()
