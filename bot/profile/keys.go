@@ -12,7 +12,7 @@ import (
 //	kb:{<acct>:<shard>}:seq             local id counter of a shard
 //	kb:{<acct>:<shard>}:o:<bucket>      hash openid → packed profile, with its local id (openidBuckets buckets)
 //	kb:{<acct>:<shard>}:r:<lid/128>     hash local id → openid (to turn segment bits into openids)
-//	kb:{<acct>:<shard>}:dlg:<lid>       dialog state of one subscriber (with TTL)
+//	kb:{<acct>:<shard>}:dlg:<openid>    dialog state of one subscriber (with TTL)
 //	kb:{<acct>:<shard>}:dd:<msgkey>     webhook dedup: pending claim, then the stored reply
 //	kb:{<acct>:<shard>}:ix:<index>      segment bitmap over local ids (see indexes.go)
 //	kb:{<acct>:<shard>}:tmp:<random>    scratch bitmaps of segment evaluation
@@ -21,7 +21,7 @@ import (
 //
 // All keys of one subscriber share the hash tag {kb:<acct>:<shard>}, so the
 // Lua scripts that touch several of them run on one Redis Cluster slot. The
-// scripts build some key names themselves (from the tag passed in ARGV);
+// commit script builds some key names itself (from the tag passed in ARGV);
 // those names always carry the same tag, so they stay on the same slot.
 
 const (
@@ -59,6 +59,8 @@ func reverseKey(tag string, lid int64) string {
 func seqKey(tag string) string { return tag + ":seq" }
 
 func dedupKey(tag, msgKey string) string { return tag + ":dd:" + msgKey }
+
+func dialogKey(tag, openID string) string { return tag + ":dlg:" + openID }
 
 func indexKey(tag, index string) string { return tag + ":ix:" + index }
 

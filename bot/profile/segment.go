@@ -2,9 +2,9 @@ package profile
 
 import (
 	"context"
-	"strconv"
 	_ "embed"
 	"fmt"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 )

@@ -14,14 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-//go:embed scripts/begin.lua
-var beginLua string
-
 //go:embed scripts/commit.lua
 var commitLua string
 
 var (
-	beginScript  = redis.NewScript(beginLua)
 	commitScript = redis.NewScript(commitLua)
 )
 
@@ -103,27 +99,40 @@ func (s *Store) Begin(ctx context.Context, account, openID, msgKey string, ttl t
 	return sess, s.load(ctx, sess, ttl)
 }
 
+// load claims the message (when sess has a claim) and reads the profile
+// and dialog: one MULTI/EXEC round trip on the shard's slot. (A Lua script
+// would do the same, but costs ~25 µs more per call inside Redis.)
 func (s *Store) load(ctx context.Context, sess *Session, ttl time.Duration) error {
-	keys := []string{openIDBucketKey(sess.tag, sess.OpenID), s.dedupKeyOf(sess)}
-	res, err := beginScript.Run(ctx, s.rdb, keys, sess.tag, sess.OpenID, sess.claim, ttl.Milliseconds()).Slice()
-	if err != nil {
+	var claimed *redis.BoolCmd
+	var record, profileCmd, dialogCmd *redis.StringCmd
+	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		if sess.claim != "" {
+			dd := dedupKey(sess.tag, sess.msgKey)
+			claimed = pipe.SetNX(ctx, dd, sess.claim, ttl)
+			record = pipe.Get(ctx, dd)
+		}
+		profileCmd = pipe.HGet(ctx, openIDBucketKey(sess.tag, sess.OpenID), sess.OpenID)
+		dialogCmd = pipe.Get(ctx, dialogKey(sess.tag, sess.OpenID))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("begin: %w", err)
 	}
 	sess.Profile, sess.Dialog, sess.lid, sess.oldBytes, sess.ID.Local = nil, nil, "", "", 0
-	switch res[0] {
-	case "dup":
+	if claimed != nil && !claimed.Val() {
 		sess.Duplicate = true
-		if rec, ok := res[1].(string); ok && len(rec) >= len(replyPrefix) && rec[:len(replyPrefix)] == replyPrefix {
+		if rec := record.Val(); len(rec) >= len(replyPrefix) && rec[:len(replyPrefix)] == replyPrefix {
 			sess.Reply = []byte(rec[len(replyPrefix):])
 		}
 		return nil
-	case "new":
+	}
+	if errors.Is(profileCmd.Err(), redis.Nil) {
 		return nil
 	}
-	raw, _ := res[1].(string)
-	if d, ok := res[2].(string); ok {
+	if d, err := dialogCmd.Result(); err == nil {
 		sess.Dialog = []byte(d)
 	}
+	raw := profileCmd.Val()
 	sess.oldBytes = raw
 	p, lid, err := decode([]byte(raw), s.dict)
 	if errors.Is(err, errUnknownCode) {

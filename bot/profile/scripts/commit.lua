@@ -40,7 +40,7 @@ else
   if (cur or '') ~= ARGV[5] then return {'conflict'} end
   lid = tonumber(ARGV[4])
 end
-local dlg = tag .. ':dlg:' .. lid
+local dlg = tag .. ':dlg:' .. ARGV[2]
 if value == '' then
   redis.call('HDEL', KEYS[1], ARGV[2])
   redis.call('HDEL', tag .. ':r:' .. math.floor(lid / 128), lid)
