@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -58,6 +59,20 @@ type Counts struct {
 // Count sizes prog across every shard of account; rows and cols name
 // indexes to break the count down by (either may be empty).
 func (s *Store) Count(ctx context.Context, account string, prog Program, rows, cols []string) (Counts, error) {
+	return s.eval(ctx, account, prog, rows, cols, "", 0)
+}
+
+// Materialize evaluates prog and keeps the result in every shard as the
+// index name (a campaign's audience snapshot, so a resumed campaign sends
+// to exactly the subscribers it started with). ttl 0 keeps it forever.
+func (s *Store) Materialize(ctx context.Context, account string, prog Program, name string, ttl time.Duration) (Counts, error) {
+	if name == "" {
+		return Counts{}, fmt.Errorf("materialize: empty index name")
+	}
+	return s.eval(ctx, account, prog, nil, nil, name, ttl)
+}
+
+func (s *Store) eval(ctx context.Context, account string, prog Program, rows, cols []string, keep string, ttl time.Duration) (Counts, error) {
 	if !ValidAccount(account) {
 		return Counts{}, fmt.Errorf("count: invalid account %q", account)
 	}
@@ -74,6 +89,7 @@ func (s *Store) Count(ctx context.Context, account string, prog Program, rows, c
 	for _, c := range cols {
 		args = append(args, c)
 	}
+	args = append(args, keep, int64(ttl/time.Second))
 	cmds := make([]*redis.Cmd, Shards)
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for shard := range Shards {
@@ -87,7 +103,7 @@ func (s *Store) Count(ctx context.Context, account string, prog Program, rows, c
 		if err := countScript.Load(ctx, s.rdb).Err(); err != nil {
 			return Counts{}, fmt.Errorf("count: load script: %w", err)
 		}
-		return s.Count(ctx, account, prog, rows, cols)
+		return s.eval(ctx, account, prog, rows, cols, keep, ttl)
 	}
 	if err != nil {
 		return Counts{}, fmt.Errorf("count: %w", err)

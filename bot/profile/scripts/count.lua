@@ -7,7 +7,9 @@
 --         "k:<index>" pushes a bitmap; "&<n>" and "|<n>" pop n and push
 --         their intersection or union (one BITOP); "!" pops one and pushes
 --         its complement within the "all" bitmap.
--- then    R, then R row index names, then C, then C column index names.
+-- then    R, then R row index names, then C, then C column index names,
+-- then    an index name to keep the segment under ("" keeps nothing) and
+--         its lifetime in seconds (0 = forever).
 -- Returns {total, rows, cells}: rows[i] = |seg & row i|; when C > 0,
 -- cells[(i-1)*C + j] = |seg & row i & col j|.
 local tag = ARGV[1]
@@ -57,6 +59,16 @@ for i = 1, nr do
       redis.call('BITOP', 'AND', c, r, tag .. ':ix:' .. ARGV[p + 1 + nr + j])
       cells[#cells + 1] = redis.call('BITCOUNT', c)
     end
+  end
+end
+local keep = ARGV[p + 2 + nr + nc]
+if keep ~= '' then
+  local dest = tag .. ':ix:' .. keep
+  redis.call('DEL', dest)
+  if redis.call('EXISTS', seg) == 1 then
+    redis.call('BITOP', 'OR', dest, seg)
+    local ttl = tonumber(ARGV[p + 3 + nr + nc])
+    if ttl > 0 then redis.call('EXPIRE', dest, ttl) end
   end
 end
 redis.call('DEL', unpack(scratch))

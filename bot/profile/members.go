@@ -1,0 +1,188 @@
+package profile
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+//go:embed scripts/bits.lua
+var bitsLua string
+
+//go:embed scripts/spend.lua
+var spendLua string
+
+var (
+	bitsScript  = redis.NewScript(bitsLua)
+	spendScript = redis.NewScript(spendLua)
+)
+
+// Member is one subscriber of a segment, as delivery needs it.
+type Member struct {
+	ID      ID
+	OpenID  string
+	Profile *Profile
+}
+
+// MaxLocal returns the highest local id assigned in a shard (0 when none).
+func (s *Store) MaxLocal(ctx context.Context, account string, shard int) (int64, error) {
+	n, err := s.rdb.Get(ctx, seqKey(shardTag(account, shard))).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// Bits reads the bits of each named index for local ids [from, from+n) of
+// a shard, in one round trip. from and n must be multiples of 8. Bit i of
+// the range is bits[i/8] & (0x80 >> (i%8)) (Redis's bit order).
+func (s *Store) Bits(ctx context.Context, account string, shard int, names []string, from, n int64) ([][]byte, error) {
+	if from%8 != 0 || n%8 != 0 {
+		return nil, fmt.Errorf("bits: range [%d,+%d) not byte aligned", from, n)
+	}
+	tag := shardTag(account, shard)
+	cmds := make([]*redis.StringCmd, len(names))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, name := range names {
+			cmds[i] = pipe.GetRange(ctx, indexKey(tag, name), from/8, (from+n)/8-1)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("bits: %w", err)
+	}
+	out := make([][]byte, len(names))
+	for i, c := range cmds {
+		b := make([]byte, n/8)
+		copy(b, c.Val()) // a short or missing bitmap reads as zeros
+		out[i] = b
+	}
+	return out, nil
+}
+
+// BitSet reports bit i of a range read by Bits.
+func BitSet(bits []byte, i int64) bool { return bits[i/8]&(0x80>>(i%8)) != 0 }
+
+// Members loads the subscribers with the given local ids of a shard:
+// openids from the reverse map, then profiles, in two pipelined round
+// trips. Ids whose subscriber was erased are left out.
+func (s *Store) Members(ctx context.Context, account string, shard int, lids []int64) ([]Member, error) {
+	tag := shardTag(account, shard)
+	ids := make([]*redis.StringCmd, len(lids))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, lid := range lids {
+			ids[i] = pipe.HGet(ctx, reverseKey(tag, lid), strconv.FormatInt(lid, 10))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	out := make([]Member, 0, len(lids))
+	profs := make([]*redis.StringCmd, len(lids))
+	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, c := range ids {
+			if c.Err() == nil {
+				profs[i] = pipe.HGet(ctx, openIDBucketKey(tag, c.Val()), c.Val())
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	reloaded := false
+	for i, c := range profs {
+		if c == nil || c.Err() != nil {
+			continue
+		}
+		p, lid, err := decode([]byte(c.Val()), s.dict)
+		if errors.Is(err, errUnknownCode) && !reloaded {
+			reloaded = true
+			if err := s.dict.Load(ctx); err != nil {
+				return nil, err
+			}
+			p, lid, err = decode([]byte(c.Val()), s.dict)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("members: %w", err)
+		}
+		if lid != lids[i] {
+			continue // erased and the openid came back under a new id
+		}
+		p.OpenID = ids[i].Val()
+		out = append(out, Member{ID: ID{Shard: shard, Local: lid}, OpenID: p.OpenID, Profile: p})
+	}
+	return out, nil
+}
+
+// BitChange sets (Bit 1) or clears (Bit 0) one index's bits for many
+// local ids of a shard. TTL > 0 makes the bitmap expire (whole seconds).
+type BitChange struct {
+	Index string
+	Bit   int
+	TTL   time.Duration
+	Lids  []int64
+}
+
+// SetBits applies changes to one shard atomically and returns the
+// previous bits of the first change's ids (true = was set), so the first
+// change can serve as a claim.
+func (s *Store) SetBits(ctx context.Context, account string, shard int, changes ...BitChange) ([]bool, error) {
+	tag := shardTag(account, shard)
+	args := []any{tag, len(changes)}
+	for _, c := range changes {
+		args = append(args, c.Index, c.Bit, int64(c.TTL/time.Second), len(c.Lids))
+		for _, l := range c.Lids {
+			args = append(args, l)
+		}
+	}
+	res, err := bitsScript.Run(ctx, s.rdb, []string{seqKey(tag)}, args...).Int64Slice()
+	if err != nil {
+		return nil, fmt.Errorf("set bits: %w", err)
+	}
+	old := make([]bool, len(res))
+	for i, v := range res {
+		old[i] = v == 1
+	}
+	return old, nil
+}
+
+// Spend kinds: which WeChat limit one sent message counts against.
+const (
+	SpendMessage = "msg"   // the 48-hour customer-service window
+	SpendEvent   = "event" // the 1-minute window after a follow, click or scan
+	SpendMass    = "mass"  // the monthly mass-message budget
+)
+
+// Spend counts one sent message against a subscriber's WeChat limits in
+// place (no read-modify-write race with the webhook: one script). month is
+// the current month number for SpendMass.
+func (s *Store) Spend(ctx context.Context, account, openID, kind string, month uint16) error {
+	tag := shardTag(account, ShardOf(openID))
+	return spendScript.Run(ctx, s.rdb, []string{openIDBucketKey(tag, openID)}, openID, kind, month).Err()
+}
+
+// SpendMany is Spend for many subscribers, pipelined.
+func (s *Store) SpendMany(ctx context.Context, account string, openIDs []string, kind string, month uint16) error {
+	if len(openIDs) == 0 {
+		return nil
+	}
+	spendScript.Load(ctx, s.rdb)
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, o := range openIDs {
+			tag := shardTag(account, ShardOf(o))
+			spendScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, o)}, o, kind, month)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("spend: %w", err)
+	}
+	return nil
+}
