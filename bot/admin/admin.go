@@ -91,6 +91,10 @@ var (
 type InvalidError struct {
 	Msg    string
 	Fields map[string]string
+	// Position, when HasPosition, is where in an expression the error is
+	// (answered as "position").
+	Position    int
+	HasPosition bool
 }
 
 func (e *InvalidError) Error() string { return e.Msg }
@@ -253,8 +257,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := err.Error()
 	body := map[string]any{"error": msg}
 	var ie *InvalidError
-	if errors.As(err, &ie) && len(ie.Fields) > 0 {
-		body["fields"] = ie.Fields
+	if errors.As(err, &ie) {
+		if len(ie.Fields) > 0 {
+			body["fields"] = ie.Fields
+		}
+		if ie.HasPosition {
+			body["position"] = ie.Position
+		}
 	}
 	if status == http.StatusInternalServerError {
 		// Internal details stay in the log; the caller gets a plain message.
