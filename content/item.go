@@ -71,4 +71,6 @@ type Item struct {
 	Status    Status    `json:"status" yaml:"-"`
 	CreatedAt time.Time `json:"created_at" yaml:"-"`
 	UpdatedAt time.Time `json:"updated_at" yaml:"-"`
+	CreatedBy string    `json:"created_by,omitempty" yaml:"-"` // admin user id (or "import") who created the item
+	UpdatedBy string    `json:"updated_by,omitempty" yaml:"-"` // who wrote the current version
 }
