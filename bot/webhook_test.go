@@ -51,7 +51,7 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func setup(t testing.TB) *fixture {
+func setup(t testing.TB, opts ...func(*bot.Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{ctx: ctx, rdb: redistest.Start(t), clock: &clock{t: time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)}, rtts: new(atomic.Int64)}
@@ -66,7 +66,11 @@ func setup(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	f.scenes = qrcode.NewStore(f.rdb)
-	b := bot.New(tax, bot.Options{Scenes: f.scenes})
+	o := bot.Options{Scenes: f.scenes}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	b := bot.New(tax, o)
 	f.account = wechattest.Account{AppID: "wxbottest", Secret: "s", Token: "tok123", EncodingAESKey: aesKey}
 	wh, err := bot.NewWebhook(f.store, b, []bot.Account{{ID: "default", AppID: f.account.AppID, Token: f.account.Token, EncodingAESKey: aesKey}},
 		bot.WebhookOptions{Now: f.clock.Now})

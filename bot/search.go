@@ -1,0 +1,100 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/content/demand"
+	"github.com/zengcheng-kexie/kepubot/content/search"
+)
+
+// ContentSearch answers free text with the chat search over published
+// items. Each query raises the subscriber's interest in the topics it
+// names, and its words go to the demand log — off the request path,
+// batched by Run, so a search costs no extra Redis round trip.
+type ContentSearch struct {
+	index   atomic.Pointer[search.Index]
+	seg     *search.Segmenter
+	demand  *demand.Log
+	records chan demandRecord
+	logger  *slog.Logger
+}
+
+type demandRecord struct {
+	account, group, town string
+	words                []string
+	at                   time.Time
+}
+
+// searchResults is how many items a search answers with.
+const searchResults = 3
+
+// searchBoost is how much a query raises interest in a topic it names.
+const searchBoost = 15
+
+// NewContentSearch returns a searcher with no index yet (it answers
+// nothing until SetIndex).
+func NewContentSearch(seg *search.Segmenter, d *demand.Log, logger *slog.Logger) *ContentSearch {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &ContentSearch{seg: seg, demand: d, records: make(chan demandRecord, 4096), logger: logger.With("component", "search")}
+}
+
+// SetIndex replaces the index (rebuilt when the library changes).
+func (s *ContentSearch) SetIndex(ix *search.Index) { s.index.Store(ix) }
+
+// Search implements Searcher.
+func (s *ContentSearch) Search(_ context.Context, req *Request) (Reply, error) {
+	ix := s.index.Load()
+	if ix == nil {
+		return Reply{}, nil
+	}
+	p := req.Profile
+	q := search.Query{Text: req.Msg.Text, Group: p.Group, Town: p.Town, Interests: map[string]int{}}
+	for _, in := range p.Interests {
+		q.Interests[in.Topic] = int(in.Weight)
+	}
+	for _, t := range ix.QueryTopics(req.Msg.Text) {
+		p.AddInterestWeight(t, searchBoost)
+		p.InterestsAt = req.Now
+	}
+	if s.demand != nil && s.seg != nil {
+		select {
+		case s.records <- demandRecord{account: req.Msg.Account, group: p.Group, town: p.Town, words: s.seg.Words(req.Msg.Text), at: req.Now}:
+		default: // the log is behind: drop a count rather than slow a reply
+		}
+	}
+	res := ix.Search(q, searchResults)
+	if len(res) == 0 {
+		return Reply{}, nil
+	}
+	r := Reply{}
+	for _, x := range res {
+		summary := x.Item.Summary
+		if x.Item.Short != "" {
+			summary = x.Item.Short
+		}
+		r.Articles = append(r.Articles, Article{Title: x.Item.Title, Description: summary, URL: x.Item.URL, PicURL: x.Item.CoverURL})
+	}
+	return r, nil
+}
+
+// Run writes demand records until ctx ends.
+func (s *ContentSearch) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.records:
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			if err := s.demand.Record(wctx, r.account, r.words, r.group, r.town, r.at); err != nil {
+				s.logger.Warn("demand log write failed", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
