@@ -57,4 +57,3 @@ func FuzzDecrypt(f *testing.F) {
 func postTo(f *fixture, w http.ResponseWriter, r *http.Request) {
 	f.handler.ServeHTTP(w, r)
 }
-

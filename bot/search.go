@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 // batched by Run, so a search costs no extra Redis round trip.
 type ContentSearch struct {
 	index   atomic.Pointer[search.Index]
+	mu      sync.Mutex
 	seg     *search.Segmenter
 	demand  *demand.Log
 	records chan demandRecord
@@ -43,6 +45,14 @@ func NewContentSearch(seg *search.Segmenter, d *demand.Log, logger *slog.Logger)
 	return &ContentSearch{seg: seg, demand: d, records: make(chan demandRecord, 4096), logger: logger.With("component", "search")}
 }
 
+// SetSegmenter sets the word segmenter (loaded in the background: it
+// takes seconds).
+func (s *ContentSearch) SetSegmenter(seg *search.Segmenter) {
+	s.mu.Lock()
+	s.seg = seg
+	s.mu.Unlock()
+}
+
 // SetIndex replaces the index (rebuilt when the library changes).
 func (s *ContentSearch) SetIndex(ix *search.Index) { s.index.Store(ix) }
 
@@ -61,9 +71,12 @@ func (s *ContentSearch) Search(_ context.Context, req *Request) (Reply, error) {
 		p.AddInterestWeight(t, searchBoost)
 		p.InterestsAt = req.Now
 	}
-	if s.demand != nil && s.seg != nil {
+	s.mu.Lock()
+	seg := s.seg
+	s.mu.Unlock()
+	if s.demand != nil && seg != nil {
 		select {
-		case s.records <- demandRecord{account: req.Msg.Account, group: p.Group, town: p.Town, words: s.seg.Words(req.Msg.Text), at: req.Now}:
+		case s.records <- demandRecord{account: req.Msg.Account, group: p.Group, town: p.Town, words: seg.Words(req.Msg.Text), at: req.Now}:
 		default: // the log is behind: drop a count rather than slow a reply
 		}
 	}
@@ -97,4 +110,3 @@ func (s *ContentSearch) Run(ctx context.Context) {
 		}
 	}
 }
-
