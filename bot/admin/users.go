@@ -1,0 +1,178 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis keys of the admin API's own state, built here and in auditKey.
+// Users are global (not per WeChat account): one organizer may run
+// several accounts.
+//
+//	kb:{admin}:users:seq    user id counter
+//	kb:{admin}:users        hash user id → JSON User
+//	kb:{admin}:tokens       hash hex SHA-256 of a token → JSON Principal
+//	kb:{admin}:audit        stream of audit entries, capped (audit.go)
+const (
+	usersSeqKey = "kb:{admin}:users:seq"
+	usersKey    = "kb:{admin}:users"
+	tokensKey   = "kb:{admin}:tokens"
+	auditKey    = "kb:{admin}:audit"
+)
+
+// maxUserName bounds a user's display name.
+const maxUserName = 64
+
+// User is an admin API user as listed (never with a token).
+type User struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+}
+
+// NewUser is a user just created, with the bearer token shown this once.
+type NewUser struct {
+	User
+	Token string `json:"token"`
+}
+
+// Users stores admin API users and authenticates their tokens. Only a
+// SHA-256 of each token is stored: a leaked Redis dump grants nothing.
+type Users struct {
+	rdb redis.UniversalClient
+	now func() time.Time
+}
+
+// NewUsers returns the user store on rdb.
+func NewUsers(rdb redis.UniversalClient) *Users {
+	return &Users{rdb: rdb, now: time.Now}
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Create adds a user with role, created by user by, and returns it with
+// its token. Bad input is an *InvalidError.
+func (u *Users) Create(ctx context.Context, name string, role Role, by string) (NewUser, error) {
+	name = strings.TrimSpace(name)
+	fields := map[string]string{}
+	if name == "" || utf8.RuneCountInString(name) > maxUserName {
+		fields["name"] = fmt.Sprintf("required, at most %d characters", maxUserName)
+	}
+	if !ValidRole(role) {
+		fields["role"] = "one of admin, editor, reviewer, organizer, viewer"
+	}
+	if len(fields) > 0 {
+		return NewUser{}, Invalid(fields, "invalid user")
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return NewUser{}, fmt.Errorf("create user: token: %w", err)
+	}
+	n, err := u.rdb.Incr(ctx, usersSeqKey).Result()
+	if err != nil {
+		return NewUser{}, fmt.Errorf("create user: %w", err)
+	}
+	nu := NewUser{
+		User:  User{ID: "u_" + strconv.FormatInt(n, 10), Name: name, Role: role, CreatedAt: u.now().UTC(), CreatedBy: by},
+		Token: hex.EncodeToString(raw),
+	}
+	user, err := json.Marshal(nu.User)
+	if err != nil {
+		return NewUser{}, fmt.Errorf("create user: %w", err)
+	}
+	principal, err := json.Marshal(Principal{UserID: nu.ID, Name: nu.Name, Role: nu.Role})
+	if err != nil {
+		return NewUser{}, fmt.Errorf("create user: %w", err)
+	}
+	_, err = u.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, usersKey, nu.ID, user)
+		p.HSet(ctx, tokensKey, hashToken(nu.Token), principal)
+		return nil
+	})
+	if err != nil {
+		return NewUser{}, fmt.Errorf("create user %s: %w", nu.ID, err)
+	}
+	return nu, nil
+}
+
+// List returns every user, oldest first.
+func (u *Users) List(ctx context.Context) ([]User, error) {
+	all, err := u.rdb.HGetAll(ctx, usersKey).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	out := make([]User, 0, len(all))
+	for id, raw := range all {
+		var x User
+		if err := json.Unmarshal([]byte(raw), &x); err != nil {
+			return nil, fmt.Errorf("decode user %s: %w", id, err)
+		}
+		out = append(out, x)
+	}
+	num := func(id string) int { n, _ := strconv.Atoi(strings.TrimPrefix(id, "u_")); return n }
+	slices.SortFunc(out, func(a, b User) int { return num(a.ID) - num(b.ID) })
+	return out, nil
+}
+
+// Authenticate implements Authenticator: one HGET of the token's hash.
+// Compose it with the bootstrap token: BootstrapAdmin(token, users).
+func (u *Users) Authenticate(ctx context.Context, token string) (Principal, error) {
+	raw, err := u.rdb.HGet(ctx, tokensKey, hashToken(token)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Principal{}, ErrUnauthorized
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: authenticate: %w", ErrUnavailable, err)
+	}
+	var p Principal
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return Principal{}, fmt.Errorf("authenticate: decode principal: %w", err)
+	}
+	return p, nil
+}
+
+type userRequest struct {
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+}
+
+// RegisterUsers adds the user routes; only admins manage users.
+func RegisterUsers(s *Server, u *Users) {
+	s.Handle("POST /api/v1/users", func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) {
+		var req userRequest
+		if err := DecodeJSON(r, &req); err != nil {
+			return nil, err
+		}
+		nu, err := u.Create(r.Context(), req.Name, req.Role, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return Created{nu}, nil
+	})
+
+	s.Handle("GET /api/v1/users", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		users, err := u.List(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"users": users}, nil
+	})
+}
