@@ -1,0 +1,154 @@
+package plan
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/content"
+)
+
+// Scoring weights, in points. An item's score is the sum of
+//
+//	WeightTopic    × (strongest interest weight among the item's topics) / 255
+//	WeightPriority × Priority / 100 (clamped to 0–100)
+//	WeightSeason     when the item has a season and it is now;
+//	−PenaltyOffSeason when it has one and it is not now
+//	WeightFresh    × 2^(−age / FreshHalfLife), age since it became valid
+//	WeightGroup      when the item names the subscriber's group
+//	WeightTown       when the item names the subscriber's town
+//
+// so a strong interest outweighs everything else together, and an item out
+// of season loses to any comparable item in season (it is still picked when
+// nothing else is left: seasonal advice is rarely wrong, only less timely).
+// Items for everyone (no groups, no towns) get neither fit bonus; items that
+// name other groups or other towns only are never picked.
+const (
+	WeightTopic      = 100.0
+	WeightPriority   = 30.0
+	WeightSeason     = 25.0
+	PenaltyOffSeason = 60.0
+	WeightFresh      = 10.0
+	WeightGroup      = 20.0
+	WeightTown       = 20.0
+
+	// FreshHalfLife is the age at which the freshness bonus halves.
+	FreshHalfLife = 30 * 24 * time.Hour
+	// SolarTermSpan is how many days before and after a solar term (节气)
+	// an item tied to it is in season.
+	SolarTermSpan = 7
+)
+
+// Excluded is the score of an item that must not go to the subscriber.
+var Excluded = math.Inf(-1)
+
+// Score returns how well it suits p at now (loc is the district's time
+// zone), or Excluded when the item is not published, now is outside its
+// validity window, or it names other groups or other towns only. What a
+// subscriber already received and per-topic opt-outs are not the item's
+// properties: Pick and Picker apply them.
+func Score(p *profile.Profile, it *content.Item, now time.Time, loc *time.Location) float64 {
+	if !live(it, now) {
+		return Excluded
+	}
+	var group, town string
+	var interests []profile.Interest
+	if p != nil {
+		group, town, interests = p.Group, p.Town, p.Interests
+	}
+	gfit, ok := audienceFit(it.Groups, group, WeightGroup)
+	if !ok {
+		return Excluded
+	}
+	tfit, ok := audienceFit(it.Towns, town, WeightTown)
+	if !ok {
+		return Excluded
+	}
+	var w uint8
+	for _, in := range interests {
+		if in.Weight > w && slices.Contains(it.Topics, in.Topic) {
+			w = in.Weight
+		}
+	}
+	return baseScore(it, now, loc) + topicScore(w) + (gfit + tfit)
+}
+
+// live reports whether it is published and valid at now.
+func live(it *content.Item, now time.Time) bool {
+	return it != nil && it.Status == content.StatusPublished &&
+		(it.ValidFrom.IsZero() || !now.Before(it.ValidFrom)) &&
+		(it.ValidUntil.IsZero() || now.Before(it.ValidUntil))
+}
+
+// audienceFit returns the bonus for an audience list: 0 for an empty list
+// (everyone), bonus when it names id, and false when it names others only.
+func audienceFit(list []string, id string, bonus float64) (float64, bool) {
+	if len(list) == 0 {
+		return 0, true
+	}
+	if id != "" && slices.Contains(list, id) {
+		return bonus, true
+	}
+	return 0, false
+}
+
+func topicScore(w uint8) float64 { return WeightTopic * float64(w) / 255 }
+
+// baseScore is the part of the score that depends on the item and now
+// only: priority, season and freshness.
+func baseScore(it *content.Item, now time.Time, loc *time.Location) float64 {
+	pr := min(max(it.Priority, 0), 100)
+	return WeightPriority*float64(pr)/100 + seasonScore(it.Season, now, loc) + freshScore(it, now)
+}
+
+func seasonScore(s content.Season, now time.Time, loc *time.Location) float64 {
+	lt := in(now, loc)
+	known := len(s.Months) > 0
+	if slices.Contains(s.Months, int(lt.Month())) {
+		return WeightSeason
+	}
+	day := DayNumber(now, loc)
+	for _, name := range s.SolarTerms {
+		if _, ok := solarTermIndex[name]; !ok {
+			continue // validation rejects these; an unknown name says nothing
+		}
+		known = true
+		if nearSolarTerm(name, day, lt.Year()) {
+			return WeightSeason
+		}
+	}
+	if known {
+		return -PenaltyOffSeason
+	}
+	return 0
+}
+
+// freshScore prefers newer items slightly. An item's age counts from the
+// later of its creation and the start of its validity.
+func freshScore(it *content.Item, now time.Time) float64 {
+	born := it.CreatedAt
+	if it.ValidFrom.After(born) {
+		born = it.ValidFrom
+	}
+	if born.IsZero() {
+		return 0
+	}
+	age := now.Sub(born)
+	if age <= 0 {
+		return WeightFresh
+	}
+	return WeightFresh * math.Exp2(-float64(age)/float64(FreshHalfLife))
+}
+
+// Pick returns the best item for p among items at now: the highest Score,
+// ties broken by the smaller item id, never an item p already received
+// (received(id)), never one with a topic p opted out of (topicOptOut(topic);
+// either function may be nil). ok is false when no item qualifies.
+//
+// Pick builds a Picker each call; to pick for many subscribers, build one
+// Picker and call its Pick.
+func Pick(p *profile.Profile, items []*content.Item, received func(itemID string) bool,
+	topicOptOut func(topic string) bool, now time.Time, loc *time.Location) (best *content.Item, score float64, ok bool) {
+	return NewPicker(items, loc, now).Pick(p, received, topicOptOut)
+}
