@@ -223,7 +223,13 @@ func parseYAML(file string, data []byte) ([]*record, []Problem) {
 	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
 		probs = append(probs, Problem{File: file, Message: "more than one YAML document; only the first is read"})
 	}
+	if len(doc.Content) == 0 {
+		return nil, probs
+	}
 	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil, probs
+	}
 	if root.Kind != yaml.MappingNode {
 		return nil, append(probs, Problem{File: file, Line: root.Line, Message: "want a mapping with items:, questions:, competitions: or events:"})
 	}
@@ -484,7 +490,10 @@ func parseCSV(file string, data []byte) ([]*record, []Problem) {
 		if errors.Is(err, io.EOF) {
 			return recs, probs
 		}
-		line, _ := rd.FieldPos(0)
+		var line int
+		if len(row) > 0 { // FieldPos panics after a row that could not be read
+			line, _ = rd.FieldPos(0)
+		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
