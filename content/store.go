@@ -68,7 +68,8 @@ func (s *Store) CreateItem(ctx context.Context, account string, it Item, by stri
 // UpdateItem stores it as a new version of item id. The new version is a
 // draft that needs review again; an item that was published leaves
 // delivery until then. Content equal to the current version changes
-// nothing (Unchanged). Retired items are not edited (ErrBadTransition).
+// nothing (Unchanged). Retired items are not edited (ErrBadTransition),
+// and the external_id, once set, is kept.
 func (s *Store) UpdateItem(ctx context.Context, account, id string, it Item, by string) (Item, Outcome, error) {
 	return s.saveItem(ctx, account, id, it, by, saveUpdate)
 }
@@ -144,9 +145,9 @@ func (s *Store) saveItem(ctx context.Context, account, id string, in Item, by st
 			hist = append(hist, Transition{Action: ActionCreate, To: StatusDraft, Version: 1, By: by, At: now})
 			outcome = Created
 		} else {
-			if next.ExternalID == "" {
-				next.ExternalID = head.ExternalID
-			}
+			// The external id is the item's import key: an edit keeps it,
+			// so the ext index never points at the wrong item.
+			next.ExternalID = head.ExternalID
 			next.ID, next.CreatedAt, next.CreatedBy = head.ID, head.CreatedAt, head.CreatedBy
 			if sameContent(head, &next) {
 				next = *head
