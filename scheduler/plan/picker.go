@@ -121,6 +121,9 @@ func (pk *Picker) Pick(p *profile.Profile, received func(itemID string) bool, to
 		}
 		tw := topicScore(in.Weight)
 		for _, i := range pk.topics[in.Topic] {
+			if pk.items[i].bound+tw < s.score {
+				break // postings follow items' order: the rest score less
+			}
 			s.try(i, tw)
 		}
 	}
@@ -148,12 +151,10 @@ type pickState struct {
 	optOut      func(string) bool
 }
 
-// try considers item i with topic bonus tw.
+// try considers item i with topic bonus tw; the caller checked that the
+// item's bound plus tw can reach the best score.
 func (s *pickState) try(i int32, tw float64) {
 	pi := &s.pk.items[i]
-	if pi.bound+tw < s.score {
-		return
-	}
 	var fit float64
 	if pi.groups != nil {
 		if !slices.Contains(pi.groups, s.group) {

@@ -276,3 +276,34 @@ func TestPickerAllocs(t *testing.T) {
 		t.Errorf("Picker.Pick allocates %v times per call, want 0", allocs)
 	}
 }
+
+func TestPickerNilInputs(t *testing.T) {
+	t.Parallel()
+	b := setupPick(t)
+	items := []*content.Item{
+		b.item("farmers", func(it *content.Item) { it.Groups = []string{"farmer"}; it.Priority = 100 }),
+		b.item("everyone", nil),
+	}
+	pk := NewPicker(items, b.loc, b.now)
+	if got := pk.Len(); got != 2 {
+		t.Errorf("Len() = %d, want 2", got)
+	}
+	tests := []struct {
+		name string
+		p    *profile.Profile
+		want string
+	}{
+		{"nil profile gets items for everyone", nil, "everyone"},
+		{"no group gets items for everyone", &profile.Profile{Subscribed: true}, "everyone"},
+		{"farmer gets the farmers' item", &profile.Profile{Group: "farmer"}, "farmers"},
+	}
+	for _, tt := range tests {
+		got, _, ok := pk.Pick(tt.p, nil, nil)
+		if !ok || got.ID != tt.want {
+			t.Errorf("%s: Pick(nil callbacks) = %s, %v, want %s", tt.name, id(got), ok, tt.want)
+		}
+	}
+	if got, _, ok := NewPicker(nil, b.loc, b.now).Pick(litchiFarmer(), nil, nil); ok {
+		t.Errorf("Pick with no items = %s, true, want false", id(got))
+	}
+}
