@@ -152,9 +152,9 @@ func BenchmarkPick(b *testing.B) {
 // engine works through the district a chunk of profiles at a time.
 func BenchmarkPlanDistrict(b *testing.B) {
 	pb := setupPick(b)
-	subscribers, naiveSample := 1_500_000, 50_000
+	subscribers, naiveSample := 1_500_000, 20_000
 	if testing.Short() {
-		subscribers, naiveSample = 20_000, 5_000
+		subscribers, naiveSample = 20_000, 2_000
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	items := syntheticItems(rng, 200, pb.now)
