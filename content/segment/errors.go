@@ -3,6 +3,7 @@ package segment
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
@@ -89,7 +90,7 @@ func terms(tax *taxonomy.Taxonomy, key string) []taxonomy.Term {
 
 func unknownValue(tax *taxonomy.Taxonomy, key string, v token) error {
 	what := map[string]string{KeyGroup: "group", KeyTown: "town", KeyInterest: "topic"}[key]
-	e := &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("unknown %s %q", what, v.text)}
+	e := &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("unknown %s %s", what, quote(v.text))}
 	ts := terms(tax, key)
 	best, bestD := -1, 0
 	for i, t := range ts {
@@ -116,7 +117,7 @@ func unknownValue(tax *taxonomy.Taxonomy, key string, v token) error {
 
 // unknownWord explains a word that is neither a known key nor a flag.
 func unknownWord(tax *taxonomy.Taxonomy, w token, what string, names ...map[string]string) error {
-	e := &SyntaxError{Pos: w.pos, Msg: fmt.Sprintf("unknown %s %q", what, w.text)}
+	e := &SyntaxError{Pos: w.pos, Msg: fmt.Sprintf("unknown %s %s", what, quote(w.text))}
 	best, bestD := "", 0
 	for _, m := range names {
 		for name := range m {
@@ -169,4 +170,14 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// quote quotes what the organizer typed for a message, cut short when long
+// (a pasted paragraph should not come back whole).
+func quote(s string) string {
+	const maxRunes = 40
+	if rs := []rune(s); len(rs) > maxRunes {
+		s = string(rs[:maxRunes]) + "…"
+	}
+	return strconv.Quote(s)
 }

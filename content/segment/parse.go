@@ -67,10 +67,10 @@ func Parse(expr string, tax *taxonomy.Taxonomy) (*Expr, error) {
 		case t.kind == tRParen:
 			return nil, &SyntaxError{Pos: t.pos, Msg: "unmatched )"}
 		case t.kind == tWord || t.kind == tLParen || t.kind == tNot:
-			return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("missing & or | before %q", t.text),
+			return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("missing & or | before %s", quote(t.text)),
 				Hint: "join terms with & (and) or | (or)"}
 		default:
-			return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("unexpected %q", t.text)}
+			return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("unexpected %s", quote(t.text))}
 		}
 	}
 	return &Expr{root: root}, nil
@@ -238,7 +238,7 @@ func (p *parser) unary() (*node, error) {
 func (p *parser) expected(t token, what string) error {
 	after := ""
 	if p.i > 0 {
-		after = fmt.Sprintf(" after %q", p.toks[p.i-1].text)
+		after = fmt.Sprintf(" after %s", quote(p.toks[p.i-1].text))
 	}
 	switch t.kind {
 	case tEOF:
@@ -246,7 +246,7 @@ func (p *parser) expected(t token, what string) error {
 	case tRParen:
 		return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("expected %s%s, found )", what, after)}
 	}
-	return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("expected %s%s, found %q", what, after, t.text)}
+	return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("expected %s%s, found %s", what, after, quote(t.text))}
 }
 
 var keyAliases = map[string]string{
@@ -267,7 +267,7 @@ func (p *parser) term() (*node, error) {
 			return &node{kind: kindFlag, key: f}, nil
 		}
 		if _, ok := keyAliases[name]; ok {
-			return nil, &SyntaxError{Pos: w.pos + len([]rune(w.text)), Msg: fmt.Sprintf("missing : and a value after %q", w.text),
+			return nil, &SyntaxError{Pos: w.pos + len([]rune(w.text)), Msg: fmt.Sprintf("missing : and a value after %s", quote(w.text)),
 				Hint: fmt.Sprintf("write it as %s:<value>", name)}
 		}
 		return nil, unknownWord(p.tax, w, "flag", flagAliases, keyAliases)
@@ -300,7 +300,7 @@ func (p *parser) term() (*node, error) {
 				if sep.kind == tEOF {
 					return nil, &SyntaxError{Pos: sep.pos, Msg: fmt.Sprintf("missing ) to close the ( at %d", t.pos)}
 				}
-				return nil, &SyntaxError{Pos: sep.pos, Msg: fmt.Sprintf("expected | or ) in %s:(...), found %q", key, sep.text),
+				return nil, &SyntaxError{Pos: sep.pos, Msg: fmt.Sprintf("expected | or ) in %s:(...), found %s", key, quote(sep.text)),
 					Hint: fmt.Sprintf("a list means any of its values; for all of them write %s:a & %s:b", key, key)}
 			}
 		}
@@ -324,7 +324,7 @@ func (p *parser) valueError(t token, key string) error {
 	if t.kind == tEOF || t.kind == tRParen {
 		return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("missing value in %s:(...)", key)}
 	}
-	return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("expected a value in %s:(...), found %q", key, t.text)}
+	return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("expected a value in %s:(...), found %s", key, quote(t.text))}
 }
 
 // resolve turns a typed value into its canonical form.
@@ -332,7 +332,7 @@ func (p *parser) resolve(key string, v token) (string, error) {
 	switch key {
 	case KeySource:
 		if !sourcePattern.MatchString(v.text) {
-			return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("invalid source %q", v.text),
+			return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("invalid source %s", quote(v.text)),
 				Hint: "sources are 1-40 letters, digits, _ . or -"}
 		}
 		return v.text, nil
@@ -340,7 +340,7 @@ func (p *parser) resolve(key string, v token) (string, error) {
 		return resolveActive(v)
 	}
 	if p.tax == nil {
-		return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("no taxonomy to look up %s %q in", key, v.text)}
+		return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("no taxonomy to look up %s %s in", key, quote(v.text))}
 	}
 	if id, ok := lookup(p.tax, key, v.text); ok {
 		return id, nil
@@ -354,10 +354,10 @@ func resolveActive(v token) (string, error) {
 	digits, ok := strings.CutSuffix(s, "d")
 	n, err := strconv.Atoi(digits)
 	if !ok || err != nil || digits == "" || digits[0] < '0' || digits[0] > '9' {
-		return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("invalid activity window %q", v.text), Hint: hint}
+		return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("invalid activity window %s", quote(v.text)), Hint: hint}
 	}
 	if n < 1 || n > profile.ActiveDays {
-		return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("activity window %q is out of range", v.text),
+		return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("activity window %s is out of range", quote(v.text)),
 			Hint: fmt.Sprintf("activity is kept for %d days: use 1d to %dd", profile.ActiveDays, profile.ActiveDays)}
 	}
 	return strconv.Itoa(n) + "d", nil

@@ -299,3 +299,11 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseErrorQuotesLongInputShort(t *testing.T) {
+	t.Parallel()
+	_, err := Parse("town:"+strings.Repeat("派", 500), testTaxonomy(t))
+	if err == nil || len([]rune(err.Error())) > 200 {
+		t.Errorf("Parse(long town) error = %v, want a short message", err)
+	}
+}
