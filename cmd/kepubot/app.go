@@ -21,6 +21,10 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
+	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/content/demand"
+	"github.com/zengcheng-kexie/kepubot/content/importer"
+	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 )
 
@@ -39,12 +43,17 @@ type App struct {
 	profiles *profile.Store
 	scenes   *qrcode.Store
 	wechat   map[string]*wechat.Client // by account id; empty without secrets
+	content  *content.Store
+	search   *bot.ContentSearch
 	bot      *bot.Bot
 	webhook  *bot.Webhook
 	admin    *admin.Server
+	delivery *delivery
 
-	ln  net.Listener
-	srv *http.Server
+	ln     net.Listener
+	srv    *http.Server
+	stop   context.CancelFunc // ends background work
+	bgDone chan struct{}
 }
 
 // AppOptions are what tests and the demo inject.
@@ -149,7 +158,9 @@ func (a *App) build(ctx context.Context) error {
 		a.wechat[ac.ID] = c
 	}
 
-	a.bot = bot.New(a.tax, bot.Options{Scenes: a.scenes})
+	a.content = content.NewStore(a.rdb, a.now)
+	a.search = bot.NewContentSearch(nil, demand.New(a.rdb, a.cfg.loc), a.logger)
+	a.bot = bot.New(a.tax, bot.Options{Scenes: a.scenes, Search: a.search})
 	a.webhook, err = bot.NewWebhook(a.profiles, a.bot, accounts, bot.WebhookOptions{
 		Logger: a.logger, Metrics: bot.NewMetrics(a.reg), Now: a.now,
 	})
@@ -157,9 +168,23 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 
-	a.admin = admin.NewServer(admin.BootstrapAdmin(a.cfg.Admin.Token, nil), a.logger)
+	users := admin.NewUsers(a.rdb)
+	a.admin = admin.NewServer(admin.BootstrapAdmin(a.cfg.Admin.Token, users), a.logger)
+	admin.RegisterUsers(a.admin, users)
+	admin.RegisterAudit(a.admin, admin.NewAuditLog(a.rdb, a.logger))
+	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
+		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, a.tax); return err }})
+	admin.RegisterSegments(a.admin, admin.SegmentDeps{Profiles: a.profiles, Tax: a.tax,
+		Segments: segment.NewStore(a.rdb, a.tax), Now: a.now, Loc: a.cfg.loc})
 	admin.RegisterSubscribers(a.admin, a.profiles)
 	admin.RegisterQRCodes(a.admin, admin.QRCodeDeps{Scenes: a.scenes, Tax: a.tax, WeChat: a.wechatClient, Now: a.now})
+	if err := a.buildDelivery(ctx); err != nil {
+		return err
+	}
+	if a.mini != nil {
+		// Zero-setup mode: start with the sample library.
+		return a.importSamples(ctx)
+	}
 	return nil
 }
 
@@ -190,6 +215,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/wechat", a.webhook)
 	mux.Handle("/wechat/{account}", a.webhook)
 	mux.Handle("/api/", a.admin)
+	mux.HandleFunc("GET /r/{token}", a.redirect)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	return mux
@@ -221,6 +247,12 @@ func (a *App) Start(ctx context.Context) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	a.srv = srv
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop, a.bgDone = stop, make(chan struct{})
+	go func() {
+		defer close(a.bgDone)
+		a.background(bg)
+	}()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.logger.Error("http server stopped", "err", err)
@@ -246,6 +278,13 @@ func (a *App) Close() error {
 		a.srv.Shutdown(ctx)
 		cancel()
 		a.srv = nil
+	}
+	if a.stop != nil {
+		// Workers stop taking jobs and drain in-flight ones (with the
+		// queue's deadline); unfinished jobs go to another replica.
+		a.stop()
+		<-a.bgDone
+		a.stop = nil
 	}
 	if a.rdb != nil {
 		a.rdb.Close()

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 )
 
 // Config is kepubot's whole configuration: defaults, then a YAML file
@@ -32,6 +34,16 @@ type Config struct {
 	Admin struct {
 		Token string `yaml:"token"`
 	} `yaml:"admin"`
+	Delivery struct {
+		// QuietHours holds pushes, e.g. "21:30-07:30", or "off".
+		QuietHours string `yaml:"quiet_hours"`
+		PerDay     int    `yaml:"per_day"`  // pushes a subscriber gets a day at most (0 or 1)
+		PerWeek    int    `yaml:"per_week"` // and a week
+		Workers    int    `yaml:"workers"`  // delivery jobs run at once by this replica
+		// NoticeTemplate is the template id for service notices (event
+		// reminders); empty sends them like content.
+		NoticeTemplate string `yaml:"notice_template"`
+	} `yaml:"delivery"`
 	WeChat   AccountConfig   `yaml:"wechat"`
 	Accounts []AccountConfig `yaml:"accounts"`
 	Log      struct {
@@ -72,6 +84,8 @@ func defaultConfig() Config {
 	c.Timezone = "Asia/Shanghai"
 	c.Log.Level = "info"
 	c.Log.Format = "text"
+	c.Delivery.QuietHours = "21:30-07:30"
+	c.Delivery.PerDay, c.Delivery.PerWeek, c.Delivery.Workers = 1, 3, 8
 	c.WeChat = AccountConfig{
 		ID:      "default",
 		AppID:   "wxkepubotdev",
@@ -105,6 +119,7 @@ var envKeys = []struct {
 	{"KEPUBOT_TIMEZONE", func(c *Config, v string) { c.Timezone = v }},
 	{"KEPUBOT_LOG_LEVEL", func(c *Config, v string) { c.Log.Level = v }},
 	{"KEPUBOT_LOG_FORMAT", func(c *Config, v string) { c.Log.Format = v }},
+	{"KEPUBOT_QUIET_HOURS", func(c *Config, v string) { c.Delivery.QuietHours = v }},
 }
 
 // LoadConfig builds the configuration from defaults, the file at path (if
@@ -166,6 +181,18 @@ func (c *Config) validate() error {
 	}
 	if err := validRedisURL(c.Redis.URL); err != nil {
 		return fmt.Errorf("config: redis.url (KEPUBOT_REDIS_URL): %w", err)
+	}
+	if _, err := plan.ParseQuietHours(c.Delivery.QuietHours); err != nil {
+		return fmt.Errorf("config: delivery.quiet_hours (KEPUBOT_QUIET_HOURS): %w", err)
+	}
+	if c.Delivery.PerDay < 0 || c.Delivery.PerDay > 1 {
+		return fmt.Errorf("config: delivery.per_day %d must be 0 (no cap) or 1", c.Delivery.PerDay)
+	}
+	if c.Delivery.PerWeek < 0 || c.Delivery.PerWeek > 7 {
+		return fmt.Errorf("config: delivery.per_week %d must be 0 (no cap) to 7", c.Delivery.PerWeek)
+	}
+	if c.Delivery.Workers < 1 || c.Delivery.Workers > 256 {
+		return fmt.Errorf("config: delivery.workers %d must be 1-256", c.Delivery.Workers)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

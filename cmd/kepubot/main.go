@@ -42,6 +42,9 @@ Usage:
   kepubot serve [--config FILE]                 run the service (webhook, admin API, workers)
   kepubot menu publish [--config FILE] [--account ID]
                                                 publish the custom menu from config to WeChat
+  kepubot content import [--all-or-nothing] [--trusted] PATH...
+                                                import items, questions, competitions, events
+                                                (YAML, JSON, CSV files or folders)
   kepubot version                               print the version
 
 With no configuration kepubot runs on an embedded Redis and a development
@@ -64,6 +67,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return errUsage
 		}
 		return cmdMenuPublish(ctx, args[2:], stdout, stderr, getenv)
+	case "content":
+		if len(args) < 2 || args[1] != "import" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return cmdContentImport(ctx, args[2:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kepubot", version())
 		return nil

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/content/search"
+	"github.com/zengcheng-kexie/kepubot/content/segment"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
+	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
+)
+
+// delivery is the part of the app that sends: one queue per account, the
+// campaign engine, and the workers that run its jobs.
+type delivery struct {
+	queues    map[string]*queue.Queue
+	limiter   *queue.Limiter
+	campaigns *campaign.Store
+	engine    *campaign.Engine
+}
+
+// buildDelivery wires queues and the campaign engine.
+func (a *App) buildDelivery(ctx context.Context) error {
+	d := &delivery{queues: map[string]*queue.Queue{}, limiter: queue.NewLimiter(a.rdb), campaigns: campaign.NewStore(a.rdb)}
+	for _, ac := range a.cfg.allAccounts() {
+		q, err := queue.New(a.rdb, queue.Options{Name: ac.ID, Logger: a.logger, Registerer: a.reg, Now: a.now})
+		if err != nil {
+			return err
+		}
+		d.queues[ac.ID] = q
+	}
+	links, err := campaign.NewLinks(ctx, a.rdb, a.cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	quiet, _ := plan.ParseQuietHours(a.cfg.Delivery.QuietHours) // validated with the config
+	d.engine = campaign.New(campaign.Config{
+		Store:    d.campaigns,
+		Profiles: a.profiles,
+		Items:    contentItems{a.content},
+		Queue:    func(account string) *queue.Queue { return d.queues[account] },
+		Limiter:  d.limiter,
+		Sender: func(account string) (campaign.Sender, error) {
+			c, ok := a.wechat[account]
+			if !ok {
+				return nil, fmt.Errorf("account %s: no WeChat API credentials", account)
+			}
+			return c, nil
+		},
+		Compile:  a.compile,
+		Rules:    a.rules,
+		Quiet:    quiet,
+		Caps:     plan.Caps{PerDay: a.cfg.Delivery.PerDay, PerWeek: a.cfg.Delivery.PerWeek},
+		Links:    links,
+		Template: a.cfg.Delivery.NoticeTemplate,
+		Loc:      a.cfg.loc,
+		Now:      a.now,
+		Logger:   a.logger,
+	})
+	a.delivery = d
+	var towns, groups []string
+	for _, t := range a.tax.Towns {
+		towns = append(towns, t.ID)
+	}
+	for _, g := range a.tax.Groups {
+		groups = append(groups, g.ID)
+	}
+	admin.RegisterCampaigns(a.admin, admin.CampaignDeps{
+		Store: d.campaigns, Engine: d.engine, Compile: a.compile,
+		Item: func(ctx context.Context, account, id string) (*content.Item, error) {
+			it, err := a.content.Item(ctx, account, id)
+			return &it, err
+		},
+		Queue: func(account string) *queue.Queue { return d.queues[account] },
+		Towns: towns, Groups: groups, Now: a.now,
+	})
+	return nil
+}
+
+// compile parses an audience expression against the taxonomy.
+func (a *App) compile(expr string, at time.Time) (profile.Program, error) {
+	e, err := segment.Parse(expr, a.tax)
+	if err != nil {
+		return nil, err
+	}
+	return e.Compile(at, a.cfg.loc), nil
+}
+
+// rules are an account's WeChat delivery rules.
+func (a *App) rules(account string) plan.Rules {
+	r := plan.Rules{AccountType: plan.ServiceAccount, TemplateConfigured: a.cfg.Delivery.NoticeTemplate != "", Loc: a.cfg.loc}
+	if ac, ok := a.accountConfig(account); ok && ac.Type == "subscription" {
+		r.AccountType = plan.SubscriptionAccount
+	}
+	return r
+}
+
+// contentItems adapts the content store to the engine's Items.
+type contentItems struct{ s *content.Store }
+
+func (c contentItems) Item(ctx context.Context, account, id string) (*content.Item, error) {
+	it, err := c.s.Item(ctx, account, id)
+	if err != nil {
+		return nil, err
+	}
+	return &it, nil
+}
+
+func (c contentItems) Deliverable(ctx context.Context, account string, t time.Time) ([]*content.Item, error) {
+	items, err := c.s.Published(ctx, account, content.Query{At: t})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*content.Item, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out, nil
+}
+
+// background runs what the app does besides answering HTTP: delivery
+// workers, the search index, the demand log. It returns when ctx ends and
+// everything has stopped.
+func (a *App) background(ctx context.Context) {
+	var wg sync.WaitGroup
+	host, _ := os.Hostname()
+	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
+	for account, q := range a.delivery.queues {
+		wg.Go(func() {
+			if err := q.Run(ctx, consumer, a.cfg.Delivery.Workers, a.delivery.engine); err != nil && !errors.Is(err, context.Canceled) {
+				a.logger.Error("delivery workers stopped", "account", account, "err", err)
+			}
+		})
+	}
+	wg.Go(func() { a.search.Run(ctx) })
+	wg.Go(func() { a.indexLoop(ctx) })
+	wg.Wait()
+}
+
+// indexInterval is how often the chat search index is rebuilt from the
+// published library.
+const indexInterval = 2 * time.Minute
+
+// indexLoop loads the word segmenter (slow: seconds) and rebuilds the chat
+// search index from the published items, now and every indexInterval.
+func (a *App) indexLoop(ctx context.Context) {
+	seg, err := search.DefaultSegmenter()
+	if err != nil {
+		a.logger.Error("chat search disabled: segmenter", "err", err)
+		return
+	}
+	words := map[string][]string{}
+	for _, t := range a.tax.Topics {
+		words[t.ID] = append([]string{t.Name, t.Short}, t.Synonyms...)
+	}
+	t := time.NewTicker(indexInterval)
+	defer t.Stop()
+	for {
+		items, err := a.content.Published(ctx, "default", content.Query{At: a.now()})
+		if err != nil && ctx.Err() == nil {
+			a.logger.Warn("chat search index not rebuilt", "err", err)
+		} else if err == nil {
+			a.search.SetSegmenter(seg)
+			a.search.SetIndex(search.NewIndex(seg, items, words))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// redirect serves click-tracked links: /r/{token}.
+func (a *App) redirect(w http.ResponseWriter, r *http.Request) {
+	url, err := a.delivery.engine.Click(r.Context(), r.PathValue("token"))
+	if errors.Is(err, campaign.ErrBadLink) {
+		http.Error(w, "链接无效", http.StatusNotFound)
+		return
+	}
+	if err != nil || url == "" {
+		a.logger.Warn("click not recorded", "err", err)
+		if url == "" {
+			http.Error(w, "暂时无法打开，请稍后再试", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	http.Redirect(w, r, url, http.StatusFound)
+}

@@ -1,0 +1,239 @@
+// Package campaign delivers a campaign — one item, or the best item per
+// subscriber — to an audience, exactly once per subscriber, through the
+// WeChat channel each one can be reached by, within WeChat's limits.
+//
+// How a campaign runs (engine.go):
+//
+//  1. Start snapshots the audience into a bitmap per shard (profile.Store
+//     Materialize), so a resumed campaign sends to exactly the subscribers
+//     it started with, and enqueues one chunk job per 1,024 local ids.
+//  2. A chunk job (any replica, any worker) loads its members, skips the
+//     ones already done, plans each (item, channel) and sends: customer-
+//     service and template messages at once; mass recipients are marked in
+//     a per-item bitmap. Outcomes are bits in per-campaign bitmaps (sent,
+//     failed, skipped, by channel): 1.5 M recipients cost kilobytes.
+//  3. When the last chunk is done, a finalize job sends each item's mass
+//     recipients in openid lists of up to 10,000, with a clientmsgid
+//     derived from the batch so a retried or duplicated call is deduplicated
+//     by WeChat itself (45065).
+//
+// Every step may run twice (a crash, a redelivered job, a second worker):
+// claims and outcome bits make each recipient's effect happen once.
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Status is where a campaign stands.
+type Status string
+
+// Campaign states: draft → scheduled (send_at) → running → done; running
+// ⇄ paused; any but done → cancelled.
+const (
+	StatusDraft     Status = "draft"
+	StatusScheduled Status = "scheduled"
+	StatusRunning   Status = "running"
+	StatusPaused    Status = "paused"
+	StatusDone      Status = "done"
+	StatusCancelled Status = "cancelled"
+)
+
+// Mode says what each recipient gets.
+const (
+	ModeItem         = "item"         // the campaign's one item
+	ModePersonalized = "personalized" // the best published item per subscriber
+)
+
+// Campaign is one delivery to an audience.
+type Campaign struct {
+	ID       string `json:"id"`
+	Account  string `json:"account"`
+	Name     string `json:"name"`
+	Audience string `json:"audience"` // segment expression; "" = everyone reachable
+	Mode     string `json:"mode"`
+	ItemID   string `json:"item_id,omitempty"`
+	// Notice marks a service notice (an event reminder): it may go as a
+	// template message; content never does.
+	Notice    bool       `json:"notice,omitempty"`
+	SendAt    *time.Time `json:"send_at,omitempty"`
+	Status    Status     `json:"status"`
+	CreatedBy string     `json:"created_by,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	DoneAt    *time.Time `json:"done_at,omitempty"`
+	// Chunks is how many chunk jobs the start enqueued.
+	Chunks int `json:"chunks"`
+	// Planned is the audience size at start.
+	Planned int64 `json:"planned"`
+}
+
+// Errors callers branch on.
+var (
+	ErrNotFound      = errors.New("campaign not found")
+	ErrBadTransition = errors.New("campaign cannot do that in its current state")
+)
+
+// Store keeps campaigns in Redis:
+//
+//	kb:{<acct>:camp}:seq            id counter
+//	kb:{<acct>:camp}:c:<id>         JSON Campaign
+//	kb:{<acct>:camp}:ids            ZSET of ids by creation time
+//	kb:{<acct>:camp}:c:<id>:left    chunk jobs not yet done
+//	kb:{<acct>:camp}:c:<id>:reasons hash reason → recipients (failed, skipped)
+//
+// Per-recipient state lives in each profile shard as segment bitmaps
+// (index names in keys.go), next to the subscribers it is about.
+type Store struct {
+	rdb redis.UniversalClient
+}
+
+// NewStore returns a campaign store over rdb.
+func NewStore(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+
+func campTag(account string) string { return "kb:{" + account + ":camp}" }
+func campKey(account, id string) string {
+	return campTag(account) + ":c:" + id
+}
+
+// Create stores a new campaign and assigns its id.
+func (s *Store) Create(ctx context.Context, c *Campaign) error {
+	n, err := s.rdb.Incr(ctx, campTag(c.Account)+":seq").Result()
+	if err != nil {
+		return fmt.Errorf("create campaign: %w", err)
+	}
+	c.ID = "c" + strconv.FormatInt(n, 10)
+	b, _ := json.Marshal(c)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, campKey(c.Account, c.ID), b, 0)
+		p.ZAdd(ctx, campTag(c.Account)+":ids", redis.Z{Score: float64(c.CreatedAt.Unix()), Member: c.ID})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create campaign: %w", err)
+	}
+	return nil
+}
+
+// Get returns a campaign or ErrNotFound.
+func (s *Store) Get(ctx context.Context, account, id string) (*Campaign, error) {
+	b, err := s.rdb.Get(ctx, campKey(account, id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get campaign %s: %w", id, err)
+	}
+	var c Campaign
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("get campaign %s: %w", id, err)
+	}
+	return &c, nil
+}
+
+// List returns the newest campaigns first.
+func (s *Store) List(ctx context.Context, account string, limit int) ([]*Campaign, error) {
+	ids, err := s.rdb.ZRevRange(ctx, campTag(account)+":ids", 0, int64(limit)-1).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Campaign, 0, len(ids))
+	for _, id := range ids {
+		c, err := s.Get(ctx, account, id)
+		if err == nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Update changes a campaign with optimistic locking (WATCH), so two
+// replicas changing its state at once cannot both win. fn returns
+// ErrBadTransition to refuse.
+func (s *Store) Update(ctx context.Context, account, id string, fn func(c *Campaign) error) (*Campaign, error) {
+	key := campKey(account, id)
+	var out *Campaign
+	for range 20 {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			b, err := tx.Get(ctx, key).Bytes()
+			if errors.Is(err, redis.Nil) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			var c Campaign
+			if err := json.Unmarshal(b, &c); err != nil {
+				return err
+			}
+			if err := fn(&c); err != nil {
+				return err
+			}
+			nb, _ := json.Marshal(&c)
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, key, nb, 0)
+				return nil
+			})
+			out = &c
+			return err
+		}, key)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		return out, err
+	}
+	return nil, fmt.Errorf("update campaign %s: too much contention", id)
+}
+
+// chunkDone records that a chunk finished and reports whether it was the
+// last one. A chunk finishing twice counts once.
+func (s *Store) chunkDone(ctx context.Context, account, id string, chunk string) (last bool, err error) {
+	res, err := chunkDoneScript.Run(ctx, s.rdb, []string{campKey(account, id) + ":chunks", campKey(account, id) + ":left"}, chunk).Int64()
+	if err != nil {
+		return false, fmt.Errorf("campaign %s chunk done: %w", id, err)
+	}
+	return res == 0, nil
+}
+
+// chunkDoneScript: SADD the chunk to the done set; on first add, DECR
+// the left counter. Returns the counter (0 = all chunks done), or -1 when
+// the chunk was done already.
+// KEYS[1] set of done chunks, KEYS[2] chunks left; ARGV[1] chunk id.
+var chunkDoneScript = redis.NewScript(`
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return -1 end
+return redis.call('DECR', KEYS[2])
+`)
+
+// addReasons counts failed or skipped recipients by reason.
+func (s *Store) addReasons(ctx context.Context, account, id string, reasons map[string]int64) error {
+	if len(reasons) == 0 {
+		return nil
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for r, n := range reasons {
+			p.HIncrBy(ctx, campKey(account, id)+":reasons", r, n)
+		}
+		return nil
+	})
+	return err
+}
+
+// Reasons returns failed and skipped recipients by reason.
+func (s *Store) Reasons(ctx context.Context, account, id string) (map[string]int64, error) {
+	m, err := s.rdb.HGetAll(ctx, campKey(account, id)+":reasons").Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k], _ = strconv.ParseInt(v, 10, 64)
+	}
+	return out, nil
+}
