@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
@@ -31,14 +32,14 @@ type e2e struct {
 
 // startE2E runs the real serve wiring against a private Redis and the fake
 // WeChat API, configured only through the contract environment variables.
-func startE2E(t *testing.T) *e2e {
+func startE2E(t *testing.T, extraEnv ...map[string]string) *e2e {
 	t.Helper()
 	srv := redistest.StartServer(t, redistest.Options{TCP: true})
 	wx := wechattest.New(wechattest.Options{})
 	t.Cleanup(wx.Close)
 	acct := wechattest.Account{AppID: "wxe2e", Secret: "e2e-secret", Token: "e2etoken", EncodingAESKey: testAESKey}
 	wx.AddAccount(acct)
-	cfg, err := LoadConfig("", env(map[string]string{
+	vars := map[string]string{
 		"KEPUBOT_HTTP_ADDR":         "127.0.0.1:0",
 		"KEPUBOT_REDIS_URL":         "redis://" + srv.Addr,
 		"KEPUBOT_WECHAT_APP_ID":     acct.AppID,
@@ -48,7 +49,13 @@ func startE2E(t *testing.T) *e2e {
 		"KEPUBOT_WECHAT_API_BASE":   wx.URL(),
 		"KEPUBOT_ADMIN_TOKEN":       "admintoken",
 		"KEPUBOT_PUBLIC_URL":        "https://kepu.example.org",
-	}))
+	}
+	for _, m := range extraEnv {
+		for k, v := range m {
+			vars[k] = v
+		}
+	}
+	cfg, err := LoadConfig("", env(vars))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,5 +254,93 @@ func TestRunCommands(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "NOTHING IS KEPT") {
 		t.Errorf("embedded Redis without the loud warning: %s", errb.String())
+	}
+}
+
+// TestCampaignEndToEnd is issue 4's first acceptance test through the
+// real wiring: users, the review workflow, a preview and a campaign to
+// farmers in 派潭, delivered by the workers to the fake WeChat.
+func TestCampaignEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t, map[string]string{"KEPUBOT_QUIET_HOURS": "off"})
+	ctx := context.Background()
+	token := func(role string) string {
+		code, u := e.api("POST", "/api/v1/users", "admintoken", map[string]any{"name": "u-" + role, "role": role})
+		if code != 201 {
+			t.Fatalf("create %s: %d %v", role, code, u)
+		}
+		return u["token"].(string)
+	}
+	editor, reviewer, organizer := token("editor"), token("reviewer"), token("organizer")
+
+	onboard := func(openID, group, town string) {
+		if _, err := e.phone.Event(ctx, openID, "subscribe", "", nil); err != nil {
+			t.Fatal(err)
+		}
+		e.say(openID, group)
+		e.say(openID, town)
+		e.say(openID, "荔枝")
+	}
+	var farmers []string
+	for i := range 5 {
+		o := fmt.Sprintf("oFarm%02d", i)
+		onboard(o, "农民", "派潭")
+		farmers = append(farmers, o)
+	}
+	for i := range 3 {
+		onboard(fmt.Sprintf("oWork%02d", i), "务工人员", "新塘")
+	}
+	e.say("oFarm04", "退订") // opted out: must not receive
+
+	code, it := e.api("POST", "/api/v1/items", editor, map[string]any{
+		"title": "荔枝花期管理要点", "summary": "花期控梢保花，注意防治蒂蛀虫。", "url": "https://kepu.example.org/a/litchi-1",
+		"groups": []string{"farmer"}, "towns": []string{}, "topics": []string{"litchi"}, "source": "广东省农业农村厅"})
+	if code != 201 {
+		t.Fatalf("create item: %d %v", code, it)
+	}
+	id := it["id"].(string)
+	for _, step := range []struct{ verb, tok string }{{"submit", editor}, {"approve", reviewer}, {"publish", organizer}} {
+		if code, body := e.api("POST", "/api/v1/items/"+id+"/"+step.verb, step.tok, map[string]any{}); code != 200 {
+			t.Fatalf("%s: %d %v", step.verb, code, body)
+		}
+	}
+	code, pv := e.api("POST", "/api/v1/segments/preview", organizer, map[string]any{"expr": "group:farmer & town:paitan"})
+	if code != 200 || pv["count"] != float64(4) {
+		t.Fatalf("preview = %d %v, want count 4 (5 farmers, one opted out)", code, pv)
+	}
+	if code, body := e.api("POST", "/api/v1/segments/preview", organizer, map[string]any{"expr": "group:farmer & town:patan"}); code != 400 || body["position"] == nil {
+		t.Errorf("bad expression: %d %v, want 400 with a position", code, body)
+	}
+	code, c := e.api("POST", "/api/v1/campaigns", organizer, map[string]any{"name": "荔枝花期", "audience": "group:farmer & town:paitan", "item_id": id})
+	if code != 201 || c["status"] != "draft" {
+		t.Fatalf("create campaign: %d %v", code, c)
+	}
+	cid := c["id"].(string)
+	if code, body := e.api("POST", "/api/v1/campaigns/"+cid+"/start", organizer, map[string]any{}); code != 200 {
+		t.Fatalf("start: %d %v", code, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, c = e.api("GET", "/api/v1/campaigns/"+cid, organizer, nil)
+		if c["status"] == "done" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	st, _ := c["stats"].(map[string]any)
+	if c["status"] != "done" || st["sent"] != float64(4) || st["queued"] != float64(4) {
+		t.Fatalf("campaign = %v, want done with 4 sent of 4", c)
+	}
+	for _, o := range farmers {
+		want := 1
+		if o == "oFarm04" {
+			want = 0
+		}
+		if got := len(e.wx.Delivered("wxe2e", o)); got != want {
+			t.Errorf("%s received %d messages, want %d", o, got, want)
+		}
+	}
+	if got := len(e.wx.Delivered("wxe2e", "oWork00")); got != 0 {
+		t.Errorf("a worker in 新塘 received %d messages", got)
 	}
 }
