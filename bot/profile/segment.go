@@ -24,11 +24,19 @@ type Program []string
 // GroupIndex("farmer")).
 func Term(index string) Program { return Program{"k:" + index} }
 
-// And intersects segments.
+// And intersects segments. An empty Program means everyone, so it drops
+// out of an intersection.
 func And(ps ...Program) Program { return join("&", ps) }
 
-// Or unites segments.
-func Or(ps ...Program) Program { return join("|", ps) }
+// Or unites segments. An empty Program (everyone) makes the union everyone.
+func Or(ps ...Program) Program {
+	for _, p := range ps {
+		if len(p) == 0 {
+			return nil
+		}
+	}
+	return join("|", ps)
+}
 
 // Not is every subscriber outside p.
 func Not(p Program) Program { return append(append(Program{}, p...), "!") }
@@ -37,15 +45,36 @@ func Not(p Program) Program { return append(append(Program{}, p...), "!") }
 func Reachable() Program { return Term(IndexReachable) }
 
 // join emits one n-ary operator ("&3"): one BITOP for the whole list.
+// Operands that are themselves op-lists are flattened into it, and empty
+// operands (everyone) are left out.
 func join(op string, ps []Program) Program {
 	var out Program
+	n := 0
 	for _, p := range ps {
+		if len(p) == 0 {
+			continue
+		}
+		if k, ok := opArity(p[len(p)-1], op); ok {
+			out = append(out, p[:len(p)-1]...)
+			n += k
+			continue
+		}
 		out = append(out, p...)
+		n++
 	}
-	if len(ps) > 1 {
-		out = append(out, op+strconv.Itoa(len(ps)))
+	if n > 1 {
+		out = append(out, op+strconv.Itoa(n))
 	}
 	return out
+}
+
+// opArity reports whether token is op with its operand count ("&3" → 3).
+func opArity(token, op string) (int, bool) {
+	if len(token) < 2 || token[:1] != op {
+		return 0, false
+	}
+	k, err := strconv.Atoi(token[1:])
+	return k, err == nil
 }
 
 // Counts is the size of a segment, broken down by rows (e.g. towns) and

@@ -281,3 +281,24 @@ func TestImport(t *testing.T) {
 		t.Errorf("Get(i2) = %+v, %v", p, err)
 	}
 }
+
+func TestProgramBuilders(t *testing.T) {
+	t.Parallel()
+	a, b, c := Term("a"), Term("b"), Term("c")
+	for _, tc := range []struct {
+		got  Program
+		want string
+	}{
+		{And(a, b, c), "[k:a k:b k:c &3]"},
+		{And(And(a, b), c), "[k:a k:b k:c &3]"},
+		{And(nil, a), "[k:a]"},
+		{And(nil, nil), "[]"},
+		{Or(a, nil), "[]"},
+		{Or(Or(a, b), And(b, c)), "[k:a k:b k:b k:c &2 |3]"},
+		{And(Or(a, b), Not(c)), "[k:a k:b |2 k:c ! &2]"},
+	} {
+		if fmt.Sprint(tc.got) != tc.want {
+			t.Errorf("program = %v, want %s", tc.got, tc.want)
+		}
+	}
+}
