@@ -302,3 +302,51 @@ func TestProgramBuilders(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheIsNeverTrusted: two replicas with caches on one Redis. A stale
+// cache costs a conflict answered with the fresh state, never a lost write.
+func TestCacheIsNeverTrusted(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	other, err := NewStore(f.ctx, f.store.rdb, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.store.EnableCache(10)
+	other.EnableCache(10)
+	handle := func(s *Store, msg string, fn func(p *Profile)) {
+		t.Helper()
+		sess, err := s.Begin(f.ctx, "default", "oCache", msg, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			p := sess.Profile.Clone()
+			if p == nil {
+				p = farmer("oCache", time.Now())
+			}
+			fn(p)
+			err = s.Commit(f.ctx, sess, Outcome{Profile: p, ReplyTTL: time.Minute})
+			if !errors.Is(err, ErrConflict) {
+				break
+			}
+			s.Reload(f.ctx, sess)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", msg, err)
+		}
+	}
+	handle(f.store, "m:1", func(p *Profile) { p.Town = "paitan" })
+	handle(other, "m:2", func(p *Profile) { p.Group = "worker" }) // f.store's cache is now stale
+	handle(f.store, "m:3", func(p *Profile) { p.SetInterest("rice", 100) })
+	p, _, _ := f.store.Get(f.ctx, "default", "oCache")
+	if p.Group != "worker" || p.Town != "paitan" || !p.HasInterest("rice") {
+		t.Errorf("profile = %+v: a stale cache lost a write", p)
+	}
+	// A retry of a message answered through the cache is a duplicate.
+	sess, _ := f.store.Begin(f.ctx, "default", "oCache", "m:3", time.Second)
+	if err := f.store.Commit(f.ctx, sess, Outcome{Profile: sess.Profile}); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("retry through the cache: %v, want ErrDuplicate", err)
+	}
+}

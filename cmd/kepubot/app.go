@@ -56,6 +56,11 @@ type App struct {
 	bgDone chan struct{}
 }
 
+// profileCacheSize is how many recently active subscribers each replica
+// keeps in memory (~150 bytes each) to answer a conversation's next
+// message in one Redis round trip.
+const profileCacheSize = 100_000
+
 // AppOptions are what tests and the demo inject.
 type AppOptions struct {
 	Now func() time.Time
@@ -126,6 +131,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	if a.profiles, err = profile.NewStore(ctx, a.rdb, a.cfg.loc); err != nil {
+		return err
+	}
+	if err := a.profiles.EnableCache(profileCacheSize); err != nil {
 		return err
 	}
 	a.scenes = qrcode.NewStore(a.rdb)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,11 +20,26 @@ import (
 
 const testAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
+// fake is the one fake WeChat of this package's tests: the SDK's API base
+// is process-wide, so parallel tests share it and keep apart by appid.
+var (
+	fake   *wechattest.Server
+	appSeq atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	fake = wechattest.New(wechattest.Options{Seed: 5})
+	code := m.Run()
+	fake.Close()
+	os.Exit(code)
+}
+
 // env is a fake environment for LoadConfig.
 func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
 type e2e struct {
 	t     *testing.T
+	appID string
 	app   *App
 	base  string
 	wx    *wechattest.Server
@@ -35,9 +51,8 @@ type e2e struct {
 func startE2E(t *testing.T, extraEnv ...map[string]string) *e2e {
 	t.Helper()
 	srv := redistest.StartServer(t, redistest.Options{TCP: true})
-	wx := wechattest.New(wechattest.Options{})
-	t.Cleanup(wx.Close)
-	acct := wechattest.Account{AppID: "wxe2e", Secret: "e2e-secret", Token: "e2etoken", EncodingAESKey: testAESKey}
+	wx := fake
+	acct := wechattest.Account{AppID: fmt.Sprintf("wxe2e%d", appSeq.Add(1)), Secret: "e2e-secret", Token: "e2etoken", EncodingAESKey: testAESKey}
 	wx.AddAccount(acct)
 	vars := map[string]string{
 		"KEPUBOT_HTTP_ADDR":         "127.0.0.1:0",
@@ -75,7 +90,7 @@ func startE2E(t *testing.T, extraEnv ...map[string]string) *e2e {
 		t.Fatal(err)
 	}
 	base := "http://" + app.Addr()
-	return &e2e{t: t, app: app, base: base, wx: wx, phone: wechattest.NewPhone(wx, acct, base+"/wechat", true)}
+	return &e2e{t: t, app: app, base: base, wx: wx, appID: acct.AppID, phone: wechattest.NewPhone(wx, acct, base+"/wechat", true)}
 }
 
 func (e *e2e) api(method, path, token string, body any) (int, map[string]any) {
@@ -336,11 +351,11 @@ func TestCampaignEndToEnd(t *testing.T) {
 		if o == "oFarm04" {
 			want = 0
 		}
-		if got := len(e.wx.Delivered("wxe2e", o)); got != want {
+		if got := len(e.wx.Delivered(e.appID, o)); got != want {
 			t.Errorf("%s received %d messages, want %d", o, got, want)
 		}
 	}
-	if got := len(e.wx.Delivered("wxe2e", "oWork00")); got != 0 {
+	if got := len(e.wx.Delivered(e.appID, "oWork00")); got != 0 {
 		t.Errorf("a worker in 新塘 received %d messages", got)
 	}
 }

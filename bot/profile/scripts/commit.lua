@@ -5,7 +5,9 @@
 -- KEYS[2] kb:{acct:shard}:dd:<msgkey>  dedup record (any key of the tag when ARGV[3] is empty)
 -- ARGV[1]  shard tag, kb:{acct:shard}
 -- ARGV[2]  openid
--- ARGV[3]  claim token from begin, or "" when not deduplicating
+-- ARGV[3]  claim token: "p:<nonce>" claimed by begin, "l:<nonce>" to
+--          claim here (begin read a cached profile: fails if the message
+--          is claimed or answered already), or "" when not deduplicating
 -- ARGV[4]  local id begin saw, or "" for a new subscriber
 -- ARGV[5]  packed profile begin saw ("" when none)
 -- ARGV[6]  new packed profile, or "" to erase the subscriber; for a new
@@ -19,17 +21,28 @@
 --          index name, bit (0|1), lifetime in seconds (0 = none).
 --          Clearing a bit never creates a bitmap.
 -- Returns {"ok", lid}, {"dup"} (another attempt owns or answered the
--- message) or {"conflict"} (the subscriber changed since begin).
+-- message) or {"conflict", profile|false, dialog|false} (the subscriber
+-- changed since begin: here is how it is now, to handle the message again
+-- without another round trip).
 -- Keys built here (:seq, :r:, :dlg:, :ix:) all carry the tag of KEYS[1].
 local tag = ARGV[1]
-if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then
-  return {'dup'}
+if ARGV[3] ~= '' then
+  local rec = redis.call('GET', KEYS[2])
+  if string.sub(ARGV[3], 1, 2) == 'l:' then
+    if rec then return {'dup'} end
+  elseif rec ~= ARGV[3] then
+    return {'dup'}
+  end
 end
 local cur = redis.call('HGET', KEYS[1], ARGV[2])
+local dlg = tag .. ':dlg:' .. ARGV[2]
+local function conflict()
+  return {'conflict', cur or false, redis.call('GET', dlg) or false}
+end
 local lid
 local value = ARGV[6]
 if ARGV[4] == '' then
-  if cur then return {'conflict'} end
+  if cur then return conflict() end
   if value == '' then return {'ok', 0} end
   lid = redis.call('INCR', tag .. ':seq')
   redis.call('HSET', tag .. ':r:' .. math.floor(lid / 128), lid, ARGV[2])
@@ -37,10 +50,9 @@ if ARGV[4] == '' then
     string.char(math.floor(lid / 16777216) % 256, math.floor(lid / 65536) % 256, math.floor(lid / 256) % 256, lid % 256) ..
     string.sub(value, 7)
 else
-  if (cur or '') ~= ARGV[5] then return {'conflict'} end
+  if (cur or '') ~= ARGV[5] then return conflict() end
   lid = tonumber(ARGV[4])
 end
-local dlg = tag .. ':dlg:' .. ARGV[2]
 if value == '' then
   redis.call('HDEL', KEYS[1], ARGV[2])
   redis.call('HDEL', tag .. ':r:' .. math.floor(lid / 128), lid)
