@@ -53,6 +53,9 @@ func (s *ContentSearch) SetSegmenter(seg *search.Segmenter) {
 	s.mu.Unlock()
 }
 
+// Ready reports whether an index is loaded (searches answer nothing before).
+func (s *ContentSearch) Ready() bool { return s.index.Load() != nil }
+
 // SetIndex replaces the index (rebuilt when the library changes).
 func (s *ContentSearch) SetIndex(ix *search.Index) { s.index.Store(ix) }
 

@@ -39,6 +39,8 @@ var errUsage = errors.New("usage")
 const usage = `kepubot — precise popular-science delivery over WeChat
 
 Usage:
+  kepubot demo [--days N] [--keep-running]      the whole system on one machine: simulated
+                                                WeChat and residents, a week fast-forwarded
   kepubot serve [--config FILE]                 run the service (webhook, admin API, workers)
   kepubot menu publish [--config FILE] [--account ID]
                                                 publish the custom menu from config to WeChat
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return errUsage
 		}
 		return cmdMenuPublish(ctx, args[2:], stdout, stderr, getenv)
+	case "demo":
+		return cmdDemo(ctx, args[1:], stdout, stderr, getenv)
 	case "content":
 		if len(args) < 2 || args[1] != "import" {
 			fmt.Fprint(stderr, usage)

@@ -628,8 +628,9 @@ func (e *Engine) massItem(ctx context.Context, c *Campaign, itemID string, now t
 	for start := 0; start < len(rs); start += massBatch {
 		batch := rs[start:min(start+massBatch, len(rs))]
 		if len(batch) == 1 {
-			// WeChat sends mass lists of 2 or more only.
-			if err := e.markMass(ctx, c, itemID, batch, "mass_batch_of_one", now); err != nil {
+			// WeChat sends mass lists of 2 or more only: this one waits for
+			// the next campaign (skipped, not failed).
+			if err := e.skipMass(ctx, c, batch[0], "mass_batch_of_one"); err != nil {
 				return err
 			}
 			continue
@@ -686,6 +687,13 @@ func (e *Engine) markMass(ctx context.Context, c *Campaign, itemID string, batch
 		return nil
 	}
 	return e.cfg.Profiles.SpendMany(ctx, c.Account, openIDs, profile.SpendMass, plan.MonthNumber(now, e.cfg.Loc))
+}
+
+// skipMass records a mass recipient as skipped with a reason.
+func (e *Engine) skipMass(ctx context.Context, c *Campaign, r recipient, reason string) error {
+	out := newOutcome()
+	out.skip(r.lid, reason)
+	return e.apply(ctx, c, r.shard, out, e.cfg.Now())
 }
 
 // batchID is a mass send's clientmsgid: the same members give the same

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
+	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+)
+
+// The demo runs the whole system on one machine with no accounts: the
+// embedded Redis, the sample library, and a simulated WeChat (the fake
+// API that enforces WeChat's real rules, in process) whose simulated
+// residents follow, onboard, search and receive pushes through the real
+// webhook and the real delivery engine, over a week fast-forwarded on an
+// injected clock. Nothing differs from `serve` but where the clock and
+// WeChat come from.
+
+// persona is one simulated resident.
+type persona struct {
+	Name    string // for the demo's summary only; kepubot never learns it
+	OpenID  string
+	Group   string // what they answer when asked
+	Town    string
+	Likes   string
+	Search  string // a search they try
+	QRScene string // follows through a QR code instead of answering
+}
+
+var personas = []persona{
+	{Name: "陈伯（派潭荔枝果农）", Group: "农民", Town: "派潭", Likes: "荔枝 气象", Search: "荔枝 施肥"},
+	{Name: "李姐（正果菜农）", Group: "农民", Town: "正果", Likes: "蔬菜 食品安全", Search: "迟菜心"},
+	{Name: "黄叔（小楼养鱼户）", Group: "农民", Town: "小楼", Likes: "水产 气象", Search: "鱼塘浮头"},
+	{Name: "何婶（派潭培训班学员）", QRScene: "training", Search: "荔枝蒂蛀虫"},
+	{Name: "小周（荔城中学生）", Group: "学生", Town: "荔城", Likes: "科学教育 科技", Search: "机器人"},
+	{Name: "小林（增江小学生家长）", Group: "学生", Town: "增江", Likes: "科学教育 安全", Search: "防溺水"},
+	{Name: "王奶奶（新塘退休居民）", Group: "社区居民", Town: "新塘", Likes: "健康 安全", Search: "保健品骗局"},
+	{Name: "赵大爷（朱村居民）", Group: "社区居民", Town: "朱村", Likes: "健康", Search: "中暑"},
+	{Name: "刘科长（区机关公务员）", Group: "机关干部", Town: "荔城", Likes: "科技 创新", Search: "人工智能"},
+	{Name: "阿强（新塘进城务工）", Group: "务工人员", Town: "新塘", Likes: "安全 健康", Search: "电动车充电"},
+	{Name: "阿芳（石滩工厂女工）", Group: "务工人员", Town: "石滩", Likes: "心理健康 健康", Search: "失眠"},
+	{Name: "老郑（中新养猪户）", Group: "农民", Town: "中新", Likes: "畜牧", Search: "非洲猪瘟"},
+	{Name: "苏老师（永宁社区志愿者）", Group: "社区居民", Town: "永宁", Likes: "防灾 环保", Search: "台风"},
+	{Name: "小吴（仙村返乡创业青年）", Group: "务工人员", Town: "仙村", Likes: "创新 农业", Search: "电商"},
+	{Name: "邓伯（宁西稻农）", Group: "农民", Town: "宁西", Likes: "水稻 气象", Search: "丝苗米"},
+}
+
+// simClock is the demo's clock: it moves only when the demo moves it.
+type simClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *simClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *simClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	days := fs.Int("days", 7, "simulated days")
+	keep := fs.Bool("keep-running", false, "keep the service up after the week (admin API on the printed address)")
+	if err := fs.Parse(args); err != nil || *days < 1 || *days > 31 {
+		return errUsage
+	}
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return err
+	}
+	// Monday of Science and Technology Week, 2027, 07:00.
+	clock := &simClock{t: time.Date(2027, 5, 17, 7, 0, 0, 0, loc)}
+	wx := wechattest.New(wechattest.Options{Now: clock.Now, Seed: 1})
+	defer wx.Close()
+	acct := wechattest.Account{AppID: "wxkepubotdemo", Secret: randomHex(16), Token: "kepubotdemo"}
+	wx.AddAccount(acct)
+	adminToken := randomHex(16)
+	cfg, err := LoadConfig("", func(k string) string {
+		switch k {
+		case "KEPUBOT_HTTP_ADDR":
+			return "127.0.0.1:0"
+		case "KEPUBOT_WECHAT_APP_ID":
+			return acct.AppID
+		case "KEPUBOT_WECHAT_APP_SECRET":
+			return acct.Secret
+		case "KEPUBOT_WECHAT_TOKEN":
+			return acct.Token
+		case "KEPUBOT_WECHAT_API_BASE":
+			return wx.URL()
+		case "KEPUBOT_ADMIN_TOKEN":
+			return adminToken
+		case "KEPUBOT_PUBLIC_URL":
+			return "https://kepu.example.org"
+		case "KEPUBOT_REDIS_URL":
+			return "" // embedded: the demo writes nothing outside memory and a temp dir
+		}
+		return ""
+	})
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	app, err := NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := app.Start(ctx); err != nil {
+		return err
+	}
+	base := "http://" + app.Addr()
+	phone := wechattest.NewPhone(wx, acct, base+"/wechat", false)
+	say := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
+
+	say("kepubot 演示 / demo — simulated WeChat, embedded Redis, %d personas, %d days", len(personas), *days)
+	say("service: %s   admin token: %s", base, adminToken)
+	// A QR channel, as the science association would print for a training day.
+	if err := app.scenes.Save(ctx, "default", qrcode.Scene{Scene: "training", Group: "farmer", Town: "paitan",
+		Interests: []string{"litchi", "agriculture"}, Source: "training-2027", CreatedAt: clock.Now()}); err != nil {
+		return err
+	}
+	chat := func(p *persona, text string) string {
+		clock.Set(clock.Now().Add(20 * time.Second))
+		r, err := phone.Text(ctx, p.OpenID, text)
+		if err != nil {
+			return "(error: " + err.Error() + ")"
+		}
+		return r.Content
+	}
+	// The chat search index builds in the background (the word segmenter
+	// takes a few seconds to load); residents search once it is ready.
+	for deadline := time.Now().Add(30 * time.Second); !app.search.Ready() && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	say("\n[1/3] residents follow the account and answer three questions")
+	for i := range personas {
+		p := &personas[i]
+		p.OpenID = fmt.Sprintf("oDemo%022d", i)
+		clock.Set(clock.Now().Add(time.Minute))
+		key := ""
+		if p.QRScene != "" {
+			key = "qrscene_" + p.QRScene
+		}
+		if _, err := phone.Event(ctx, p.OpenID, "subscribe", key, nil); err != nil {
+			return err
+		}
+		if p.QRScene == "" {
+			chat(p, p.Group)
+			chat(p, p.Town)
+			chat(p, p.Likes)
+		}
+		reply := chat(p, p.Search)
+		say("  %-22s 搜“%s” → %s", p.Name, p.Search, firstLine(reply))
+	}
+	say("\n[2/3] a week of daily personalized tips (08:00 each day), fast-forwarded")
+	for d := range *days {
+		day := time.Date(2027, 5, 17+d, 8, 0, 0, 0, loc)
+		clock.Set(day)
+		c := &campaign.Campaign{Account: "default", Name: "每日科普 " + day.Format("01-02"), Mode: campaign.ModePersonalized,
+			Status: campaign.StatusDraft, CreatedBy: "demo", CreatedAt: day}
+		if err := app.delivery.campaigns.Create(ctx, c); err != nil {
+			return err
+		}
+		if err := app.delivery.engine.Enqueue(ctx, c); err != nil {
+			return err
+		}
+		st, err := waitCampaign(ctx, app, c, time.Minute)
+		if err != nil {
+			return err
+		}
+		say("  %s %s: sent %d (customer-service %d, mass %d), skipped %d %v", day.Format("01-02 Mon"), c.Name,
+			st.Sent, st.ByChannel["custom"], st.ByChannel["mass"], st.Skipped, compactReasons(st.Reasons))
+		// Some residents chat at noon: their 48-hour window opens.
+		clock.Set(day.Add(4 * time.Hour))
+		for i := range personas {
+			if (i+d)%4 == 0 {
+				chat(&personas[i], "我的")
+			}
+		}
+	}
+	say("\n[3/3] what each resident received, and through which channel")
+	bad := 0
+	for _, call := range wx.Calls() {
+		if call.AppID == acct.AppID && (call.ErrCode == 45015 || call.ErrCode == 45047) {
+			bad++
+		}
+	}
+	for _, p := range personas {
+		prof, _, err := app.profiles.Get(ctx, "default", p.OpenID)
+		if err != nil {
+			return err
+		}
+		say("  %s — %s/%s/%s", p.Name, prof.Group, prof.Town, strings.Join(prof.InterestIDs(), ","))
+		for _, m := range wx.Delivered(acct.AppID, p.OpenID) {
+			say("      %s  %-6s %s", m.Time.In(loc).Format("01-02 15:04"), m.Channel, firstLine(m.Content))
+		}
+	}
+	if bad == 0 {
+		say("\nWeChat limits: no 45015 or 45047 answers — every send was planned within the windows and budgets.")
+	} else {
+		say("\nWeChat limits: %d calls were refused with 45015/45047.", bad)
+	}
+	if *keep {
+		say("\nservice still running at %s (Ctrl-C to stop)", base)
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// waitCampaign waits for a campaign to finish (the workers run it).
+func waitCampaign(ctx context.Context, app *App, c *campaign.Campaign, within time.Duration) (campaign.Stats, error) {
+	deadline := time.Now().Add(within)
+	for {
+		cur, err := app.delivery.campaigns.Get(ctx, c.Account, c.ID)
+		if err != nil {
+			return campaign.Stats{}, err
+		}
+		if cur.Status == campaign.StatusDone || time.Now().After(deadline) {
+			return app.delivery.engine.Stats(ctx, cur, nil, nil)
+		}
+		select {
+		case <-ctx.Done():
+			return campaign.Stats{}, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func compactReasons(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%d ", strings.TrimPrefix(k, "skipped:"), m[k])
+	}
+	return "(" + strings.TrimSpace(b.String()) + ")"
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
