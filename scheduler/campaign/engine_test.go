@@ -83,7 +83,7 @@ type bundle struct {
 	now      func() time.Time
 }
 
-func setup(t *testing.T, now func() time.Time) *bundle {
+func setup(t testing.TB, now func() time.Time) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	b := &bundle{ctx: ctx, rdb: redistest.Start(t), now: now}
@@ -141,7 +141,7 @@ func mustQuiet(s string) plan.QuietHours {
 
 // population imports n subscribers: a third farmers in 派潭, some opted
 // out or unsubscribed; it follows each one in the fake and returns them.
-func (b *bundle) population(t *testing.T, n int) map[string]*profile.Profile {
+func (b *bundle) population(t testing.TB, n int) map[string]*profile.Profile {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(n), 9))
 	groups := []string{"farmer", "worker", "resident"}
@@ -168,7 +168,7 @@ func (b *bundle) population(t *testing.T, n int) map[string]*profile.Profile {
 }
 
 // run starts workers until the test ends or stop is called.
-func (b *bundle) run(t *testing.T, name string, n int) (stop func()) {
+func (b *bundle) run(t testing.TB, name string, n int) (stop func()) {
 	ctx, cancel := context.WithCancel(b.ctx)
 	done := make(chan struct{})
 	go func() {
@@ -180,7 +180,7 @@ func (b *bundle) run(t *testing.T, name string, n int) (stop func()) {
 	return stop
 }
 
-func (b *bundle) create(t *testing.T, c *campaign.Campaign) *campaign.Campaign {
+func (b *bundle) create(t testing.TB, c *campaign.Campaign) *campaign.Campaign {
 	t.Helper()
 	c.Account, c.CreatedAt, c.Status = "default", b.now(), campaign.StatusDraft
 	if err := b.store.Create(b.ctx, c); err != nil {
@@ -192,7 +192,7 @@ func (b *bundle) create(t *testing.T, c *campaign.Campaign) *campaign.Campaign {
 	return c
 }
 
-func (b *bundle) waitDone(t *testing.T, id string, within time.Duration) *campaign.Campaign {
+func (b *bundle) waitDone(t testing.TB, id string, within time.Duration) *campaign.Campaign {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
