@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/content"
@@ -341,4 +340,3 @@ func firstLine(s string) string {
 	}
 	return s
 }
-

@@ -131,9 +131,11 @@ func setup(t *testing.T, start time.Time, template string) *bundle {
 	b.scenes = qrcode.NewStore(b.rdb)
 	b.svc, err = signup.New(signup.Config{
 		Redis: b.rdb, Events: b.events, Profiles: b.profiles, Scenes: b.scenes, Tax: tax,
-		Queue:    func(string) *queue.Queue { return b.queue },
-		Sender:   func(string) (signup.Sender, error) { return client, nil },
-		Rules:    func(string) plan.Rules { return plan.Rules{AccountType: plan.ServiceAccount, TemplateConfigured: template != ""} },
+		Queue:  func(string) *queue.Queue { return b.queue },
+		Sender: func(string) (signup.Sender, error) { return client, nil },
+		Rules: func(string) plan.Rules {
+			return plan.Rules{AccountType: plan.ServiceAccount, TemplateConfigured: template != ""}
+		},
 		Template: template,
 		Now:      b.clock.Now,
 	})
