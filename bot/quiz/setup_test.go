@@ -49,7 +49,7 @@ type fixture struct {
 	url      string
 }
 
-func setup(t testing.TB) *fixture {
+func setup(t testing.TB, opts ...func(*quiz.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{ctx: ctx, rdb: redistest.Start(t), clock: &clock{t: time.Date(2027, 9, 20, 9, 0, 0, 0, time.UTC)}}
@@ -62,7 +62,11 @@ func setup(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	f.lib = content.NewStore(f.rdb, f.clock.Now)
-	f.quiz, err = quiz.New(quiz.Config{Redis: f.rdb, Content: f.lib, Taxonomy: f.tax, Location: loc, CacheTTL: -1})
+	cfg := quiz.Config{Redis: f.rdb, Content: f.lib, Taxonomy: f.tax, Location: loc, CacheTTL: -1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	f.quiz, err = quiz.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
