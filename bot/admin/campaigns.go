@@ -35,6 +35,8 @@ type campaignRequest struct {
 	Mode     string     `json:"mode"`
 	SendAt   *time.Time `json:"send_at"`
 	Notice   bool       `json:"notice"`
+	// CorrectionOf sends only to those who received this (retired) item.
+	CorrectionOf string `json:"correction_of"`
 }
 
 // campaignView is a campaign as the API shows it (contract: id, status,
@@ -215,6 +217,12 @@ func (d CampaignDeps) validate(ctx context.Context, account string, req campaign
 		c.Mode = campaign.ModePersonalized
 	default:
 		fields["item_id"] = "give item_id, or mode \"personalized\""
+	}
+	if req.CorrectionOf != "" {
+		if _, err := d.Item(ctx, account, req.CorrectionOf); err != nil {
+			fields["correction_of"] = "no such item"
+		}
+		c.CorrectionOf = req.CorrectionOf
 	}
 	if req.SendAt != nil {
 		if !req.SendAt.After(d.Now()) {

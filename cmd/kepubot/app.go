@@ -26,6 +26,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/importer"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 )
 
 // App is the whole kepubot service wired together: Redis, the webhook,
@@ -169,8 +170,9 @@ func (a *App) build(ctx context.Context) error {
 	a.content = content.NewStore(a.rdb, a.now)
 	a.search = bot.NewContentSearch(nil, demand.New(a.rdb, a.cfg.loc), a.logger)
 	a.bot = bot.New(a.tax, bot.Options{Scenes: a.scenes, Search: a.search})
+	campaigns := campaign.NewStore(a.rdb)
 	a.webhook, err = bot.NewWebhook(a.profiles, a.bot, accounts, bot.WebhookOptions{
-		Logger: a.logger, Metrics: bot.NewMetrics(a.reg), Now: a.now,
+		Logger: a.logger, Metrics: bot.NewMetrics(a.reg), Now: a.now, Reports: reports{campaigns},
 	})
 	if err != nil {
 		return err

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/silenceper/wechat/v2/officialaccount/message"
 	"net/http"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/zengcheng-kexie/kepubot/bot"
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/content"
@@ -195,4 +198,20 @@ func (a *App) redirect(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.Redirect(w, r, url, http.StatusFound)
+}
+
+// reports folds WeChat's delivery reports into campaign statistics.
+type reports struct{ campaigns *campaign.Store }
+
+// Report implements bot.ReportSink.
+func (r reports) Report(ctx context.Context, msg *bot.Message, raw *message.MixMessage) error {
+	if msg.Event != "MASSSENDJOBFINISH" {
+		return nil // template and subscribe reports: counted by the sends themselves
+	}
+	// For these events WeChat puts the id in MsgID, which the SDK parses
+	// into TemplateMsgID (WECHAT.md).
+	return r.campaigns.FoldReport(ctx, msg.Account, campaign.MassReport{
+		MsgID: raw.TemplateMsgID, Status: raw.Status, TotalCount: raw.TotalCount,
+		FilterCount: raw.FilterCount, SentCount: raw.SentCount, ErrorCount: raw.ErrorCount,
+	})
 }

@@ -69,4 +69,3 @@ func BenchmarkDelivery(b *testing.B) {
 func setupB(b *testing.B) *bundle {
 	return setup(b, clock.Now)
 }
-

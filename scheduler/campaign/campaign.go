@@ -69,6 +69,9 @@ type Campaign struct {
 	CreatedAt time.Time  `json:"created_at"`
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	DoneAt    *time.Time `json:"done_at,omitempty"`
+	// CorrectionOf, when set, is a retired item: the campaign goes only to
+	// those who received it (a correction).
+	CorrectionOf string `json:"correction_of,omitempty"`
 	// Chunks is how many chunk jobs the start enqueued.
 	Chunks int `json:"chunks"`
 	// Planned is the audience size at start.
@@ -223,6 +226,62 @@ func (s *Store) addReasons(ctx context.Context, account, id string, reasons map[
 		return nil
 	})
 	return err
+}
+
+// rememberMassJob maps a mass send's msg_id to its campaign, so WeChat's
+// MASSSENDJOBFINISH report can be folded into the campaign's statistics.
+func (s *Store) rememberMassJob(ctx context.Context, account, campaignID string, msgID int64) error {
+	if msgID == 0 {
+		return nil
+	}
+	return s.rdb.Set(ctx, campTag(account)+":msg:"+strconv.FormatInt(msgID, 10), campaignID, 7*24*time.Hour).Err()
+}
+
+// MassReport is WeChat's account of one mass send (MASSSENDJOBFINISH).
+type MassReport struct {
+	MsgID                                          int64
+	Status                                         string
+	TotalCount, FilterCount, SentCount, ErrorCount int64
+}
+
+// FoldReport adds a MASSSENDJOBFINISH report to its campaign's WeChat
+// counts, once per msg_id (WeChat retries events too). Reports of mass
+// sends kepubot did not make are ignored.
+func (s *Store) FoldReport(ctx context.Context, account string, r MassReport) error {
+	id, err := s.rdb.Get(ctx, campTag(account)+":msg:"+strconv.FormatInt(r.MsgID, 10)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	first, err := s.rdb.SetNX(ctx, campTag(account)+":msg:"+strconv.FormatInt(r.MsgID, 10)+":folded", 1, 7*24*time.Hour).Result()
+	if err != nil || !first {
+		return err
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		k := campKey(account, id) + ":wechat"
+		p.HIncrBy(ctx, k, "total", r.TotalCount)
+		p.HIncrBy(ctx, k, "filtered", r.FilterCount)
+		p.HIncrBy(ctx, k, "sent", r.SentCount)
+		p.HIncrBy(ctx, k, "error", r.ErrorCount)
+		p.HIncrBy(ctx, k, "reports", 1)
+		return nil
+	})
+	return err
+}
+
+// WeChatCounts returns the folded MASSSENDJOBFINISH counts of a campaign.
+func (s *Store) WeChatCounts(ctx context.Context, account, id string) (map[string]int64, error) {
+	m, err := s.rdb.HGetAll(ctx, campKey(account, id)+":wechat").Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k], _ = strconv.ParseInt(v, 10, 64)
+	}
+	return out, nil
 }
 
 // Reasons returns failed and skipped recipients by reason.

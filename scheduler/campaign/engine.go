@@ -179,6 +179,9 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 		if err != nil {
 			return queue.Permanent(fmt.Errorf("campaign %s audience: %w", c.ID, err))
 		}
+		if c.CorrectionOf != "" {
+			prog = profile.And(prog, profile.Term(receivedIndex(c.CorrectionOf)))
+		}
 		counts, err := e.cfg.Profiles.Materialize(ctx, c.Account, profile.And(prog, profile.Reachable()), audIndex(c.ID), keepFor)
 		if err != nil {
 			return err
@@ -348,7 +351,7 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 					}
 				}
 			}
-			if !e.cfg.Caps.Allow(today, week) {
+			if c.CorrectionOf == "" && !e.cfg.Caps.Allow(today, week) { // corrections are never capped
 				out.skip(m.ID.Local, "frequency_cap")
 				continue
 			}
@@ -642,14 +645,25 @@ func (e *Engine) massItem(ctx context.Context, c *Campaign, itemID string, now t
 		if err := e.waitMass(ctx, c.Account); err != nil {
 			return err
 		}
-		_, err := sender.MassSendToOpenIDs(ctx, openIDs, msg, batchID(c.ID, itemID, openIDs))
+		res, err := sender.MassSendToOpenIDs(ctx, openIDs, msg, batchID(c.ID, itemID, openIDs))
 		switch wechat.Classify(err) {
 		case wechat.OK, wechat.Duplicate:
+			if res.MsgID == 0 {
+				var we *wechat.Error
+				if errors.As(err, &we) {
+					res.MsgID = we.MsgID
+				}
+			}
+			if err := e.cfg.Store.rememberMassJob(ctx, c.Account, c.ID, res.MsgID); err != nil {
+				return err
+			}
 			if err := e.markMass(ctx, c, itemID, batch, "", now); err != nil {
 				return err
 			}
-		case wechat.Retry, wechat.RateLimited, wechat.TokenInvalid:
-			return queue.Retry(err, 30*time.Second)
+		case wechat.RateLimited:
+			return queue.Retry(err, 10*time.Second) // 45009: back off, don't hammer
+		case wechat.Retry, wechat.TokenInvalid:
+			return queue.Retry(err, 2*time.Second)
 		default:
 			code, _ := wechat.Code(err)
 			if err := e.markMass(ctx, c, itemID, batch, fmt.Sprintf("wechat_%d", code), now); err != nil {

@@ -28,17 +28,28 @@ import (
 var (
 	fake   *wechattest.Server
 	appSeq atomic.Int64
-	clock  = &testClock{t: time.Date(2027, 4, 6, 10, 0, 0, 0, shanghai)}
+	// clock runs at real speed from a fixed start, so queue delays pass.
+	clock = &testClock{t: time.Date(2027, 4, 6, 10, 0, 0, 0, shanghai), real: time.Now()}
 )
 
 var shanghai, _ = time.LoadLocation("Asia/Shanghai")
 
+// testClock is a test's clock: fixed at t, or when real is set, t plus
+// the real time elapsed since real.
 type testClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	real time.Time
 }
 
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.real.IsZero() {
+		return c.t.Add(time.Since(c.real))
+	}
+	return c.t
+}
 
 func TestMain(m *testing.M) {
 	fake = wechattest.New(wechattest.Options{Seed: 3})
@@ -83,7 +94,9 @@ type bundle struct {
 	now      func() time.Time
 }
 
-func setup(t testing.TB, now func() time.Time) *bundle {
+func setup(t testing.TB, now func() time.Time) *bundle { return setupQuiet(t, now, "off") }
+
+func setupQuiet(t testing.TB, now func() time.Time, quiet string) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	b := &bundle{ctx: ctx, rdb: redistest.Start(t), now: now}
@@ -101,8 +114,8 @@ func setup(t testing.TB, now func() time.Time) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.queue, err = queue.New(b.rdb, queue.Options{Name: "default", VisibilityTimeout: 2 * time.Second,
-		Backoff: func(int) time.Duration { return 50 * time.Millisecond }}); err != nil {
+	if b.queue, err = queue.New(b.rdb, queue.Options{Name: "default", VisibilityTimeout: 2 * time.Second, Now: now,
+		PollInterval: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 50 * time.Millisecond }}); err != nil {
 		t.Fatal(err)
 	}
 	b.items = memItems{
@@ -123,7 +136,7 @@ func setup(t testing.TB, now func() time.Time) *bundle {
 			return e.Compile(at, shanghai), nil
 		},
 		Rules: func(string) plan.Rules { return plan.Rules{AccountType: plan.ServiceAccount, Loc: shanghai} },
-		Quiet: mustQuiet("off"),
+		Quiet: mustQuiet(quiet),
 		Caps:  plan.Caps{PerDay: 1, PerWeek: 3},
 		Loc:   shanghai,
 		Now:   now,
@@ -296,7 +309,7 @@ func TestCampaignSurvivesWorkerCrashAndFaults(t *testing.T) {
 	}
 	stop()
 	b.run(t, "survivor", 4)
-	b.waitDone(t, c.ID, 2*time.Minute)
+	b.waitDone(t, c.ID, 4*time.Minute)
 
 	got := b.delivered(ps)
 	reachable := 0
@@ -311,4 +324,99 @@ func TestCampaignSurvivesWorkerCrashAndFaults(t *testing.T) {
 		}
 	}
 	t.Logf("%d reachable of %d, all delivered once despite a worker killed mid-run and 10%% faults", reachable, n)
+}
+
+func TestQuietHoursHoldThenRelease(t *testing.T) {
+	t.Parallel()
+	clk := &testClock{t: time.Date(2027, 4, 6, 22, 0, 0, 0, shanghai)}
+	b := setupQuiet(t, clk.Now, "21:30-07:30")
+	ps := b.population(t, 300)
+	b.run(t, "w", 4)
+	c := b.create(t, &campaign.Campaign{Name: "夜里建的", Mode: campaign.ModeItem, ItemID: "it2"})
+	// The start runs; every chunk is held.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := b.queue.Stats(b.ctx)
+		cur, _ := b.store.Get(b.ctx, "default", c.ID)
+		if cur.Chunks > 0 && st.Delayed[queue.LaneBulk] >= int64(cur.Chunks) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chunks not held: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := b.delivered(ps); len(got) != 0 {
+		t.Fatalf("%d subscribers got a push during quiet hours", len(got))
+	}
+	// 07:30: released.
+	clk.mu.Lock()
+	clk.t = time.Date(2027, 4, 7, 7, 30, 0, 0, shanghai)
+	clk.mu.Unlock()
+	b.waitDone(t, c.ID, 30*time.Second)
+	for o, n := range b.delivered(ps) {
+		if n != 1 {
+			t.Errorf("%s: %d deliveries, want 1", o, n)
+		}
+	}
+	if len(b.delivered(ps)) == 0 {
+		t.Error("nothing delivered after quiet hours")
+	}
+}
+
+func TestCapsAcrossCampaignsAndCorrections(t *testing.T) {
+	t.Parallel()
+	b := setup(t, clock.Now)
+	ps := b.population(t, 400)
+	b.run(t, "w", 4)
+	first := b.create(t, &campaign.Campaign{Name: "一", Audience: "group:farmer", Mode: campaign.ModeItem, ItemID: "it1"})
+	b.waitDone(t, first.ID, 30*time.Second)
+	second := b.create(t, &campaign.Campaign{Name: "二", Mode: campaign.ModeItem, ItemID: "it2"})
+	second = b.waitDone(t, second.ID, 30*time.Second)
+	st, _ := b.engine.Stats(b.ctx, second, nil, nil)
+	farmers := 0
+	for _, p := range ps {
+		if p.Group == "farmer" && p.Subscribed && !p.OptedOut {
+			farmers++
+		}
+	}
+	if st.Reasons["skipped:frequency_cap"] != int64(farmers) {
+		t.Errorf("second campaign the same day: %d capped, want the %d farmers who got the first (%+v)", st.Reasons["skipped:frequency_cap"], farmers, st)
+	}
+	// it1 is retired with a mistake: a correction reaches exactly its
+	// recipients, caps or not.
+	b.items["it1"].Status = content.StatusRetired
+	corr := b.create(t, &campaign.Campaign{Name: "更正", Mode: campaign.ModeItem, ItemID: "it2", CorrectionOf: "it1"})
+	corr = b.waitDone(t, corr.ID, 30*time.Second)
+	cs, _ := b.engine.Stats(b.ctx, corr, nil, nil)
+	if cs.Queued != int64(farmers) || cs.Sent+cs.Skipped != int64(farmers) || cs.Reasons["skipped:frequency_cap"] != 0 {
+		t.Errorf("correction stats = %+v, want %d recipients, none capped", cs, farmers)
+	}
+	// WeChat's MASSSENDJOBFINISH reports fold into the first campaign once.
+	keys, _ := b.rdb.Keys(b.ctx, "kb:{default:camp}:msg:*").Result()
+	for _, k := range keys {
+		var id int64
+		if _, err := fmt.Sscanf(k, "kb:{default:camp}:msg:%d", &id); err != nil {
+			continue
+		}
+		job, ok := fake.MassJob(b.appID, id)
+		if !ok {
+			t.Fatalf("fake has no mass job %d", id)
+		}
+		r := campaign.MassReport{MsgID: id, TotalCount: int64(job.TotalCount), FilterCount: int64(job.FilterCount), SentCount: int64(job.SentCount)}
+		b.store.FoldReport(b.ctx, "default", r)
+		b.store.FoldReport(b.ctx, "default", r) // WeChat retries events
+	}
+	total := int64(0)
+	for _, id := range []string{first.ID, second.ID, corr.ID} {
+		c, _ := b.store.Get(b.ctx, "default", id)
+		st, _ := b.engine.Stats(b.ctx, c, nil, nil)
+		total += st.WeChat["total"]
+		if st.WeChat["reports"] > 0 && st.WeChat["total"] != st.ByChannel["mass"] {
+			t.Errorf("campaign %s: WeChat reports %d targeted, we sent %d by mass", id, st.WeChat["total"], st.ByChannel["mass"])
+		}
+	}
+	if total == 0 {
+		t.Error("no mass report folded")
+	}
 }

@@ -25,8 +25,12 @@ type Stats struct {
 	ByChannel map[string]int64 `json:"by_channel"`
 	Clicks    int64            `json:"clicks"`
 	Reasons   map[string]int64 `json:"reasons"`
-	ByTown    map[string]int64 `json:"sent_by_town,omitempty"`
-	ByGroup   map[string]int64 `json:"sent_by_group,omitempty"`
+	// WeChat is what WeChat reported for the campaign's mass sends
+	// (MASSSENDJOBFINISH): total, filtered (over a user's monthly limit),
+	// sent, error.
+	WeChat  map[string]int64 `json:"wechat_report,omitempty"`
+	ByTown  map[string]int64 `json:"sent_by_town,omitempty"`
+	ByGroup map[string]int64 `json:"sent_by_group,omitempty"`
 }
 
 // Stats counts a campaign's outcomes in one pass over its bitmaps. towns
@@ -49,6 +53,9 @@ func (e *Engine) Stats(ctx context.Context, c *Campaign, towns, groups []string)
 	massClicks, _ := e.cfg.Store.rdb.Get(ctx, campKey(c.Account, c.ID)+":massclicks").Int64()
 	st.Clicks += massClicks
 	if st.Reasons, err = e.cfg.Store.Reasons(ctx, c.Account, c.ID); err != nil {
+		return st, err
+	}
+	if st.WeChat, err = e.cfg.Store.WeChatCounts(ctx, c.Account, c.ID); err != nil {
 		return st, err
 	}
 	if len(towns)+len(groups) > 0 {
