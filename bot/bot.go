@@ -31,12 +31,17 @@ type Eraser interface {
 	Erase(ctx context.Context, account, openID string) error
 }
 
+// CheckInFunc handles a scan of an event's check-in QR code; handled
+// reports whether it did.
+type CheckInFunc func(ctx context.Context, req *Request, s qrcode.Scene) (r Reply, handled bool, err error)
+
 // Bot holds the dialogs and what they need.
 type Bot struct {
 	tax     *taxonomy.Taxonomy
 	scenes  *qrcode.Store
 	search  Searcher
 	erasers []Eraser
+	checkIn CheckInFunc
 	mux     *Mux
 }
 
@@ -45,6 +50,8 @@ type Options struct {
 	Scenes  *qrcode.Store
 	Search  Searcher
 	Erasers []Eraser
+	// CheckIn handles event check-in scenes (qrcode.Scene.Event set).
+	CheckIn CheckInFunc
 	// Routes lets other packages (quizzes, events) add commands and
 	// dialogs to the mux before the bot's own.
 	Routes []func(m *Mux)
@@ -52,7 +59,7 @@ type Options struct {
 
 // New returns a bot over the taxonomy.
 func New(tax *taxonomy.Taxonomy, opts Options) *Bot {
-	b := &Bot{tax: tax, scenes: opts.Scenes, search: opts.Search, erasers: opts.Erasers, mux: NewMux()}
+	b := &Bot{tax: tax, scenes: opts.Scenes, search: opts.Search, erasers: opts.Erasers, checkIn: opts.CheckIn, mux: NewMux()}
 	for _, r := range opts.Routes {
 		r(b.mux)
 	}

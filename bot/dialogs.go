@@ -51,9 +51,13 @@ func (b *Bot) subscribe(ctx context.Context, req *Request) (Reply, error) {
 		lines = append(lines, txtWelcome)
 	}
 	if scene, ok := strings.CutPrefix(req.Msg.EventKey, "qrscene_"); ok && scene != "" {
-		if set, err := b.applyScene(ctx, req, scene); err != nil {
+		set, checkIn, err := b.applyScene(ctx, req, scene)
+		switch {
+		case err != nil:
 			return Reply{}, err
-		} else if set != "" {
+		case checkIn.Text != "":
+			lines = append(lines, checkIn.Text)
+		case set != "":
 			lines = append(lines, fmt.Sprintf(txtSceneSet, set))
 		}
 	}
@@ -83,25 +87,36 @@ func (b *Bot) setSubscribed(req *Request, on bool) {
 }
 
 func (b *Bot) scan(ctx context.Context, req *Request) (Reply, error) {
-	set, err := b.applyScene(ctx, req, req.Msg.EventKey)
-	if err != nil || set == "" {
+	set, checkIn, err := b.applyScene(ctx, req, req.Msg.EventKey)
+	switch {
+	case err != nil:
 		return Reply{}, err
+	case !checkIn.Empty():
+		return checkIn, nil
+	case set == "":
+		return Reply{}, nil
 	}
 	return Text(fmt.Sprintf(txtSceneSet, set)), nil
 }
 
 // applyScene profiles the subscriber from a QR scene and records its
-// source. It returns a description of what it set, "" when nothing.
-func (b *Bot) applyScene(ctx context.Context, req *Request, scene string) (string, error) {
+// source. It returns a description of what it set ("" when nothing), or
+// the reply of an event check-in when the scene is one.
+func (b *Bot) applyScene(ctx context.Context, req *Request, scene string) (string, Reply, error) {
 	if b.scenes == nil {
-		return "", nil
+		return "", Reply{}, nil
 	}
 	s, err := b.scenes.Get(ctx, req.Msg.Account, scene)
 	if errors.Is(err, qrcode.ErrNotFound) {
-		return "", nil
+		return "", Reply{}, nil
 	}
 	if err != nil {
-		return "", err
+		return "", Reply{}, err
+	}
+	if s.Event != "" && b.checkIn != nil {
+		if r, ok, err := b.checkIn(ctx, req, s); err != nil || ok {
+			return "", r, err
+		}
 	}
 	p := req.Profile
 	if s.Group != "" {
@@ -119,12 +134,12 @@ func (b *Bot) applyScene(ctx context.Context, req *Request, scene string) (strin
 		p.Source = s.Source
 	}
 	if s.Group == "" && s.Town == "" && len(s.Interests) == 0 {
-		return "", nil
+		return "", Reply{}, nil
 	}
 	if p.Step != profile.StepNone {
 		p.Step = b.nextUnanswered(p, profile.StepGroup)
 	}
-	return b.describe(p), nil
+	return b.describe(p), Reply{}, nil
 }
 
 func (b *Bot) location(_ context.Context, req *Request) (Reply, error) {

@@ -1,10 +1,27 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/zengcheng-kexie/kepubot/bot/signup"
 	"github.com/zengcheng-kexie/kepubot/content"
 )
+
+// EventSignups is the sign-up side of events (*signup.Service).
+type EventSignups interface {
+	Summary(ctx context.Context, account, id string) (signup.Summary, error)
+	ScheduleReminders(ctx context.Context, account string, ev content.Event) error
+}
+
+// eventView is an event with its sign-up counts (contract: id, code,
+// capacity, confirmed, waitlisted, attended).
+type eventView struct {
+	content.Event
+	Confirmed  int64 `json:"confirmed"`
+	Waitlisted int64 `json:"waitlisted"`
+	Attended   int64 `json:"attended"`
+}
 
 func registerEvents(s *Server, d ContentDeps) {
 	s.Handle("POST /api/v1/events", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
@@ -29,6 +46,13 @@ func registerEvents(s *Server, d ContentDeps) {
 		if err != nil {
 			return nil, contentError(err)
 		}
+		if d.Signups != nil {
+			// Reminders at the event's offsets (idempotent: sign-ups
+			// schedule them too).
+			if err := d.Signups.ScheduleReminders(r.Context(), Account(r), e); err != nil {
+				return nil, err
+			}
+		}
 		return e, nil
 	}, RoleOrganizer)
 
@@ -37,7 +61,15 @@ func registerEvents(s *Server, d ContentDeps) {
 		if err != nil {
 			return nil, contentError(err)
 		}
-		return e, nil
+		view := eventView{Event: e}
+		if d.Signups != nil {
+			sum, err := d.Signups.Summary(r.Context(), Account(r), e.ID)
+			if err != nil {
+				return nil, err
+			}
+			view.Confirmed, view.Waitlisted, view.Attended = sum.Confirmed, sum.Waitlisted, sum.Attended
+		}
+		return view, nil
 	}, Roles()...)
 
 	s.Handle("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {

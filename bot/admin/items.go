@@ -19,6 +19,9 @@ type ContentDeps struct {
 	// CheckAudience validates the segment expression of a competition or
 	// event; nil accepts any.
 	CheckAudience func(expr string) error
+	// Signups adds sign-up counts to events and schedules reminders when
+	// one is published; nil leaves them out.
+	Signups EventSignups
 }
 
 // RegisterContent adds the routes of the content library. Editors write

@@ -20,13 +20,15 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
+	"github.com/zengcheng-kexie/kepubot/bot/quiz"
+	"github.com/zengcheng-kexie/kepubot/bot/signup"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/demand"
 	"github.com/zengcheng-kexie/kepubot/content/importer"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
-	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
 
 // App is the whole kepubot service wired together: Redis, the webhook,
@@ -50,6 +52,8 @@ type App struct {
 	webhook  *bot.Webhook
 	admin    *admin.Server
 	delivery *delivery
+	quiz     *quiz.Quiz
+	signups  *signup.Service
 
 	ln     net.Listener
 	srv    *http.Server
@@ -169,10 +173,37 @@ func (a *App) build(ctx context.Context) error {
 
 	a.content = content.NewStore(a.rdb, a.now)
 	a.search = bot.NewContentSearch(nil, demand.New(a.rdb, a.cfg.loc), a.logger)
-	a.bot = bot.New(a.tax, bot.Options{Scenes: a.scenes, Search: a.search})
-	campaigns := campaign.NewStore(a.rdb)
+	if err := a.buildDelivery(ctx); err != nil {
+		return err
+	}
+	if a.quiz, err = quiz.New(quiz.Config{Redis: a.rdb, Content: a.content, Taxonomy: a.tax, Location: a.cfg.loc, Logger: a.logger}); err != nil {
+		return err
+	}
+	a.signups, err = signup.New(signup.Config{
+		Redis: a.rdb, Events: a.content, Profiles: a.profiles, Scenes: a.scenes, Tax: a.tax,
+		Queue: func(account string) *queue.Queue { return a.delivery.queues[account] },
+		Sender: func(account string) (signup.Sender, error) {
+			c, ok := a.wechat[account]
+			if !ok {
+				return nil, fmt.Errorf("account %s: no WeChat API credentials", account)
+			}
+			return c, nil
+		},
+		Rules: a.rules, Template: a.cfg.Delivery.NoticeTemplate,
+		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine,
+		Loc: a.cfg.loc, Now: a.now, Logger: a.logger,
+	})
+	if err != nil {
+		return err
+	}
+	a.bot = bot.New(a.tax, bot.Options{
+		Scenes: a.scenes, Search: a.search,
+		Routes:  []func(*bot.Mux){a.quiz.Routes, a.signups.Routes},
+		Erasers: []bot.Eraser{a.quiz, a.signups},
+		CheckIn: a.signups.CheckIn,
+	})
 	a.webhook, err = bot.NewWebhook(a.profiles, a.bot, accounts, bot.WebhookOptions{
-		Logger: a.logger, Metrics: bot.NewMetrics(a.reg), Now: a.now, Reports: reports{campaigns},
+		Logger: a.logger, Metrics: bot.NewMetrics(a.reg), Now: a.now, Reports: reports{a.delivery.campaigns},
 	})
 	if err != nil {
 		return err
@@ -183,14 +214,16 @@ func (a *App) build(ctx context.Context) error {
 	admin.RegisterUsers(a.admin, users)
 	admin.RegisterAudit(a.admin, admin.NewAuditLog(a.rdb, a.logger))
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
-		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, a.tax); return err }})
+		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, a.tax); return err },
+		Signups:       a.signups})
 	admin.RegisterSegments(a.admin, admin.SegmentDeps{Profiles: a.profiles, Tax: a.tax,
 		Segments: segment.NewStore(a.rdb, a.tax), Now: a.now, Loc: a.cfg.loc})
 	admin.RegisterSubscribers(a.admin, a.profiles)
 	admin.RegisterQRCodes(a.admin, admin.QRCodeDeps{Scenes: a.scenes, Tax: a.tax, WeChat: a.wechatClient, Now: a.now})
-	if err := a.buildDelivery(ctx); err != nil {
-		return err
-	}
+	a.registerDelivery()
+	admin.RegisterQuiz(a.admin, admin.QuizDeps{Quiz: a.quiz.Store(), Content: a.content,
+		Campaigns: a.delivery.campaigns, Tax: a.tax, Now: a.now})
+	admin.RegisterSignups(a.admin, admin.SignupDeps{Signups: a.signups, Events: a.content, WeChat: a.wechatClient})
 	if a.mini != nil {
 		// Zero-setup mode: start with the sample library.
 		return a.importSamples(ctx)

@@ -8,12 +8,14 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot"
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/bot/signup"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/search"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
@@ -70,6 +72,12 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		Logger:   a.logger,
 	})
 	a.delivery = d
+	return nil
+}
+
+// registerDelivery adds the campaign routes to the admin API.
+func (a *App) registerDelivery() {
+	d := a.delivery
 	var towns, groups []string
 	for _, t := range a.tax.Towns {
 		towns = append(towns, t.ID)
@@ -86,7 +94,6 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		Queue: func(account string) *queue.Queue { return d.queues[account] },
 		Towns: towns, Groups: groups, Now: a.now,
 	})
-	return nil
 }
 
 // compile parses an audience expression against the taxonomy.
@@ -139,7 +146,7 @@ func (a *App) background(ctx context.Context) {
 	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
 	for account, q := range a.delivery.queues {
 		wg.Go(func() {
-			if err := q.Run(ctx, consumer, a.cfg.Delivery.Workers, a.delivery.engine); err != nil && !errors.Is(err, context.Canceled) {
+			if err := q.Run(ctx, consumer, a.cfg.Delivery.Workers, queue.HandlerFunc(a.handleJob)); err != nil && !errors.Is(err, context.Canceled) {
 				a.logger.Error("delivery workers stopped", "account", account, "err", err)
 			}
 		})
@@ -147,6 +154,15 @@ func (a *App) background(ctx context.Context) {
 	wg.Go(func() { a.search.Run(ctx) })
 	wg.Go(func() { a.indexLoop(ctx) })
 	wg.Wait()
+}
+
+// handleJob runs a delivery job: sign-up notices and reminders, or
+// campaign work.
+func (a *App) handleJob(ctx context.Context, j queue.Job) error {
+	if strings.HasPrefix(j.Kind, signup.JobPrefix) {
+		return a.signups.Handle(ctx, j)
+	}
+	return a.delivery.engine.Handle(ctx, j)
 }
 
 // indexInterval is how often the chat search index is rebuilt from the
