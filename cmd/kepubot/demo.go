@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
+	"github.com/zengcheng-kexie/kepubot/bot/quiz"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
+	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 )
 
@@ -164,6 +166,25 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		reply := chat(p, p.Search)
 		say("  %-22s 搜“%s” → %s", p.Name, p.Search, firstLine(reply))
 	}
+	// Science and Technology Week: a quick quiz for everyone, and the main
+	// event on Saturday (sample event KJZ2027) to sign up for.
+	comp, err := app.content.CreateCompetition(ctx, "default", content.Competition{Code: "KJZKS", Title: "科技活动周科普快问快答",
+		StartsAt: clock.Now(), EndsAt: clock.Now().AddDate(0, 0, 14), QuestionCount: 5, TimeLimitSeconds: 60, PassMark: 3, Attempts: 1})
+	if err != nil {
+		return err
+	}
+	if _, err := app.content.PublishCompetition(ctx, "default", comp.ID); err != nil {
+		return err
+	}
+	evID, err := app.content.ByCode(ctx, "default", "KJZ2027")
+	if err != nil {
+		return fmt.Errorf("sample event KJZ2027: %w", err)
+	}
+	ev, err := app.content.Event(ctx, "default", evID)
+	if err != nil {
+		return err
+	}
+
 	say("\n[2/3] a week of daily personalized tips (08:00 each day), fast-forwarded")
 	for d := range *days {
 		day := time.Date(2027, 5, 17+d, 8, 0, 0, 0, loc)
@@ -182,6 +203,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		}
 		say("  %s %s: sent %d (customer-service %d, mass %d), skipped %d %v", day.Format("01-02 Mon"), c.Name,
 			st.Sent, st.ByChannel["custom"], st.ByChannel["mass"], st.Skipped, compactReasons(st.Reasons))
+		// 09:00: reminders due this morning go out.
+		clock.Set(day.Add(time.Hour))
+		settle(wx, acct.AppID)
 		// Some residents chat at noon: their 48-hour window opens.
 		clock.Set(day.Add(4 * time.Hour))
 		for i := range personas {
@@ -189,6 +213,41 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 				chat(&personas[i], "我的")
 			}
 		}
+		switch d {
+		case 0: // the quiz
+			for i := 0; i < len(personas); i += 2 {
+				p := &personas[i]
+				chat(p, "答题 KJZKS")
+				for q := range 5 {
+					chat(p, []string{"A", "B", "C", "A", "B"}[(i+q)%5])
+				}
+			}
+			board, _ := app.quiz.Store().Leaderboard(ctx, "default", comp.ID, quiz.Board{}, 3)
+			for _, e := range board {
+				say("      quiz rank %d: %s — %d correct in %.0fs", e.Rank, personaName(e.OpenID), e.Score, e.Seconds)
+			}
+		case 1: // sign-ups for Saturday's main event
+			n := 0
+			for i := 1; i < len(personas); i += 3 {
+				say("      %s: 报名 %s → %s", personas[i].Name, ev.Code, firstLine(chat(&personas[i], "报名 "+ev.Code)))
+				n++
+			}
+		}
+		if *days > 5 && d == 5 { // Saturday 09:00: the event; signed-up residents scan the check-in code
+			clock.Set(ev.StartsAt.Add(10 * time.Minute))
+			sc, err := app.signups.CheckInScene(ctx, "default", ev)
+			if err != nil {
+				return err
+			}
+			for i := 1; i < len(personas); i += 3 {
+				clock.Set(clock.Now().Add(time.Minute))
+				r, err := phone.Event(ctx, personas[i].OpenID, "SCAN", sc.Scene, nil)
+				if err == nil {
+					say("      %s scans the check-in code → %s", personas[i].Name, firstLine(r.Content))
+				}
+			}
+		}
+		settle(wx, acct.AppID)
 	}
 	say("\n[3/3] what each resident received, and through which channel")
 	bad := 0
@@ -217,6 +276,31 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// personaName is the demo name of an openid.
+func personaName(openID string) string {
+	for _, p := range personas {
+		if p.OpenID == openID {
+			return p.Name
+		}
+	}
+	return openID
+}
+
+// settle waits until the simulated WeChat has seen no delivery for a
+// moment: reminders and notices due at the clock's new time are sent by
+// the workers' next poll.
+func settle(wx *wechattest.Server, appID string) {
+	last, still := wx.DeliveredCount(appID), 0
+	for still < 15 {
+		time.Sleep(100 * time.Millisecond)
+		if n := wx.DeliveredCount(appID); n != last {
+			last, still = n, 0
+		} else {
+			still++
+		}
+	}
 }
 
 // waitCampaign waits for a campaign to finish (the workers run it).
