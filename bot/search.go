@@ -70,9 +70,11 @@ func (s *ContentSearch) Search(_ context.Context, req *Request) (Reply, error) {
 	for _, in := range p.Interests {
 		q.Interests[in.Topic] = int(in.Weight)
 	}
-	for _, t := range ix.QueryTopics(req.Msg.Text) {
-		p.AddInterestWeight(t, searchBoost)
-		p.InterestsAt = req.Now
+	if topics := ix.QueryTopics(req.Msg.Text); len(topics) > 0 {
+		p.DecayInterests(req.Now)
+		for _, t := range topics {
+			p.AddInterestWeight(t, searchBoost)
+		}
 	}
 	s.mu.Lock()
 	seg := s.seg

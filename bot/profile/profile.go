@@ -18,6 +18,7 @@ package profile
 
 import (
 	"errors"
+	"math"
 	"time"
 )
 
@@ -179,6 +180,41 @@ func (p *Profile) AddInterestWeight(topic string, delta int) {
 	default:
 		p.SetInterest(topic, uint8(w))
 	}
+}
+
+// InterestHalfLife is how fast interest learned from behaviour fades: a
+// weight above WeightChosen loses half its excess per half-life. What the
+// subscriber chose stays.
+const InterestHalfLife = 30 * 24 * time.Hour
+
+// DecayInterests fades learned interest since InterestsAt (searches and
+// clicks raise weights above WeightChosen, or add topics below it);
+// learned topics that fade under 10 are dropped. Call it before raising
+// a weight; it sets InterestsAt to now.
+func (p *Profile) DecayInterests(now time.Time) {
+	if p.InterestsAt.IsZero() || !now.After(p.InterestsAt) {
+		if p.InterestsAt.IsZero() {
+			p.InterestsAt = now
+		}
+		return
+	}
+	f := math.Pow(0.5, float64(now.Sub(p.InterestsAt))/float64(InterestHalfLife))
+	out := p.Interests[:0]
+	for _, in := range p.Interests {
+		w := float64(in.Weight)
+		switch {
+		case w > WeightChosen:
+			w = WeightChosen + (w-WeightChosen)*f
+		case w < WeightChosen:
+			w *= f
+		}
+		if w >= 10 || in.Weight == WeightChosen {
+			out = append(out, Interest{Topic: in.Topic, Weight: uint8(math.Round(w))})
+		}
+	}
+	p.Interests = out
+	p.sortInterests()
+	p.InterestsAt = now
 }
 
 // RemoveInterest drops topic from the interests.

@@ -350,3 +350,23 @@ func TestCacheIsNeverTrusted(t *testing.T) {
 		t.Errorf("retry through the cache: %v, want ErrDuplicate", err)
 	}
 }
+
+func TestDecayInterests(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := &Profile{InterestsAt: t0}
+	p.SetInterest("litchi", WeightChosen) // chosen: stays
+	p.SetInterest("weather", WeightMax)   // chosen, then raised: fades to chosen
+	p.SetInterest("health", 40)           // learned from searches: fades away
+	p.DecayInterests(t0.Add(InterestHalfLife))
+	want := map[string]uint8{"litchi": 200, "weather": 228, "health": 20}
+	for _, in := range p.Interests {
+		if in.Weight != want[in.Topic] {
+			t.Errorf("after one half-life %s = %d, want %d", in.Topic, in.Weight, want[in.Topic])
+		}
+	}
+	p.DecayInterests(t0.Add(3 * InterestHalfLife))
+	if p.HasInterest("health") || !p.HasInterest("litchi") {
+		t.Errorf("after three half-lives: %+v, want health gone and litchi kept", p.Interests)
+	}
+}

@@ -108,10 +108,10 @@ func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 		if p == nil {
 			return nil, nil
 		}
+		p.DecayInterests(e.cfg.Now())
 		for _, t := range it.Topics {
 			p.AddInterestWeight(t, clickBoost)
 		}
-		p.InterestsAt = e.cfg.Now()
 		return p, nil
 	})
 	return it.URL, err
