@@ -47,6 +47,8 @@ Usage:
   kepubot content import [--all-or-nothing] [--trusted] PATH...
                                                 import items, questions, competitions, events
                                                 (YAML, JSON, CSV files or folders)
+  kepubot campaign list|show|plan|create|start|pause|resume|cancel ...
+                                                campaigns, through a running kepubot's admin API
   kepubot version                               print the version
 
 With no configuration kepubot runs on an embedded Redis and a development
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return errUsage
 		}
 		return cmdMenuPublish(ctx, args[2:], stdout, stderr, getenv)
+	case "campaign":
+		return cmdCampaign(ctx, args[1:], stdout, stderr, getenv)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr, getenv)
 	case "content":

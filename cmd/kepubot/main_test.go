@@ -342,6 +342,12 @@ func TestCampaignEndToEnd(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The CLI sees the same campaign through the admin API.
+	var cli bytes.Buffer
+	if err := run(ctx, []string{"campaign", "--server", e.base, "--token", "admintoken", "show", cid}, &cli, &cli, env(nil)); err != nil ||
+		!strings.Contains(cli.String(), `"id": "`+cid+`"`) {
+		t.Errorf("kepubot campaign show: %v\n%s", err, cli.String())
+	}
 	st, _ := c["stats"].(map[string]any)
 	if c["status"] != "done" || st["sent"] != float64(4) || st["queued"] != float64(4) {
 		t.Fatalf("campaign = %v, want done with 4 sent of 4", c)
