@@ -2,53 +2,14 @@ package segment
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/bot/profile/profiletest"
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 )
-
-// benchSubscribers is the district: 1.5 M subscribers (20,000 with -short,
-// as CI's smoke run uses).
-func benchSubscribers() int {
-	if testing.Short() {
-		return 20_000
-	}
-	return 1_500_000
-}
-
-// A realistic mix: many farmers and workers, xintang the biggest town.
-var (
-	benchGroups = []string{"farmer", "farmer", "farmer", "worker", "worker", "worker", "resident", "resident", "youth", "official"}
-	benchTowns  = []string{"licheng", "zengjiang", "zhucun", "yongning", "lihu", "ningxi", "xintang", "xintang", "xintang",
-		"shitan", "zhongxin", "zhengguo", "paitan", "xiaolou", "xiancun"}
-	benchTopics = []string{"agriculture", "litchi", "rice", "vegetables", "aquaculture", "livestock", "health", "mental_health",
-		"safety", "disaster", "environment", "energy", "innovation", "technology", "food_safety", "weather", "stem", "anti_superstition"}
-)
-
-func benchOpenID(i int) string { return fmt.Sprintf("oBench%022d", i) } // 28 characters, like a real openid
-
-func benchProfile(rng *rand.Rand, i int, now time.Time) *profile.Profile {
-	p := &profile.Profile{
-		OpenID:       benchOpenID(i),
-		Group:        benchGroups[rng.IntN(len(benchGroups))],
-		Town:         benchTowns[rng.IntN(len(benchTowns))],
-		Subscribed:   rng.IntN(20) > 0,
-		OptedOut:     rng.IntN(25) == 0,
-		CreatedAt:    now.Add(-time.Duration(rng.IntN(365*24)) * time.Hour),
-		LastActiveAt: now.Add(-time.Duration(rng.IntN(60*24)) * time.Hour),
-	}
-	for range 1 + rng.IntN(4) {
-		p.SetInterest(benchTopics[rng.IntN(len(benchTopics))], uint8(100+rng.IntN(150)))
-	}
-	if rng.IntN(10) == 0 {
-		p.Source = "training-2027"
-	}
-	return p
-}
 
 // BenchmarkAudience sizes a three-term segment over the synthetic district
 // the way a campaign preview does (Parse, Compile, Count inside Redis),
@@ -79,7 +40,7 @@ func BenchmarkAudience(b *testing.B) {
 	}
 	tax := testTaxonomy(b)
 	now := time.Now()
-	n := benchSubscribers()
+	n := profiletest.DistrictSize()
 
 	rng := rand.New(rand.NewPCG(7, 7))
 	const batch = 2000
@@ -87,7 +48,7 @@ func BenchmarkAudience(b *testing.B) {
 	for start := 0; start < n; start += batch {
 		ps = ps[:0]
 		for i := start; i < min(start+batch, n); i++ {
-			ps = append(ps, benchProfile(rng, i, now))
+			ps = append(ps, profiletest.Subscriber(rng, i, now))
 		}
 		if _, err := store.Import(ctx, "default", ps); err != nil {
 			b.Fatal(err)
@@ -131,7 +92,7 @@ func BenchmarkAudience(b *testing.B) {
 	matched := 0
 	start = time.Now()
 	for k := range sample {
-		p, _, err := store.Get(ctx, "default", benchOpenID(k*n/sample))
+		p, _, err := store.Get(ctx, "default", profiletest.OpenID(k*n/sample))
 		if err != nil {
 			b.Fatal(err)
 		}
