@@ -34,6 +34,9 @@ func (b *Bot) routes(m *Mux) {
 	m.Command(b.edit(profile.StepGroup), wordsEditGroup...)
 	m.Command(b.edit(profile.StepTown), wordsEditTown...)
 	m.Command(b.edit(profile.StepInterests), wordsEditTopic...)
+	for _, w := range wordsNoTopic {
+		m.Prefix(w, HandlerFunc(b.noTopic))
+	}
 
 	m.Dialog(dialogErase, HandlerFunc(b.confirmErase))
 	m.Dialog(dialogEdit, HandlerFunc(b.answer))
@@ -187,9 +190,14 @@ func (b *Bot) showProfile(_ context.Context, req *Request) (Reply, error) {
 		"镇街：" + or(b.townName(p.Town), txtNotSet),
 		"关注：" + or(b.topicNames(p.InterestIDs()), txtNotSet),
 		"推送：" + push,
+	}
+	if no := p.OptOutTopics(); len(no) > 0 {
+		lines = append(lines, "不看："+b.topicNames(no))
+	}
+	lines = append(lines,
 		"",
 		txtProfileFooter,
-	}
+	)
 	return Text(strings.Join(lines, "\n")), nil
 }
 
@@ -213,6 +221,26 @@ func (b *Bot) optIn(_ context.Context, req *Request) (Reply, error) {
 		return Text(txtOptedOut), nil
 	}
 	return Text(txtOptedIn), nil
+}
+
+// noTopic handles "不看 荔枝": a per-topic opt-out.
+func (b *Bot) noTopic(_ context.Context, req *Request) (Reply, error) {
+	text := normalize(req.Msg.Text)
+	for _, w := range wordsNoTopic {
+		text = strings.TrimPrefix(text, normalize(w))
+	}
+	var all []string
+	for _, t := range b.tax.Topics {
+		all = append(all, t.ID)
+	}
+	ids, _ := b.tax.MatchTopics(strings.TrimSpace(text), all)
+	if len(ids) == 0 {
+		return Text(txtTopicOptOutHow), nil
+	}
+	for _, id := range ids {
+		req.Profile.OptOutTopic(id)
+	}
+	return Text(fmt.Sprintf(txtTopicOptOut, b.topicNames(ids))), nil
 }
 
 func (b *Bot) askErase(_ context.Context, req *Request) (Reply, error) {

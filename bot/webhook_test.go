@@ -427,3 +427,18 @@ func TestConcurrentMessagesOfOneSubscriber(t *testing.T) {
 		t.Errorf("step after racing edits = %d", p.Step)
 	}
 }
+
+func TestTopicOptOutInChat(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.event(t, "oT", "subscribe", "", nil)
+	f.text(t, "oT", "农民")
+	f.text(t, "oT", "派潭")
+	f.text(t, "oT", "荔枝 气象")
+	wantContains(t, f.text(t, "oT", "不看 荔枝"), "不再给您推送：荔枝")
+	if p := f.profile(t, "oT"); !p.OptedOutOf("litchi") || p.HasInterest("litchi") || !p.HasInterest("weather") {
+		t.Errorf("after 不看 荔枝: %+v", p.Interests)
+	}
+	wantContains(t, f.text(t, "oT", "我的"), "不看：荔枝", "关注：气象")
+	wantContains(t, f.text(t, "oT", "不看"), "例如")
+}

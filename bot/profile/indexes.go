@@ -43,14 +43,14 @@ func (s *Store) indexChanges(old, new *Profile) []bitChange {
 	value(GroupIndex, o.Group, n.Group)
 	value(TownIndex, o.Town, n.Town)
 	value(SourceIndex, o.Source, n.Source)
-	for _, in := range o.Interests {
-		if !n.HasInterest(in.Topic) {
-			out = append(out, bitChange{index: InterestIndex(in.Topic), bit: 0})
+	for _, t := range o.InterestIDs() {
+		if !n.HasInterest(t) {
+			out = append(out, bitChange{index: InterestIndex(t), bit: 0})
 		}
 	}
-	for _, in := range n.Interests {
-		if !o.HasInterest(in.Topic) {
-			out = append(out, bitChange{index: InterestIndex(in.Topic), bit: 1})
+	for _, t := range n.InterestIDs() {
+		if !o.HasInterest(t) {
+			out = append(out, bitChange{index: InterestIndex(t), bit: 1})
 		}
 	}
 	ttl := int64(ActiveDays * 24 * time.Hour / time.Second)

@@ -128,20 +128,48 @@ func (p *Profile) Clone() *Profile {
 func (p *Profile) Reachable() bool { return p.Subscribed && !p.OptedOut }
 
 // HasInterest reports whether topic is among the interests.
+// A topic kept at weight 0 is a per-topic opt-out ("不看 荔枝"): it is no
+// interest, and delivery never sends items of that topic.
 func (p *Profile) HasInterest(topic string) bool {
 	for _, in := range p.Interests {
 		if in.Topic == topic {
-			return true
+			return in.Weight > 0
 		}
 	}
 	return false
 }
 
+// OptedOutOf reports whether the subscriber asked not to receive topic.
+func (p *Profile) OptedOutOf(topic string) bool {
+	for _, in := range p.Interests {
+		if in.Topic == topic {
+			return in.Weight == 0
+		}
+	}
+	return false
+}
+
+// OptOutTopic records that the subscriber wants no items of topic.
+func (p *Profile) OptOutTopic(topic string) { p.SetInterest(topic, 0) }
+
+// OptOutTopics lists the topics the subscriber opted out of.
+func (p *Profile) OptOutTopics() []string {
+	var ids []string
+	for _, in := range p.Interests {
+		if in.Weight == 0 {
+			ids = append(ids, in.Topic)
+		}
+	}
+	return ids
+}
+
 // InterestIDs lists interest topics, strongest first.
 func (p *Profile) InterestIDs() []string {
-	ids := make([]string, len(p.Interests))
-	for i, in := range p.Interests {
-		ids[i] = in.Topic
+	ids := make([]string, 0, len(p.Interests))
+	for _, in := range p.Interests {
+		if in.Weight > 0 {
+			ids = append(ids, in.Topic)
+		}
 	}
 	return ids
 }
@@ -157,7 +185,16 @@ func (p *Profile) SetInterest(topic string, w uint8) {
 		}
 	}
 	if len(p.Interests) >= MaxInterests {
-		p.Interests = p.Interests[:MaxInterests-1]
+		// Make room: drop the weakest interest, or the oldest opt-out when
+		// nothing else is left.
+		drop := len(p.Interests) - 1
+		for i := len(p.Interests) - 1; i >= 0; i-- {
+			if p.Interests[i].Weight > 0 {
+				drop = i
+				break
+			}
+		}
+		p.Interests = append(p.Interests[:drop], p.Interests[drop+1:]...)
 	}
 	p.Interests = append(p.Interests, Interest{Topic: topic, Weight: w})
 	p.sortInterests()
@@ -166,6 +203,9 @@ func (p *Profile) SetInterest(topic string, w uint8) {
 // AddInterestWeight raises (or with a negative delta lowers) topic's
 // weight, clamped to [0, WeightMax]; a topic at weight 0 is dropped.
 func (p *Profile) AddInterestWeight(topic string, delta int) {
+	if p.OptedOutOf(topic) {
+		return // behaviour never overrides an explicit opt-out
+	}
 	w := delta
 	for _, in := range p.Interests {
 		if in.Topic == topic {
@@ -205,10 +245,10 @@ func (p *Profile) DecayInterests(now time.Time) {
 		switch {
 		case w > WeightChosen:
 			w = WeightChosen + (w-WeightChosen)*f
-		case w < WeightChosen:
+		case w < WeightChosen && w > 0:
 			w *= f
 		}
-		if w >= 10 || in.Weight == WeightChosen {
+		if w >= 10 || in.Weight == WeightChosen || in.Weight == 0 {
 			out = append(out, Interest{Topic: in.Topic, Weight: uint8(math.Round(w))})
 		}
 	}

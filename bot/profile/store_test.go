@@ -370,3 +370,31 @@ func TestDecayInterests(t *testing.T) {
 		t.Errorf("after three half-lives: %+v, want health gone and litchi kept", p.Interests)
 	}
 }
+
+func TestTopicOptOut(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	now := time.Now()
+	p := farmer("oOpt", now) // litchi, weather
+	p.OptOutTopic("anti_superstition")
+	p.OptOutTopic("litchi")
+	if p.HasInterest("litchi") || !p.OptedOutOf("litchi") || p.HasInterest("anti_superstition") {
+		t.Fatalf("opt-outs: %+v", p.Interests)
+	}
+	p.AddInterestWeight("litchi", 50) // a search does not undo an opt-out
+	if p.HasInterest("litchi") {
+		t.Errorf("a search overrode an opt-out")
+	}
+	if err := f.store.Update(f.ctx, "default", "oOpt", func(*Profile) (*Profile, error) { return p, nil }); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.store.Count(f.ctx, "default", Term(InterestIndex("litchi")), nil, nil)
+	w, _ := f.store.Count(f.ctx, "default", Term(InterestIndex("weather")), nil, nil)
+	if c.Total != 0 || w.Total != 1 {
+		t.Errorf("interest bitmaps: litchi %d (opted out), weather %d; want 0 and 1", c.Total, w.Total)
+	}
+	got, _, _ := f.store.Get(f.ctx, "default", "oOpt")
+	if !got.OptedOutOf("litchi") || len(got.OptOutTopics()) != 2 {
+		t.Errorf("stored opt-outs: %+v", got.Interests)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -365,8 +366,12 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 					out.skip(m.ID.Local, "item_not_deliverable")
 					continue
 				}
+				if slices.ContainsFunc(it.Topics, m.Profile.OptedOutOf) && c.CorrectionOf == "" {
+					out.skip(m.ID.Local, "topic_opted_out")
+					continue
+				}
 			} else {
-				best, _, ok := picker.Pick(m.Profile, func(id string) bool { return profile.BitSet(recv[idx[id]], i) }, nil)
+				best, _, ok := picker.Pick(m.Profile, func(id string) bool { return profile.BitSet(recv[idx[id]], i) }, m.Profile.OptedOutOf)
 				if !ok {
 					out.skip(m.ID.Local, "no_item")
 					continue
