@@ -55,8 +55,8 @@ func TestMain(m *testing.M) {
 type clock struct{ t atomic.Pointer[time.Time] }
 
 func newClock(t time.Time) *clock { c := &clock{}; c.Set(t); return c }
-func (c *clock) Now() time.Time  { return *c.t.Load() }
-func (c *clock) Set(t time.Time) { c.t.Store(&t) }
+func (c *clock) Now() time.Time   { return *c.t.Load() }
+func (c *clock) Set(t time.Time)  { c.t.Store(&t) }
 
 // memItems is an in-memory content library.
 type memItems map[string]*content.Item

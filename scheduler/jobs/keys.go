@@ -50,10 +50,10 @@ const (
 	versionKey    = prefix + "version"
 )
 
-func campKey(key string) string           { return prefix + "camp:" + key }
-func tagSyncKey(account string) string    { return prefix + "tagsync:" + account }
-func tagIDsKey(account string) string     { return prefix + "tags:" + account }
-func tagStatKey(account string) string    { return prefix + "tagstat:" + account }
+func campKey(key string) string            { return prefix + "camp:" + key }
+func tagSyncKey(account string) string     { return prefix + "tagsync:" + account }
+func tagIDsKey(account string) string      { return prefix + "tags:" + account }
+func tagStatKey(account string) string     { return prefix + "tagstat:" + account }
 func tagSyncLockKey(account string) string { return prefix + "tagsync:" + account + ":lock" }
 
 // Profile index names of tag sync.
