@@ -44,6 +44,13 @@ type Config struct {
 		// reminders); empty sends them like content.
 		NoticeTemplate string `yaml:"notice_template"`
 	} `yaml:"delivery"`
+	// Feeds are remote content feeds pulled every 30 minutes (YAML or JSON
+	// in the import format); their items enter as drafts unless trusted.
+	Feeds []struct {
+		Name    string `yaml:"name"`
+		URL     string `yaml:"url"`
+		Trusted bool   `yaml:"trusted"`
+	} `yaml:"feeds"`
 	WeChat   AccountConfig   `yaml:"wechat"`
 	Accounts []AccountConfig `yaml:"accounts"`
 	Log      struct {
@@ -193,6 +200,11 @@ func (c *Config) validate() error {
 	}
 	if c.Delivery.Workers < 1 || c.Delivery.Workers > 256 {
 		return fmt.Errorf("config: delivery.workers %d must be 1-256", c.Delivery.Workers)
+	}
+	for i, f := range c.Feeds {
+		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || f.Name == "" {
+			return fmt.Errorf("config: feeds[%d] needs a name and an http(s) url", i)
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

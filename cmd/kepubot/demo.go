@@ -185,23 +185,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return err
 	}
 
-	say("\n[2/3] a week of daily personalized tips (08:00 each day), fast-forwarded")
+	say("\n[2/3] a week of the scheduler's daily personalized tips (08:00), fast-forwarded")
 	for d := range *days {
 		day := time.Date(2027, 5, 17+d, 8, 0, 0, 0, loc)
 		clock.Set(day)
-		c := &campaign.Campaign{Account: "default", Name: "每日科普 " + day.Format("01-02"), Mode: campaign.ModePersonalized,
-			Status: campaign.StatusDraft, CreatedBy: "demo", CreatedAt: day}
-		if err := app.delivery.campaigns.Create(ctx, c); err != nil {
-			return err
-		}
-		if err := app.delivery.engine.Enqueue(ctx, c); err != nil {
+		// The scheduler's daily-tip job fires at 08:00 (on the simulated
+		// clock) and starts a personalized campaign, as in production.
+		c, err := scheduledCampaign(ctx, app, "daily-tip", day, time.Minute)
+		if err != nil {
 			return err
 		}
 		st, err := waitCampaign(ctx, app, c, time.Minute)
 		if err != nil {
 			return err
 		}
-		say("  %s %s: sent %d (customer-service %d, mass %d), skipped %d %v", day.Format("01-02 Mon"), c.Name,
+		say("  %s %s %s: sent %d (customer-service %d, mass %d), skipped %d %v", day.Format("01-02 Mon"), c.ID, "每日科普",
 			st.Sent, st.ByChannel["custom"], st.ByChannel["mass"], st.Skipped, compactReasons(st.Reasons))
 		// 09:00: reminders due this morning go out.
 		clock.Set(day.Add(time.Hour))
@@ -299,6 +297,32 @@ func settle(wx *wechattest.Server, appID string) {
 			last, still = n, 0
 		} else {
 			still++
+		}
+	}
+}
+
+// scheduledCampaign waits for the campaign a scheduled job creates at or
+// after since.
+func scheduledCampaign(ctx context.Context, app *App, name string, since time.Time, within time.Duration) (*campaign.Campaign, error) {
+	deadline := time.Now().Add(within)
+	for {
+		cs, err := app.delivery.campaigns.List(ctx, "default", 20)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			if strings.HasPrefix(c.Name, name) && !c.CreatedAt.Before(since) && c.Status != campaign.StatusCancelled {
+				return c, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			st, _ := app.delivery.sched.Status(ctx, name)
+			return nil, fmt.Errorf("no %s campaign after %v (job: %+v)", name, since, st)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }

@@ -17,9 +17,12 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/signup"
 	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/content/feed"
+	"github.com/zengcheng-kexie/kepubot/content/importer"
 	"github.com/zengcheng-kexie/kepubot/content/search"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/jobs"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
@@ -31,6 +34,9 @@ type delivery struct {
 	limiter   *queue.Limiter
 	campaigns *campaign.Store
 	engine    *campaign.Engine
+	sched     *jobs.Scheduler
+	programs  *jobs.Programmes
+	tagSync   *jobs.TagSync
 }
 
 // buildDelivery wires queues and the campaign engine.
@@ -72,6 +78,67 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		Logger:   a.logger,
 	})
 	a.delivery = d
+	return a.buildScheduler()
+}
+
+// buildScheduler declares the calendar's jobs (schedule in the district's
+// time zone; each tick fires on exactly one replica).
+func (a *App) buildScheduler() error {
+	d := a.delivery
+	cs := jobs.NewCampaigns(a.rdb, d.campaigns, d.engine, a.now)
+	d.programs = jobs.NewProgrammes(a.rdb, cs, a.cfg.loc)
+	d.tagSync = jobs.NewTagSync(a.rdb, jobs.TagSyncConfig{
+		Profiles: a.profiles, Segments: segment.NewStore(a.rdb, a.tax), Compile: a.compile, Now: a.now, Logger: a.logger,
+		Client: func(account string) (jobs.Tagger, error) {
+			c, ok := a.wechat[account]
+			if !ok {
+				return nil, fmt.Errorf("account %s: no WeChat API credentials", account)
+			}
+			return c, nil
+		},
+	})
+	var accounts []string
+	for _, ac := range a.cfg.allAccounts() {
+		accounts = append(accounts, ac.ID)
+	}
+	declared := []jobs.Job{
+		{Name: "daily-tip", Spec: "0 8 * * *", Policy: jobs.PolicySkip, Run: jobs.DailyTip(cs, "default", "active:30d")},
+		{Name: "weekly-digest", Spec: "0 19 * * 5", Policy: jobs.PolicyCatchUpLast, Grace: 2 * time.Hour,
+			Run: jobs.CampaignJob(cs, campaign.Campaign{Account: "default", Name: "weekly-digest", Mode: campaign.ModePersonalized})},
+		{Name: "farming-calendar", Spec: "0 7 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 3 * time.Hour,
+			Run: jobs.FarmingCalendar(cs, contentItems{a.content}, "default", nil, a.cfg.loc)},
+		{Name: "tag-sync", Spec: "30 3 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 12 * time.Hour, Run: d.tagSync.Job(accounts...)},
+	}
+	if len(a.cfg.Feeds) > 0 {
+		fetcher, err := feed.NewFetcher(feed.NewRedisValidators(a.rdb), feed.Options{Logger: a.logger})
+		if err != nil {
+			return err
+		}
+		var trusted, reviewed []feed.Source
+		for _, f := range a.cfg.Feeds {
+			src := feed.Source{Name: f.Name, URL: f.URL, Trusted: f.Trusted}
+			if f.Trusted {
+				trusted = append(trusted, src)
+			} else {
+				reviewed = append(reviewed, src)
+			}
+		}
+		opts := importer.Options{Vocabulary: importer.Vocabulary(a.tax), By: "feed"}
+		trustedOpts := opts
+		trustedOpts.Trusted = true
+		declared = append(declared, jobs.Job{Name: "feed-import", Spec: "*/30 * * * *", Policy: jobs.PolicySkip,
+			Run: func(ctx context.Context, t jobs.Tick) error {
+				// Feed items enter as drafts for review unless the feed is trusted.
+				err1 := jobs.FeedImport(fetcher, reviewed, a.content, "default", opts, a.logger)(ctx, t)
+				err2 := jobs.FeedImport(fetcher, trusted, a.content, "default", trustedOpts, a.logger)(ctx, t)
+				return errors.Join(err1, err2)
+			}})
+	}
+	sched, err := jobs.New(a.rdb, declared, jobs.Options{Loc: a.cfg.loc, Now: a.now, Programmes: d.programs, Logger: a.logger})
+	if err != nil {
+		return err
+	}
+	d.sched = sched
 	return nil
 }
 
@@ -93,6 +160,13 @@ func (a *App) registerDelivery() {
 		},
 		Queue: func(account string) *queue.Queue { return d.queues[account] },
 		Towns: towns, Groups: groups, Now: a.now,
+	})
+	admin.RegisterJobs(a.admin, admin.JobDeps{Scheduler: d.sched, Programmes: d.programs, TagSync: d.tagSync, Now: a.now,
+		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, a.tax); return err },
+		CheckItem: func(ctx context.Context, account, id string) error {
+			_, err := a.content.Item(ctx, account, id)
+			return err
+		},
 	})
 }
 
@@ -152,6 +226,11 @@ func (a *App) background(ctx context.Context) {
 		})
 	}
 	wg.Go(func() { a.search.Run(ctx) })
+	wg.Go(func() {
+		if err := a.delivery.sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.logger.Error("scheduler stopped", "err", err)
+		}
+	})
 	wg.Go(func() { a.indexLoop(ctx) })
 	wg.Wait()
 }
