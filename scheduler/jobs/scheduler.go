@@ -335,7 +335,9 @@ func (s *Scheduler) launch(ctx context.Context, e entry, tick Tick, now time.Tim
 		wg.Go(run)
 		return
 	}
-	s.wg.Go(run)
+	// In the background (Run) nobody collects results: step has returned
+	// and reads them no more.
+	s.wg.Go(func() { s.run(ctx, e, tick, lease) })
 }
 
 // run runs one tick under its lease and records the outcome, fenced by
