@@ -44,6 +44,12 @@ type Config struct {
 		// reminders); empty sends them like content.
 		NoticeTemplate string `yaml:"notice_template"`
 	} `yaml:"delivery"`
+	Privacy struct {
+		// KeepUnsubscribedDays is how long the profile of someone who
+		// unfollowed is kept (for statistics, never pushed to) before the
+		// nightly retention job erases it.
+		KeepUnsubscribedDays int `yaml:"keep_unsubscribed_days"`
+	} `yaml:"privacy"`
 	// Feeds are remote content feeds pulled every 30 minutes (YAML or JSON
 	// in the import format); their items enter as drafts unless trusted.
 	Feeds []struct {
@@ -92,6 +98,7 @@ func defaultConfig() Config {
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	c.Delivery.QuietHours = "21:30-07:30"
+	c.Privacy.KeepUnsubscribedDays = 365
 	c.Delivery.PerDay, c.Delivery.PerWeek, c.Delivery.Workers = 1, 3, 8
 	c.WeChat = AccountConfig{
 		ID:      "default",
@@ -200,6 +207,9 @@ func (c *Config) validate() error {
 	}
 	if c.Delivery.Workers < 1 || c.Delivery.Workers > 256 {
 		return fmt.Errorf("config: delivery.workers %d must be 1-256", c.Delivery.Workers)
+	}
+	if c.Privacy.KeepUnsubscribedDays < 1 || c.Privacy.KeepUnsubscribedDays > 3650 {
+		return fmt.Errorf("config: privacy.keep_unsubscribed_days %d must be 1-3650", c.Privacy.KeepUnsubscribedDays)
 	}
 	for i, f := range c.Feeds {
 		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || f.Name == "" {

@@ -25,6 +25,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/scheduler/jobs"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
+	"github.com/zengcheng-kexie/kepubot/scheduler/upkeep"
 )
 
 // delivery is the part of the app that sends: one queue per account, the
@@ -108,6 +109,28 @@ func (a *App) buildScheduler() error {
 		{Name: "farming-calendar", Spec: "0 7 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 3 * time.Hour,
 			Run: jobs.FarmingCalendar(cs, contentItems{a.content}, "default", nil, a.cfg.loc)},
 		{Name: "tag-sync", Spec: "30 3 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 12 * time.Hour, Run: d.tagSync.Job(accounts...)},
+		{Name: "stats-rollup", Spec: "50 23 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 6 * time.Hour,
+			Run: func(ctx context.Context, t jobs.Tick) error {
+				towns, groups := a.taxonomyIDs()
+				for _, acct := range accounts {
+					if _, err := upkeep.Rollup(ctx, a.rdb, a.profiles, acct, towns, groups, a.now(), a.cfg.loc); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{Name: "retention", Spec: "0 4 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 12 * time.Hour,
+			Run: func(ctx context.Context, t jobs.Tick) error {
+				erasers := []upkeep.Eraser{a.quiz, a.signups}
+				for _, acct := range accounts {
+					n, err := upkeep.Retention(ctx, a.profiles, erasers, acct, time.Duration(a.cfg.Privacy.KeepUnsubscribedDays)*24*time.Hour, a.now())
+					if err != nil {
+						return err
+					}
+					a.logger.Info("retention", "account", acct, "erased", n)
+				}
+				return nil
+			}},
 	}
 	if len(a.cfg.Feeds) > 0 {
 		fetcher, err := feed.NewFetcher(feed.NewRedisValidators(a.rdb), feed.Options{Logger: a.logger})
@@ -142,16 +165,21 @@ func (a *App) buildScheduler() error {
 	return nil
 }
 
-// registerDelivery adds the campaign routes to the admin API.
-func (a *App) registerDelivery() {
-	d := a.delivery
-	var towns, groups []string
+// taxonomyIDs lists town and group ids.
+func (a *App) taxonomyIDs() (towns, groups []string) {
 	for _, t := range a.tax.Towns {
 		towns = append(towns, t.ID)
 	}
 	for _, g := range a.tax.Groups {
 		groups = append(groups, g.ID)
 	}
+	return towns, groups
+}
+
+// registerDelivery adds the campaign routes to the admin API.
+func (a *App) registerDelivery() {
+	d := a.delivery
+	towns, groups := a.taxonomyIDs()
 	admin.RegisterCampaigns(a.admin, admin.CampaignDeps{
 		Store: d.campaigns, Engine: d.engine, Compile: a.compile,
 		Item: func(ctx context.Context, account, id string) (*content.Item, error) {
