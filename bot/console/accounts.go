@@ -1,0 +1,311 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
+)
+
+// Password rules. bcrypt reads at most 72 bytes; a longer password would
+// silently match any password sharing its first 72 bytes, so it is refused.
+const (
+	MinPasswordLen = 10
+	maxPasswordLen = 72
+)
+
+// Login limits: a name is locked after maxNameFailures failed logins within
+// failWindow, a client IP after maxIPFailures (higher: an office shares one
+// address).
+const (
+	maxNameFailures = 5
+	maxIPFailures   = 20
+	failWindow      = 15 * time.Minute
+)
+
+// SessionTTL is how long a console session lasts after login.
+const SessionTTL = 12 * time.Hour
+
+// Errors callers branch on.
+var (
+	// ErrUnknownUser is SetPassword's answer for a user id the admin API
+	// does not know.
+	ErrUnknownUser = errors.New("unknown user")
+	// ErrNameTaken is SetPassword's answer when another user already logs
+	// in with the same name (admin users' names are not unique).
+	ErrNameTaken = errors.New("another user already logs in to the console with this name")
+	// ErrBadLogin is a wrong name or password; which of the two is not said.
+	ErrBadLogin = errors.New("wrong name or password")
+	// ErrNoSession is a missing, expired or logged-out session.
+	ErrNoSession = errors.New("no session")
+)
+
+// PasswordError is a password that breaks the rules; Msg says which, in
+// Chinese, for the person choosing it.
+type PasswordError struct{ Msg string }
+
+func (e *PasswordError) Error() string { return "invalid password: " + e.Msg }
+
+// LimitedError is a login refused because of too many failed attempts.
+type LimitedError struct{ RetryAfter time.Duration }
+
+func (e *LimitedError) Error() string {
+	return fmt.Sprintf("too many failed logins; retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// Session is a logged-in console user.
+type Session struct {
+	admin.Principal
+	// CSRF is the token every state-changing form carries.
+	CSRF    string
+	Expires time.Time
+	id      string // the cookie value
+	hash    string // its SHA-256, the key in Redis
+}
+
+func checkPassword(pw string) error {
+	switch {
+	case utf8.RuneCountInString(pw) < MinPasswordLen:
+		return &PasswordError{Msg: fmt.Sprintf("密码至少 %d 个字符", MinPasswordLen)}
+	case len(pw) > maxPasswordLen:
+		return &PasswordError{Msg: fmt.Sprintf("密码最多 %d 字节", maxPasswordLen)}
+	}
+	return nil
+}
+
+// lookupUser finds an admin API user by id.
+func (c *Console) lookupUser(ctx context.Context, id string) (admin.User, error) {
+	users, err := c.cfg.Users.List(ctx)
+	if err != nil {
+		return admin.User{}, err
+	}
+	for _, u := range users {
+		if u.ID == id {
+			return u, nil
+		}
+	}
+	return admin.User{}, fmt.Errorf("%w: %s", ErrUnknownUser, id)
+}
+
+// SetPassword sets the console password of the admin API user userID, who
+// then logs in with their user name. It ends every session the user has,
+// so a changed password locks out whoever knew the old one.
+func (c *Console) SetPassword(ctx context.Context, userID, password string) error {
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	u, err := c.lookupUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), c.cost)
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", userID, err)
+	}
+	claimed, err := c.rdb.SetNX(ctx, nameKey(u.Name), userID, 0).Result()
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", userID, err)
+	}
+	if !claimed {
+		owner, err := c.rdb.Get(ctx, nameKey(u.Name)).Result()
+		if err != nil {
+			return fmt.Errorf("set password of %s: %w", userID, err)
+		}
+		if owner != userID {
+			return fmt.Errorf("set password of %s: %w", userID, ErrNameTaken)
+		}
+	}
+	if err := c.rdb.Set(ctx, passwordKey(userID), hash, 0).Err(); err != nil {
+		return fmt.Errorf("set password of %s: %w", userID, err)
+	}
+	return c.LogoutEverywhere(ctx, userID)
+}
+
+// dummyHash is compared against when the name is unknown, so that a login
+// takes as long for a name that exists as for one that does not.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("kepubot-console-dummy"), bcrypt.DefaultCost)
+
+// Login checks name and password, counting failures against the name and
+// the client IP, and returns a new session. It returns *LimitedError while
+// either is locked, ErrBadLogin for a wrong name or password.
+func (c *Console) Login(ctx context.Context, name, password, ip string) (*Session, error) {
+	name = strings.TrimSpace(name)
+	if utf8.RuneCountInString(name) > 64 {
+		name = string([]rune(name)[:64])
+	}
+	if err := c.checkLimits(ctx, name, ip); err != nil {
+		return nil, err
+	}
+	uid, err := c.rdb.Get(ctx, nameKey(name)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	hash := dummyHash
+	if uid != "" {
+		h, err := c.rdb.Get(ctx, passwordKey(uid)).Bytes()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("login: %w", err)
+		}
+		if h != nil {
+			hash = h
+		}
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || uid == "" {
+		if err := c.countFailure(ctx, name, ip); err != nil {
+			return nil, err
+		}
+		return nil, ErrBadLogin
+	}
+	u, err := c.lookupUser(ctx, uid)
+	if errors.Is(err, ErrUnknownUser) || (err == nil && u.Name != name) {
+		// Deleted or renamed in the admin API since SetPassword.
+		return nil, ErrBadLogin
+	}
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if err := c.rdb.Del(ctx, nameFailKey(name)).Err(); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	return c.newSession(ctx, admin.Principal{UserID: u.ID, Name: u.Name, Role: u.Role})
+}
+
+func (c *Console) checkLimits(ctx context.Context, name, ip string) error {
+	var n, i *redis.StringCmd
+	var nt, it *redis.DurationCmd
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		n, nt = p.Get(ctx, nameFailKey(name)), p.PTTL(ctx, nameFailKey(name))
+		i, it = p.Get(ctx, ipFailKey(ip)), p.PTTL(ctx, ipFailKey(ip))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("login limits: %w", err)
+	}
+	nf, _ := strconv.Atoi(n.Val())
+	ipf, _ := strconv.Atoi(i.Val())
+	switch {
+	case nf >= maxNameFailures:
+		return &LimitedError{RetryAfter: max(nt.Val(), time.Second)}
+	case ipf >= maxIPFailures:
+		return &LimitedError{RetryAfter: max(it.Val(), time.Second)}
+	}
+	return nil
+}
+
+// countFailure counts a failed login; the window starts at the first failure.
+func (c *Console) countFailure(ctx context.Context, name, ip string) error {
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, nameFailKey(name))
+		p.ExpireNX(ctx, nameFailKey(name), failWindow)
+		p.Incr(ctx, ipFailKey(ip))
+		p.ExpireNX(ctx, ipFailKey(ip), failWindow)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("login: count failure: %w", err)
+	}
+	return nil
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// newSession stores a session for p; only its id's hash is kept in Redis.
+func (c *Console) newSession(ctx context.Context, p admin.Principal) (*Session, error) {
+	id, err := randomToken()
+	if err != nil {
+		return nil, fmt.Errorf("new session: %w", err)
+	}
+	csrf, err := randomToken()
+	if err != nil {
+		return nil, fmt.Errorf("new session: %w", err)
+	}
+	now := c.cfg.Now()
+	s := &Session{Principal: p, CSRF: csrf, Expires: now.Add(SessionTTL), hash: hashSessionID(id)}
+	_, err = c.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		key := sessionKey(s.hash)
+		pipe.HSet(ctx, key, "uid", p.UserID, "name", p.Name, "role", string(p.Role), "csrf", csrf,
+			"exp", strconv.FormatInt(s.Expires.Unix(), 10))
+		pipe.Expire(ctx, key, SessionTTL)
+		us := userSessionsKey(p.UserID)
+		pipe.ZRemRangeByScore(ctx, us, "-inf", strconv.FormatInt(now.Unix(), 10))
+		pipe.ZAdd(ctx, us, redis.Z{Score: float64(s.Expires.Unix()), Member: s.hash})
+		pipe.Expire(ctx, us, SessionTTL)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new session: %w", err)
+	}
+	s.id = id
+	return s, nil
+}
+
+// session returns the session of a cookie value, or ErrNoSession.
+func (c *Console) session(ctx context.Context, id string) (*Session, error) {
+	if len(id) != 64 {
+		return nil, ErrNoSession
+	}
+	hash := hashSessionID(id)
+	m, err := c.rdb.HGetAll(ctx, sessionKey(hash)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	if m["uid"] == "" || m["csrf"] == "" {
+		return nil, ErrNoSession
+	}
+	exp, _ := strconv.ParseInt(m["exp"], 10, 64)
+	return &Session{
+		Principal: admin.Principal{UserID: m["uid"], Name: m["name"], Role: admin.Role(m["role"])},
+		CSRF:      m["csrf"], Expires: time.Unix(exp, 0), hash: hash, id: id,
+	}, nil
+}
+
+// logout ends one session.
+func (c *Console) logout(ctx context.Context, s *Session) error {
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, sessionKey(s.hash))
+		p.ZRem(ctx, userSessionsKey(s.UserID), s.hash)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}
+
+// logoutAllScript deletes every session of a user in one step, so a login
+// racing with it cannot leave a session behind.
+//
+//	KEYS[1]  kb:{console}:usess:<uid>
+//	ARGV[1]  the session key prefix, kb:{console}:sess: (same hash tag)
+//	returns  the number of sessions ended
+var logoutAllScript = redis.NewScript(`
+local hashes = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, h in ipairs(hashes) do redis.call('DEL', ARGV[1] .. h) end
+redis.call('DEL', KEYS[1])
+return #hashes
+`)
+
+// LogoutEverywhere ends every console session of the user.
+func (c *Console) LogoutEverywhere(ctx context.Context, userID string) error {
+	err := logoutAllScript.Run(ctx, c.rdb, []string{userSessionsKey(userID)}, sessionKey("")).Err()
+	if err != nil {
+		return fmt.Errorf("logout %s everywhere: %w", userID, err)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package console
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
+)
+
+// loginView is the login form's data.
+type loginView struct {
+	Name string
+	CSRF string
+}
+
+// loginPage shows the login form with a fresh login CSRF token, kept in a
+// cookie and echoed by the form (double submit): a page on another site
+// cannot log a browser in to an account of its choosing.
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	setSecurityHeaders(w)
+	if s, err := c.sessionOf(r); err == nil && s != nil {
+		http.Redirect(w, r, "/console/", http.StatusSeeOther)
+		return
+	}
+	c.showLogin(w, http.StatusOK, "", "")
+}
+
+func (c *Console) showLogin(w http.ResponseWriter, status int, name, msg string) {
+	token, err := randomToken()
+	if err != nil {
+		c.logger.Error("console login token failed", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	c.setCookie(w, loginCookie, token, 3600)
+	c.render(w, status, "login.html", view{Title: "登录", Error: msg, Data: loginView{Name: name, CSRF: token}})
+}
+
+func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	setSecurityHeaders(w)
+	status := http.StatusSeeOther
+	name := ""
+	defer func() {
+		c.audit(r, &Session{Principal: admin.Principal{Name: name}}, status)
+	}()
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	ck, err := r.Cookie(loginCookie)
+	if err := r.ParseForm(); err != nil || ck == nil || !equalTokens(r.PostForm.Get("csrf"), ck.Value) {
+		status = http.StatusForbidden
+		c.showLogin(w, status, "", "登录页面已过期，请重新输入")
+		return
+	}
+	name = r.PostForm.Get("name")
+	s, err := c.Login(r.Context(), name, r.PostForm.Get("password"), c.cfg.ClientIP(r))
+	var limited *LimitedError
+	switch {
+	case errors.As(err, &limited):
+		status = http.StatusTooManyRequests
+		minutes := int(math.Ceil(limited.RetryAfter.Minutes()))
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+		c.showLogin(w, status, name, "登录失败次数过多，请 "+strconv.Itoa(minutes)+" 分钟后再试")
+		return
+	case errors.Is(err, ErrBadLogin):
+		status = http.StatusUnauthorized
+		c.showLogin(w, status, name, "用户名或密码错误")
+		return
+	case err != nil:
+		status = http.StatusInternalServerError
+		c.logger.Error("console login failed", "err", err)
+		c.showLogin(w, status, name, "服务器内部错误，请稍后重试")
+		return
+	}
+	c.setCookie(w, loginCookie, "", -1)
+	c.setCookie(w, sessionCookie, s.id, int(SessionTTL.Seconds()))
+	http.Redirect(w, r, "/console/", http.StatusSeeOther)
+}
+
+func (c *Console) logoutSubmit(w http.ResponseWriter, r *http.Request, s *Session) error {
+	if err := c.logout(r.Context(), s); err != nil {
+		return err
+	}
+	c.setCookie(w, sessionCookie, "", -1)
+	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) logoutAllSubmit(w http.ResponseWriter, r *http.Request, s *Session) error {
+	if err := c.LogoutEverywhere(r.Context(), s.UserID); err != nil {
+		return err
+	}
+	c.setCookie(w, sessionCookie, "", -1)
+	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,344 @@
+// Package console is kepubot's web console for the science association's
+// organizers, editors and reviewers, served at /console/: server-rendered
+// Chinese pages (html/template, plain CSS, no JavaScript yet), with
+// everything embedded so the console loads nothing from the network.
+//
+// Logins use the admin API's users and roles (bot/admin) with a console
+// password per user (bcrypt). Sessions live in Redis behind an HttpOnly,
+// SameSite=Strict cookie; every state-changing request carries the
+// session's CSRF token; failed logins are rate-limited per name and per
+// client IP. The Redis keys are built in keys.go.
+package console
+
+import (
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Cookie names. The session cookie is scoped to /console/.
+const (
+	sessionCookie = "kb_console"
+	loginCookie   = "kb_console_login" // the login form's CSRF token (double submit)
+)
+
+// maxForm bounds a form body.
+const maxForm = 64 << 10
+
+// Config is what the console needs; Redis, Users, Profiles, Tax and
+// Campaigns are required.
+type Config struct {
+	Redis     redis.UniversalClient
+	Users     *admin.Users
+	Profiles  *profile.Store
+	Tax       *taxonomy.Taxonomy
+	Campaigns *campaign.Store
+	// Engine, when set, adds sent and click counts to recent campaigns.
+	Engine *campaign.Engine
+	// Audit, when set, records every state-changing console request (the
+	// admin API's audit log) and shows it to admins.
+	Audit  *admin.AuditLog
+	Logger *slog.Logger
+	// Now is the clock (default time.Now); its location decides the
+	// calendar days of "active in the last 30 days", so give it the
+	// district's time zone, as the profile store has.
+	Now func() time.Time
+	// ClientIP returns the address failed logins are counted against
+	// (default: the host of RemoteAddr). Behind a reverse proxy, read the
+	// header the proxy sets; never trust one a client could send.
+	ClientIP func(*http.Request) string
+	// InsecureCookies drops the Secure flag from cookies, for a console
+	// reached over plain HTTP other than on localhost. Leave it false in
+	// production.
+	InsecureCookies bool
+}
+
+// Console serves the web console.
+type Console struct {
+	cfg    Config
+	rdb    redis.UniversalClient
+	logger *slog.Logger
+	pages  map[string]*template.Template
+	mux    *http.ServeMux
+	cost   int // bcrypt cost; tests lower it
+}
+
+// New returns a console, or an error naming the missing dependency.
+func New(cfg Config) (*Console, error) {
+	switch {
+	case cfg.Redis == nil:
+		return nil, errors.New("console: Redis is required")
+	case cfg.Users == nil:
+		return nil, errors.New("console: Users is required")
+	case cfg.Profiles == nil:
+		return nil, errors.New("console: Profiles is required")
+	case cfg.Tax == nil:
+		return nil, errors.New("console: Tax is required")
+	case cfg.Campaigns == nil:
+		return nil, errors.New("console: Campaigns is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = remoteHost
+	}
+	c := &Console{cfg: cfg, rdb: cfg.Redis, logger: cfg.Logger.With("component", "console"),
+		pages: map[string]*template.Template{}, mux: http.NewServeMux(), cost: bcrypt.DefaultCost}
+	if err := c.parseTemplates(); err != nil {
+		return nil, err
+	}
+	c.routes()
+	return c, nil
+}
+
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+var roleNames = map[admin.Role]string{
+	admin.RoleAdmin: "管理员", admin.RoleEditor: "编辑", admin.RoleReviewer: "审核员",
+	admin.RoleOrganizer: "组织者", admin.RoleViewer: "只读",
+}
+
+func (c *Console) parseTemplates() error {
+	funcs := template.FuncMap{
+		"role":   func(r admin.Role) string { return roleNames[r] },
+		"num":    formatNum,
+		"pct":    pct,
+		"time":   func(t time.Time) string { return t.In(c.cfg.Now().Location()).Format("2006-01-02 15:04") },
+		"status": func(s campaign.Status) string { return statusNames[s] },
+	}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	pages, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	for _, p := range pages {
+		name := p[len("templates/"):]
+		if name == "layout.html" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, p)
+		if err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
+		c.pages[name] = t
+	}
+	return nil
+}
+
+// Handler returns the console's routes, all under /console/.
+func (c *Console) Handler() http.Handler { return c.mux }
+
+func (c *Console) routes() {
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.StripPrefix("/console/static/", http.FileServerFS(static))
+	c.mux.Handle("GET /console/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	}))
+	c.mux.HandleFunc("GET /console/login", c.loginPage)
+	c.mux.HandleFunc("POST /console/login", c.loginSubmit)
+	c.mux.Handle("GET /console/{$}", c.page(c.dashboard, admin.Roles()...))
+	c.mux.Handle("POST /console/logout", c.page(c.logoutSubmit, admin.Roles()...))
+	c.mux.Handle("POST /console/logout-all", c.page(c.logoutAllSubmit, admin.Roles()...))
+	c.mux.Handle("GET /console/users", c.page(c.usersPage))
+	c.mux.Handle("POST /console/users/{id}/password", c.page(c.passwordSubmit))
+	if c.cfg.Audit != nil {
+		c.mux.Handle("GET /console/audit", c.page(c.auditPage))
+	}
+	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		c.fail(w, r, nil, http.StatusNotFound, "页面不存在")
+	})
+}
+
+// pageFunc handles a request of a logged-in user allowed to make it.
+type pageFunc func(w http.ResponseWriter, r *http.Request, s *Session) error
+
+// statusError is an error shown to the user with its status.
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+// page wraps h: it requires a session whose role is among roles (admin is
+// always allowed) and, on any method but GET and HEAD, a form whose csrf
+// field matches the session's token. Refusals change nothing; every
+// state-changing request is audited, allowed or not.
+func (c *Console) page(h pageFunc, roles ...admin.Role) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w)
+		safe := r.Method == http.MethodGet || r.Method == http.MethodHead
+		s, err := c.sessionOf(r)
+		status := http.StatusOK
+		if !safe {
+			defer func() { c.audit(r, s, status) }()
+		}
+		switch {
+		case errors.Is(err, ErrNoSession) && safe:
+			http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+			status = http.StatusSeeOther
+			return
+		case errors.Is(err, ErrNoSession):
+			status = http.StatusForbidden
+			c.fail(w, r, nil, status, "请先登录")
+			return
+		case err != nil:
+			status = http.StatusInternalServerError
+			c.fail(w, r, nil, status, "")
+			c.logger.Error("console session failed", "path", r.URL.Path, "err", err)
+			return
+		}
+		if s.Role != admin.RoleAdmin && !slicesContains(roles, s.Role) {
+			status = http.StatusForbidden
+			c.fail(w, r, s, status, "您的角色（"+roleNames[s.Role]+"）不能进行此操作")
+			return
+		}
+		if !safe {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if err := r.ParseForm(); err != nil || !equalTokens(r.PostForm.Get("csrf"), s.CSRF) {
+				status = http.StatusForbidden
+				c.fail(w, r, s, status, "请求已过期或来源不明，请刷新页面后重试")
+				return
+			}
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		err = h(rec, r, s)
+		status = rec.status
+		var se *statusError
+		switch {
+		case errors.As(err, &se):
+			status = se.status
+			c.fail(w, r, s, status, se.msg)
+		case err != nil:
+			status = http.StatusInternalServerError
+			c.logger.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			c.fail(w, r, s, status, "")
+		}
+	})
+}
+
+func slicesContains(roles []admin.Role, r admin.Role) bool {
+	for _, x := range roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// statusRecorder remembers the status a handler wrote, for the audit log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func equalTokens(got, want string) bool {
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func setSecurityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+}
+
+func (c *Console) sessionOf(r *http.Request) (*Session, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, ErrNoSession
+	}
+	return c.session(r.Context(), ck.Value)
+}
+
+func (c *Console) audit(r *http.Request, s *Session, status int) {
+	if c.cfg.Audit == nil {
+		return
+	}
+	var p admin.Principal
+	if s != nil {
+		p = s.Principal
+	}
+	c.cfg.Audit.Audit(r.Context(), admin.AuditEntry{Principal: p, Method: r.Method, Path: r.URL.Path,
+		Status: status, Time: c.cfg.Now()})
+}
+
+// view is what every page template gets.
+type view struct {
+	Title   string
+	Session *Session
+	Error   string
+	Data    any
+}
+
+func (c *Console) render(w http.ResponseWriter, status int, page string, v view) {
+	t, ok := c.pages[page]
+	if !ok {
+		c.logger.Error("console template missing", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := t.ExecuteTemplate(w, "layout.html", v); err != nil {
+		c.logger.Error("console render failed", "page", page, "err", err)
+	}
+}
+
+// fail renders an error page; msg "" is a plain internal error.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *Session, status int, msg string) {
+	if msg == "" {
+		msg = "服务器内部错误，请稍后重试"
+	}
+	setSecurityHeaders(w)
+	c.render(w, status, "error.html", view{Title: strconv.Itoa(status), Session: s, Error: msg})
+}
+
+func (c *Console) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/console/", MaxAge: maxAge,
+		HttpOnly: true, Secure: !c.cfg.InsecureCookies, SameSite: http.SameSiteStrictMode})
+}
