@@ -357,11 +357,13 @@ func (m *Message) isReport() bool {
 
 // dedupKey names the message for deduplication: its MsgId, or for events
 // the sender, CreateTime, event and key (WECHAT.md).
+// The key lives under the sender's shard, which many subscribers share,
+// so it names the sender too.
 func (m *Message) dedupKey() string {
 	if m.MsgID != 0 {
-		return "m:" + strconv.FormatInt(m.MsgID, 10)
+		return "m:" + m.OpenID + ":" + strconv.FormatInt(m.MsgID, 10)
 	}
-	return "e:" + strconv.FormatInt(m.CreateTime.Unix(), 10) + ":" + m.Event + ":" +
+	return "e:" + m.OpenID + ":" + strconv.FormatInt(m.CreateTime.Unix(), 10) + ":" + m.Event + ":" +
 		strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(m.EventKey))), 36)
 }
 

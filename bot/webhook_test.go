@@ -61,7 +61,7 @@ func setup(t testing.TB, opts ...func(*bot.Options)) *fixture {
 	if f.store, err = profile.NewStore(ctx, f.rdb, loc); err != nil {
 		t.Fatal(err)
 	}
-	f.store.EnableCache(1000) // as in production: the one-round-trip path
+	f.store.EnableCache(100_000) // as in production: the one-round-trip path
 
 	tax, err := taxonomy.Default()
 	if err != nil {
@@ -441,4 +441,22 @@ func TestTopicOptOutInChat(t *testing.T) {
 	}
 	wantContains(t, f.text(t, "oT", "我的"), "不看：荔枝", "关注：气象")
 	wantContains(t, f.text(t, "oT", "不看"), "例如")
+}
+
+// TestSameSecondEventsOfDifferentSubscribers: WeChat stamps events with
+// whole seconds; two people following in the same second are two events,
+// not a retry (they share a shard often).
+func TestSameSecondEventsOfDifferentSubscribers(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for i := range 100 { // the fake clock does not move: one second for all
+		r, err := f.phone.Event(f.ctx, fmt.Sprintf("oSame%03d", i), "subscribe", "", nil)
+		if err != nil || r.Status != 200 {
+			t.Fatal(r, err)
+		}
+	}
+	c, err := f.store.Count(f.ctx, "default", profile.Term(profile.IndexAll), nil, nil)
+	if err != nil || c.Total != 100 {
+		t.Errorf("profiles after 100 follows in one second = %d, want 100 (%v)", c.Total, err)
+	}
 }
