@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -132,8 +133,12 @@ func (c *Console) SetPassword(ctx context.Context, userID, password string) erro
 }
 
 // dummyHash is compared against when the name is unknown, so that a login
-// takes as long for a name that exists as for one that does not.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("kepubot-console-dummy"), bcrypt.DefaultCost)
+// takes as long for a name that exists as for one that does not. It is
+// made on first use, not when the program starts.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("kepubot-console-dummy"), bcrypt.DefaultCost)
+	return h
+})
 
 // Login checks name and password, counting failures against the name and
 // the client IP, and returns a new session. It returns *LimitedError while
@@ -150,7 +155,7 @@ func (c *Console) Login(ctx context.Context, name, password, ip string) (*Sessio
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	hash := dummyHash
+	hash := dummyHash()
 	if uid != "" {
 		h, err := c.rdb.Get(ctx, passwordKey(uid)).Bytes()
 		if err != nil && !errors.Is(err, redis.Nil) {

@@ -5,8 +5,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-
-	"github.com/zengcheng-kexie/kepubot/bot/admin"
 )
 
 // loginView is the login form's data.
@@ -41,10 +39,8 @@ func (c *Console) showLogin(w http.ResponseWriter, status int, name, msg string)
 func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w)
 	status := http.StatusSeeOther
-	name := ""
-	defer func() {
-		c.audit(r, &Session{Principal: admin.Principal{Name: name}}, status)
-	}()
+	who := &Session{}
+	defer func() { c.audit(r, who, status) }()
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	ck, err := r.Cookie(loginCookie)
 	if err := r.ParseForm(); err != nil || ck == nil || !equalTokens(r.PostForm.Get("csrf"), ck.Value) {
@@ -52,7 +48,8 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, status, "", "登录页面已过期，请重新输入")
 		return
 	}
-	name = r.PostForm.Get("name")
+	name := r.PostForm.Get("name")
+	who.Name = name
 	s, err := c.Login(r.Context(), name, r.PostForm.Get("password"), c.cfg.ClientIP(r))
 	var limited *LimitedError
 	switch {
@@ -72,6 +69,7 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, status, name, "服务器内部错误，请稍后重试")
 		return
 	}
+	who = s
 	c.setCookie(w, loginCookie, "", -1)
 	c.setCookie(w, sessionCookie, s.id, int(SessionTTL.Seconds()))
 	http.Redirect(w, r, "/console/", http.StatusSeeOther)

@@ -369,15 +369,16 @@ func TestRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var refused, done bool
+	var refused, done, login bool
 	for _, e := range entries {
+		login = login || (e.Path == "/console/login" && e.UserID == b.users[admin.RoleAdmin].ID && e.Status == http.StatusSeeOther)
 		if e.Path == "/console/users/"+target+"/password" {
 			refused = refused || (e.Name == "viewer-user" && e.Status == http.StatusForbidden)
 			done = done || (e.Name == "admin-user" && e.Status == http.StatusOK)
 		}
 	}
-	if !refused || !done {
-		t.Errorf("audit log: viewer's refused change %v, admin's change %v; want both", refused, done)
+	if !refused || !done || !login {
+		t.Errorf("audit log: viewer's refused change %v, admin's change %v, admin's login %v; want all", refused, done, login)
 	}
 }
 
