@@ -64,6 +64,21 @@ func (e *LimitedError) Error() string {
 	return fmt.Sprintf("too many failed logins; retry in %s", e.RetryAfter.Round(time.Second))
 }
 
+// Accounts keeps console passwords and sessions for the admin API's
+// users. The console uses one; a command line that sets the first
+// admin's password needs nothing else.
+type Accounts struct {
+	rdb   redis.UniversalClient
+	users *admin.Users
+	now   func() time.Time
+	cost  int // bcrypt cost; tests lower it
+}
+
+// NewAccounts returns the console accounts of users, kept in rdb.
+func NewAccounts(rdb redis.UniversalClient, users *admin.Users) *Accounts {
+	return &Accounts{rdb: rdb, users: users, now: time.Now, cost: bcrypt.DefaultCost}
+}
+
 // Session is a logged-in console user.
 type Session struct {
 	admin.Principal
@@ -85,8 +100,8 @@ func checkPassword(pw string) error {
 }
 
 // lookupUser finds an admin API user by id.
-func (c *Console) lookupUser(ctx context.Context, id string) (admin.User, error) {
-	users, err := c.cfg.Users.List(ctx)
+func (a *Accounts) lookupUser(ctx context.Context, id string) (admin.User, error) {
+	users, err := a.users.List(ctx)
 	if err != nil {
 		return admin.User{}, err
 	}
@@ -101,24 +116,24 @@ func (c *Console) lookupUser(ctx context.Context, id string) (admin.User, error)
 // SetPassword sets the console password of the admin API user userID, who
 // then logs in with their user name. It ends every session the user has,
 // so a changed password locks out whoever knew the old one.
-func (c *Console) SetPassword(ctx context.Context, userID, password string) error {
+func (a *Accounts) SetPassword(ctx context.Context, userID, password string) error {
 	if err := checkPassword(password); err != nil {
 		return err
 	}
-	u, err := c.lookupUser(ctx, userID)
+	u, err := a.lookupUser(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), c.cost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cost)
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", userID, err)
 	}
-	claimed, err := c.rdb.SetNX(ctx, nameKey(u.Name), userID, 0).Result()
+	claimed, err := a.rdb.SetNX(ctx, nameKey(u.Name), userID, 0).Result()
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", userID, err)
 	}
 	if !claimed {
-		owner, err := c.rdb.Get(ctx, nameKey(u.Name)).Result()
+		owner, err := a.rdb.Get(ctx, nameKey(u.Name)).Result()
 		if err != nil {
 			return fmt.Errorf("set password of %s: %w", userID, err)
 		}
@@ -126,10 +141,30 @@ func (c *Console) SetPassword(ctx context.Context, userID, password string) erro
 			return fmt.Errorf("set password of %s: %w", userID, ErrNameTaken)
 		}
 	}
-	if err := c.rdb.Set(ctx, passwordKey(userID), hash, 0).Err(); err != nil {
+	if err := a.rdb.Set(ctx, passwordKey(userID), hash, 0).Err(); err != nil {
 		return fmt.Errorf("set password of %s: %w", userID, err)
 	}
-	return c.LogoutEverywhere(ctx, userID)
+	return a.LogoutEverywhere(ctx, userID)
+}
+
+// HasPassword reports, for each user id, whether it has a console password.
+func (a *Accounts) HasPassword(ctx context.Context, userIDs ...string) ([]bool, error) {
+	out := make([]bool, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(userIDs))
+	for i, id := range userIDs {
+		keys[i] = passwordKey(id)
+	}
+	vals, err := a.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("has password: %w", err)
+	}
+	for i, v := range vals {
+		out[i] = v != nil
+	}
+	return out, nil
 }
 
 // dummyHash is compared against when the name is unknown, so that a login
@@ -143,21 +178,21 @@ var dummyHash = sync.OnceValue(func() []byte {
 // Login checks name and password, counting failures against the name and
 // the client IP, and returns a new session. It returns *LimitedError while
 // either is locked, ErrBadLogin for a wrong name or password.
-func (c *Console) Login(ctx context.Context, name, password, ip string) (*Session, error) {
+func (a *Accounts) Login(ctx context.Context, name, password, ip string) (*Session, error) {
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > 64 {
 		name = string([]rune(name)[:64])
 	}
-	if err := c.checkLimits(ctx, name, ip); err != nil {
+	if err := a.checkLimits(ctx, name, ip); err != nil {
 		return nil, err
 	}
-	uid, err := c.rdb.Get(ctx, nameKey(name)).Result()
+	uid, err := a.rdb.Get(ctx, nameKey(name)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	hash := dummyHash()
 	if uid != "" {
-		h, err := c.rdb.Get(ctx, passwordKey(uid)).Bytes()
+		h, err := a.rdb.Get(ctx, passwordKey(uid)).Bytes()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("login: %w", err)
 		}
@@ -166,12 +201,12 @@ func (c *Console) Login(ctx context.Context, name, password, ip string) (*Sessio
 		}
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || uid == "" {
-		if err := c.countFailure(ctx, name, ip); err != nil {
+		if err := a.countFailure(ctx, name, ip); err != nil {
 			return nil, err
 		}
 		return nil, ErrBadLogin
 	}
-	u, err := c.lookupUser(ctx, uid)
+	u, err := a.lookupUser(ctx, uid)
 	if errors.Is(err, ErrUnknownUser) || (err == nil && u.Name != name) {
 		// Deleted or renamed in the admin API since SetPassword.
 		return nil, ErrBadLogin
@@ -179,16 +214,16 @@ func (c *Console) Login(ctx context.Context, name, password, ip string) (*Sessio
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	if err := c.rdb.Del(ctx, nameFailKey(name)).Err(); err != nil {
+	if err := a.rdb.Del(ctx, nameFailKey(name)).Err(); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	return c.newSession(ctx, admin.Principal{UserID: u.ID, Name: u.Name, Role: u.Role})
+	return a.newSession(ctx, admin.Principal{UserID: u.ID, Name: u.Name, Role: u.Role})
 }
 
-func (c *Console) checkLimits(ctx context.Context, name, ip string) error {
+func (a *Accounts) checkLimits(ctx context.Context, name, ip string) error {
 	var n, i *redis.StringCmd
 	var nt, it *redis.DurationCmd
-	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := a.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		n, nt = p.Get(ctx, nameFailKey(name)), p.PTTL(ctx, nameFailKey(name))
 		i, it = p.Get(ctx, ipFailKey(ip)), p.PTTL(ctx, ipFailKey(ip))
 		return nil
@@ -208,8 +243,8 @@ func (c *Console) checkLimits(ctx context.Context, name, ip string) error {
 }
 
 // countFailure counts a failed login; the window starts at the first failure.
-func (c *Console) countFailure(ctx context.Context, name, ip string) error {
-	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+func (a *Accounts) countFailure(ctx context.Context, name, ip string) error {
+	_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Incr(ctx, nameFailKey(name))
 		p.ExpireNX(ctx, nameFailKey(name), failWindow)
 		p.Incr(ctx, ipFailKey(ip))
@@ -231,7 +266,7 @@ func randomToken() (string, error) {
 }
 
 // newSession stores a session for p; only its id's hash is kept in Redis.
-func (c *Console) newSession(ctx context.Context, p admin.Principal) (*Session, error) {
+func (a *Accounts) newSession(ctx context.Context, p admin.Principal) (*Session, error) {
 	id, err := randomToken()
 	if err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
@@ -240,9 +275,9 @@ func (c *Console) newSession(ctx context.Context, p admin.Principal) (*Session, 
 	if err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}
-	now := c.cfg.Now()
+	now := a.now()
 	s := &Session{Principal: p, CSRF: csrf, Expires: now.Add(SessionTTL), hash: hashSessionID(id)}
-	_, err = c.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	_, err = a.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		key := sessionKey(s.hash)
 		pipe.HSet(ctx, key, "uid", p.UserID, "name", p.Name, "role", string(p.Role), "csrf", csrf,
 			"exp", strconv.FormatInt(s.Expires.Unix(), 10))
@@ -261,12 +296,12 @@ func (c *Console) newSession(ctx context.Context, p admin.Principal) (*Session, 
 }
 
 // session returns the session of a cookie value, or ErrNoSession.
-func (c *Console) session(ctx context.Context, id string) (*Session, error) {
+func (a *Accounts) session(ctx context.Context, id string) (*Session, error) {
 	if len(id) != 64 {
 		return nil, ErrNoSession
 	}
 	hash := hashSessionID(id)
-	m, err := c.rdb.HGetAll(ctx, sessionKey(hash)).Result()
+	m, err := a.rdb.HGetAll(ctx, sessionKey(hash)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
@@ -281,8 +316,8 @@ func (c *Console) session(ctx context.Context, id string) (*Session, error) {
 }
 
 // logout ends one session.
-func (c *Console) logout(ctx context.Context, s *Session) error {
-	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+func (a *Accounts) logout(ctx context.Context, s *Session) error {
+	_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, sessionKey(s.hash))
 		p.ZRem(ctx, userSessionsKey(s.UserID), s.hash)
 		return nil
@@ -307,8 +342,8 @@ return #hashes
 `)
 
 // LogoutEverywhere ends every console session of the user.
-func (c *Console) LogoutEverywhere(ctx context.Context, userID string) error {
-	err := logoutAllScript.Run(ctx, c.rdb, []string{userSessionsKey(userID)}, sessionKey("")).Err()
+func (a *Accounts) LogoutEverywhere(ctx context.Context, userID string) error {
+	err := logoutAllScript.Run(ctx, a.rdb, []string{userSessionsKey(userID)}, sessionKey("")).Err()
 	if err != nil {
 		return fmt.Errorf("logout %s everywhere: %w", userID, err)
 	}

@@ -50,7 +50,7 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PostForm.Get("name")
 	who.Name = name
-	s, err := c.Login(r.Context(), name, r.PostForm.Get("password"), c.cfg.ClientIP(r))
+	s, err := c.acc.Login(r.Context(), name, r.PostForm.Get("password"), c.cfg.ClientIP(r))
 	var limited *LimitedError
 	switch {
 	case errors.As(err, &limited):
@@ -76,7 +76,7 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) logoutSubmit(w http.ResponseWriter, r *http.Request, s *Session) error {
-	if err := c.logout(r.Context(), s); err != nil {
+	if err := c.acc.logout(r.Context(), s); err != nil {
 		return err
 	}
 	c.setCookie(w, sessionCookie, "", -1)
@@ -85,7 +85,7 @@ func (c *Console) logoutSubmit(w http.ResponseWriter, r *http.Request, s *Sessio
 }
 
 func (c *Console) logoutAllSubmit(w http.ResponseWriter, r *http.Request, s *Session) error {
-	if err := c.LogoutEverywhere(r.Context(), s.UserID); err != nil {
+	if err := c.acc.LogoutEverywhere(r.Context(), s.UserID); err != nil {
 		return err
 	}
 	c.setCookie(w, sessionCookie, "", -1)

@@ -11,6 +11,7 @@
 package console
 
 import (
+	"context"
 	"crypto/subtle"
 	"embed"
 	"errors"
@@ -24,7 +25,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
@@ -78,11 +78,10 @@ type Config struct {
 // Console serves the web console.
 type Console struct {
 	cfg    Config
-	rdb    redis.UniversalClient
 	logger *slog.Logger
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
-	cost   int // bcrypt cost; tests lower it
+	acc    *Accounts
 }
 
 // New returns a console, or an error naming the missing dependency.
@@ -108,8 +107,9 @@ func New(cfg Config) (*Console, error) {
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = remoteHost
 	}
-	c := &Console{cfg: cfg, rdb: cfg.Redis, logger: cfg.Logger.With("component", "console"),
-		pages: map[string]*template.Template{}, mux: http.NewServeMux(), cost: bcrypt.DefaultCost}
+	c := &Console{cfg: cfg, logger: cfg.Logger.With("component", "console"),
+		pages: map[string]*template.Template{}, mux: http.NewServeMux(), acc: NewAccounts(cfg.Redis, cfg.Users)}
+	c.acc.now = cfg.Now
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -158,6 +158,14 @@ func (c *Console) parseTemplates() error {
 		c.pages[name] = t
 	}
 	return nil
+}
+
+// Accounts returns the console's accounts (passwords and sessions).
+func (c *Console) Accounts() *Accounts { return c.acc }
+
+// SetPassword is Accounts().SetPassword.
+func (c *Console) SetPassword(ctx context.Context, userID, password string) error {
+	return c.acc.SetPassword(ctx, userID, password)
 }
 
 // Handler returns the console's routes, all under /console/.
@@ -292,7 +300,7 @@ func (c *Console) sessionOf(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, ErrNoSession
 	}
-	return c.session(r.Context(), ck.Value)
+	return c.acc.session(r.Context(), ck.Value)
 }
 
 func (c *Console) audit(r *http.Request, s *Session, status int) {

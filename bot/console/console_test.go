@@ -57,7 +57,7 @@ func setup(tb testing.TB) *bundle {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b.console.cost = bcrypt.MinCost
+	b.console.acc.cost = bcrypt.MinCost
 	for _, role := range admin.Roles() {
 		nu, err := users.Create(ctx, string(role)+"-user", role, "test")
 		if err != nil {
@@ -409,6 +409,30 @@ func TestSetPassword(t *testing.T) {
 		if tc.want != nil && !errors.Is(err, tc.want) {
 			t.Errorf("%s: SetPassword = %v, want %v", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestBootstrapPassword is the first admin's path: a command line sets the
+// password with Accounts alone, then the admin logs in to the console.
+func TestBootstrapPassword(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	users := admin.NewUsers(b.rdb)
+	first, err := users.Create(b.ctx, "张主任", admin.RoleAdmin, "bootstrap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := NewAccounts(b.rdb, users)
+	acc.cost = bcrypt.MinCost
+	if err := acc.SetPassword(b.ctx, first.ID, "增城科协 2027 年"); err != nil {
+		t.Fatal(err)
+	}
+	has, err := acc.HasPassword(b.ctx, first.ID, "u_999")
+	if err != nil || !has[0] || has[1] {
+		t.Errorf("HasPassword = %v, %v; want [true false]", has, err)
+	}
+	if r := b.browser(t).login("张主任", "增城科协 2027 年"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("login after bootstrap = %d, want 303", r.StatusCode)
 	}
 }
 

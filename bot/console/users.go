@@ -29,19 +29,17 @@ func (c *Console) showUsers(w http.ResponseWriter, r *http.Request, s *Session, 
 	if err != nil {
 		return err
 	}
-	keys := make([]string, len(users))
+	ids := make([]string, len(users))
 	for i, u := range users {
-		keys[i] = passwordKey(u.ID)
+		ids[i] = u.ID
+	}
+	has, err := c.acc.HasPassword(r.Context(), ids...)
+	if err != nil {
+		return err
 	}
 	rows := make([]userRow, len(users))
-	var has []any
-	if len(keys) > 0 {
-		if has, err = c.rdb.MGet(r.Context(), keys...).Result(); err != nil {
-			return err
-		}
-	}
 	for i, u := range users {
-		rows[i] = userRow{User: u, HasPassword: has[i] != nil}
+		rows[i] = userRow{User: u, HasPassword: has[i]}
 	}
 	c.render(w, status, "users.html", view{Title: "用户", Session: s, Error: msg, Data: usersView{Users: rows, Done: done}})
 	return nil
