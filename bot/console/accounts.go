@@ -72,11 +72,20 @@ type Accounts struct {
 	users *admin.Users
 	now   func() time.Time
 	cost  int // bcrypt cost; tests lower it
+	// dummy is compared against when a name is unknown, so that a login
+	// takes as long for a name that exists as for one that does not. It
+	// has the accounts' cost and is made on first use, not at start.
+	dummy func() []byte
 }
 
 // NewAccounts returns the console accounts of users, kept in rdb.
 func NewAccounts(rdb redis.UniversalClient, users *admin.Users) *Accounts {
-	return &Accounts{rdb: rdb, users: users, now: time.Now, cost: bcrypt.DefaultCost}
+	a := &Accounts{rdb: rdb, users: users, now: time.Now, cost: bcrypt.DefaultCost}
+	a.dummy = sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("kepubot-console-dummy"), a.cost)
+		return h
+	})
+	return a
 }
 
 // Session is a logged-in console user.
@@ -167,14 +176,6 @@ func (a *Accounts) HasPassword(ctx context.Context, userIDs ...string) ([]bool, 
 	return out, nil
 }
 
-// dummyHash is compared against when the name is unknown, so that a login
-// takes as long for a name that exists as for one that does not. It is
-// made on first use, not when the program starts.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("kepubot-console-dummy"), bcrypt.DefaultCost)
-	return h
-})
-
 // Login checks name and password, counting failures against the name and
 // the client IP, and returns a new session. It returns *LimitedError while
 // either is locked, ErrBadLogin for a wrong name or password.
@@ -190,7 +191,7 @@ func (a *Accounts) Login(ctx context.Context, name, password, ip string) (*Sessi
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	hash := dummyHash()
+	hash := a.dummy()
 	if uid != "" {
 		h, err := a.rdb.Get(ctx, passwordKey(uid)).Bytes()
 		if err != nil && !errors.Is(err, redis.Nil) {
