@@ -18,6 +18,7 @@ import (
 
 	"github.com/zengcheng-kexie/kepubot/bot"
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
+	"github.com/zengcheng-kexie/kepubot/bot/console"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
 	"github.com/zengcheng-kexie/kepubot/bot/quiz"
@@ -52,6 +53,7 @@ type App struct {
 	webhook  *bot.Webhook
 	admin    *admin.Server
 	delivery *delivery
+	console  *console.Console
 	quiz     *quiz.Quiz
 	signups  *signup.Service
 
@@ -210,9 +212,10 @@ func (a *App) build(ctx context.Context) error {
 	}
 
 	users := admin.NewUsers(a.rdb)
+	auditLog := admin.NewAuditLog(a.rdb, a.logger)
 	a.admin = admin.NewServer(admin.BootstrapAdmin(a.cfg.Admin.Token, users), a.logger)
 	admin.RegisterUsers(a.admin, users)
-	admin.RegisterAudit(a.admin, admin.NewAuditLog(a.rdb, a.logger))
+	admin.RegisterAudit(a.admin, auditLog)
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
 		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, a.tax); return err },
 		Signups:       a.signups})
@@ -224,6 +227,15 @@ func (a *App) build(ctx context.Context) error {
 	admin.RegisterQuiz(a.admin, admin.QuizDeps{Quiz: a.quiz.Store(), Content: a.content,
 		Campaigns: a.delivery.campaigns, Tax: a.tax, Now: a.now})
 	admin.RegisterSignups(a.admin, admin.SignupDeps{Signups: a.signups, Events: a.content, WeChat: a.wechatClient})
+	a.console, err = console.New(console.Config{
+		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
+		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,
+		Now: func() time.Time { return a.now().In(a.cfg.loc) },
+		// Cookies are Secure; plain HTTP works on localhost only.
+	})
+	if err != nil {
+		return err
+	}
 	if a.mini != nil {
 		// Zero-setup mode: start with the sample library.
 		return a.importSamples(ctx)
@@ -258,6 +270,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/wechat", a.webhook)
 	mux.Handle("/wechat/{account}", a.webhook)
 	mux.Handle("/api/", a.admin)
+	mux.Handle("/console/", a.console.Handler())
 	mux.HandleFunc("GET /r/{token}", a.redirect)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))

@@ -18,11 +18,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stdin = os.Stdin
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	if errors.Is(err, errUsage) {
@@ -35,6 +37,9 @@ func main() {
 }
 
 var errUsage = errors.New("usage")
+
+// stdin is where commands read secrets from (a test may replace it).
+var stdin io.Reader = strings.NewReader("")
 
 const usage = `kepubot — precise popular-science delivery over WeChat
 
@@ -49,6 +54,7 @@ Usage:
                                                 (YAML, JSON, CSV files or folders)
   kepubot campaign list|show|plan|create|start|pause|resume|cancel ...
                                                 campaigns, through a running kepubot's admin API
+  kepubot console passwd NAME                   set a user's console password (read from stdin)
   kepubot version                               print the version
 
 With no configuration kepubot runs on an embedded Redis and a development
@@ -71,6 +77,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return errUsage
 		}
 		return cmdMenuPublish(ctx, args[2:], stdout, stderr, getenv)
+	case "console":
+		if len(args) < 2 || args[1] != "passwd" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return cmdConsolePasswd(ctx, args[2:], stdin, stdout, stderr, getenv)
 	case "campaign":
 		return cmdCampaign(ctx, args[1:], stdout, stderr, getenv)
 	case "demo":

@@ -38,12 +38,13 @@ func TestMain(m *testing.M) {
 func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
 type e2e struct {
-	t     *testing.T
-	appID string
-	app   *App
-	base  string
-	wx    *wechattest.Server
-	phone *wechattest.Phone
+	t        *testing.T
+	appID    string
+	redisURL string
+	app      *App
+	base     string
+	wx       *wechattest.Server
+	phone    *wechattest.Phone
 }
 
 // startE2E runs the real serve wiring against a private Redis and the fake
@@ -90,7 +91,7 @@ func startE2E(t *testing.T, extraEnv ...map[string]string) *e2e {
 		t.Fatal(err)
 	}
 	base := "http://" + app.Addr()
-	return &e2e{t: t, app: app, base: base, wx: wx, appID: acct.AppID, phone: wechattest.NewPhone(wx, acct, base+"/wechat", true)}
+	return &e2e{t: t, app: app, base: base, wx: wx, appID: acct.AppID, redisURL: "redis://" + srv.Addr, phone: wechattest.NewPhone(wx, acct, base+"/wechat", true)}
 }
 
 func (e *e2e) api(method, path, token string, body any) (int, map[string]any) {
@@ -184,11 +185,33 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The organizer console: its first admin gets a password from the
+	// command line, then logs in.
+	if code, u := e.api("POST", "/api/v1/users", "admintoken", map[string]any{"name": "kexie-admin", "role": "admin"}); code != 201 {
+		t.Fatalf("create console user: %d %v", code, u)
+	}
+	var pwOut bytes.Buffer
+	stdin = strings.NewReader("correct horse battery\n")
+	err = run(ctx, []string{"console", "passwd", "kexie-admin"}, &pwOut, &pwOut, env(map[string]string{"KEPUBOT_REDIS_URL": e.redisURL}))
+	stdin = strings.NewReader("")
+	if err != nil {
+		t.Fatalf("console passwd: %v\n%s", err, pwOut.String())
+	}
+	resp, err := http.Get(e.base + "/console/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "登录") {
+		t.Errorf("console login page: %d", resp.StatusCode)
+	}
+
 	// Operations endpoints.
 	if code, body := e.api("GET", "/healthz", "", nil); code != 200 || body["redis"] != "ok" {
 		t.Errorf("healthz = %d %v", code, body)
 	}
-	resp, err := http.Get(e.base + "/metrics")
+	resp, err = http.Get(e.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
