@@ -20,6 +20,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign/campaigntest"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
@@ -62,25 +63,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// memItems is an in-memory content library (the engine's Items).
-type memItems map[string]*content.Item
-
-func (m memItems) Item(_ context.Context, _, id string) (*content.Item, error) {
-	if it, ok := m[id]; ok {
-		return it, nil
-	}
-	return nil, fmt.Errorf("item %s not found", id)
-}
-
-func (m memItems) Deliverable(_ context.Context, _ string, t time.Time) ([]*content.Item, error) {
-	var out []*content.Item
-	for _, it := range m {
-		if it.Status == content.StatusPublished {
-			out = append(out, it)
-		}
-	}
-	return out, nil
-}
+// memItems is an in-memory content library.
+type memItems = campaigntest.Items
 
 type bundle struct {
 	ctx      context.Context

@@ -18,6 +18,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign/campaigntest"
 	"github.com/zengcheng-kexie/kepubot/scheduler/jobs"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
@@ -59,24 +60,7 @@ func (c *clock) Now() time.Time   { return *c.t.Load() }
 func (c *clock) Set(t time.Time)  { c.t.Store(&t) }
 
 // memItems is an in-memory content library.
-type memItems map[string]*content.Item
-
-func (m memItems) Item(_ context.Context, _, id string) (*content.Item, error) {
-	if it, ok := m[id]; ok {
-		return it, nil
-	}
-	return nil, fmt.Errorf("item %s not found", id)
-}
-
-func (m memItems) Deliverable(_ context.Context, _ string, _ time.Time) ([]*content.Item, error) {
-	var out []*content.Item
-	for _, it := range m {
-		if it.Status == content.StatusPublished {
-			out = append(out, it)
-		}
-	}
-	return out, nil
-}
+type memItems = campaigntest.Items
 
 type bundle struct {
 	ctx       context.Context
