@@ -68,7 +68,13 @@ func registerCompetitions(s *Server, d ContentDeps) {
 		return c, nil
 	}, Roles()...)
 
-	s.Handle("GET /api/v1/competitions", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+	s.Handle("GET /api/v1/competitions", listByStatus("competitions", d.Store.Competitions), Roles()...)
+}
+
+// listByStatus serves a paged list filtered by ?status= (competitions,
+// events): {<name>: [...], total, limit, offset}.
+func listByStatus[T any](name string, list func(ctx context.Context, account string, st content.Status, offset, limit int) ([]T, int, error)) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
 		st, err := statusParam(r)
 		if err != nil {
 			return nil, err
@@ -77,10 +83,10 @@ func registerCompetitions(s *Server, d ContentDeps) {
 		if err != nil {
 			return nil, err
 		}
-		cs, total, err := d.Store.Competitions(r.Context(), Account(r), st, offset, limit)
+		xs, total, err := list(r.Context(), Account(r), st, offset, limit)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"competitions": cs, "total": total, "limit": limit, "offset": offset}, nil
-	}, Roles()...)
+		return map[string]any{name: xs, "total": total, "limit": limit, "offset": offset}, nil
+	}
 }

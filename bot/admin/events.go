@@ -72,19 +72,5 @@ func registerEvents(s *Server, d ContentDeps) {
 		return view, nil
 	}, Roles()...)
 
-	s.Handle("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
-		st, err := statusParam(r)
-		if err != nil {
-			return nil, err
-		}
-		limit, offset, err := pageParams(r)
-		if err != nil {
-			return nil, err
-		}
-		es, total, err := d.Store.Events(r.Context(), Account(r), st, offset, limit)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"events": es, "total": total, "limit": limit, "offset": offset}, nil
-	}, Roles()...)
+	s.Handle("GET /api/v1/events", listByStatus("events", d.Store.Events), Roles()...)
 }
