@@ -57,6 +57,11 @@ type Config struct {
 	Campaigns *campaign.Store
 	// Engine, when set, adds sent and click counts to recent campaigns.
 	Engine *campaign.Engine
+	// API is the admin API (bot/admin.Server with its routes). The pages
+	// that read or change content, audiences, campaigns, jobs and events
+	// call it in process as the logged-in user (api.go); without it those
+	// pages answer an error.
+	API http.Handler
 	// Audit, when set, records every state-changing console request (the
 	// admin API's audit log) and shows it to admins.
 	Audit  *admin.AuditLog
@@ -189,6 +194,11 @@ func (c *Console) routes() {
 	if c.cfg.Audit != nil {
 		c.mux.Handle("GET /console/audit", c.page(c.auditPage))
 	}
+	c.contentRoutes()  // items.go: content library, review queue
+	c.eventRoutes()    // events.go: competitions and events
+	c.audienceRoutes() // segments.go: segment builder
+	c.campaignRoutes() // campaigns.go: campaign composer and results
+	c.opsRoutes()      // ops.go: jobs, dead letters, demand log, exports
 	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "页面不存在")
 	})

@@ -18,6 +18,9 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
+	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/content/importer"
+	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 )
@@ -31,7 +34,13 @@ type bundle struct {
 	profiles *profile.Store
 	camps    *campaign.Store
 	audit    *admin.AuditLog
-	tax      *taxonomy.Taxonomy
+	// api is the admin API the console calls, with the users, audit,
+	// content and segment routes; a test adds more areas to it (the mux
+	// takes routes after the console is built).
+	api     *admin.Server
+	content *content.Store
+	now     time.Time // the clock of the content store and API
+	tax     *taxonomy.Taxonomy
 	// users by role, each with console password passwords[role].
 	users map[admin.Role]admin.User
 }
@@ -53,7 +62,19 @@ func setup(tb testing.TB) *bundle {
 	b := &bundle{ctx: ctx, rdb: rdb, profiles: profiles, camps: campaign.NewStore(rdb), tax: tax,
 		audit: admin.NewAuditLog(rdb, nil), users: map[admin.Role]admin.User{}}
 	users := admin.NewUsers(rdb)
-	b.console, err = New(Config{Redis: rdb, Users: users, Profiles: profiles, Tax: tax, Campaigns: b.camps, Audit: b.audit})
+	b.now = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return b.now }
+	b.content = content.NewStore(rdb, clock)
+	b.api = admin.NewServer(users, nil)
+	b.api.SetAuditor(b.audit)
+	admin.RegisterUsers(b.api, users)
+	admin.RegisterAudit(b.api, b.audit)
+	admin.RegisterContent(b.api, admin.ContentDeps{Store: b.content, Vocab: importer.Vocabulary(tax),
+		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, tax); return err }})
+	admin.RegisterSegments(b.api, admin.SegmentDeps{Profiles: profiles, Tax: tax,
+		Segments: segment.NewStore(rdb, tax), Now: clock, Loc: time.UTC})
+	b.console, err = New(Config{Redis: rdb, Users: users, Profiles: profiles, Tax: tax, Campaigns: b.camps,
+		Audit: b.audit, API: b.api, Now: clock})
 	if err != nil {
 		tb.Fatal(err)
 	}

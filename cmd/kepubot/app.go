@@ -230,6 +230,7 @@ func (a *App) build(ctx context.Context) error {
 	a.console, err = console.New(console.Config{
 		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,
+		API: a.admin,
 		Now: func() time.Time { return a.now().In(a.cfg.loc) },
 		// Cookies are Secure; plain HTTP works on localhost only.
 	})

@@ -1,0 +1,36 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// An in-process caller's principal (the console's) is served without a
+// token and still checked against the route's roles; a context without
+// one, or with an invalid role, needs a token as before.
+func TestWithPrincipal(t *testing.T) {
+	s := NewServer(nil, nil)
+	s.Handle("POST /api/v1/thing", func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) {
+		return map[string]string{"by": p.UserID}, nil
+	}, RoleEditor)
+	cases := []struct {
+		name string
+		ctx  context.Context
+		want int
+	}{
+		{"editor", WithPrincipal(context.Background(), Principal{UserID: "u1", Role: RoleEditor}), http.StatusOK},
+		{"viewer", WithPrincipal(context.Background(), Principal{UserID: "u2", Role: RoleViewer}), http.StatusForbidden},
+		{"bad role", WithPrincipal(context.Background(), Principal{UserID: "u3", Role: "root"}), http.StatusUnauthorized},
+		{"none", context.Background(), http.StatusUnauthorized},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequestWithContext(c.ctx, "POST", "/api/v1/thing", nil)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("%s: status %d, want %d: %s", c.name, rec.Code, c.want, rec.Body)
+		}
+	}
+}
