@@ -62,6 +62,9 @@ type Config struct {
 	// call it in process as the logged-in user (api.go); without it those
 	// pages answer an error.
 	API http.Handler
+	// Phones, when set, adds the phone view of simulated residents (the
+	// demo's); a real deployment leaves it nil.
+	Phones Phones
 	// Audit, when set, records every state-changing console request (the
 	// admin API's audit log) and shows it to admins.
 	Audit  *admin.AuditLog
@@ -142,6 +145,12 @@ func (c *Console) parseTemplates() error {
 		"pct":    pct,
 		"time":   func(t time.Time) string { return t.In(c.cfg.Now().Location()).Format("2006-01-02 15:04") },
 		"status": func(s campaign.Status) string { return statusNames[s] },
+		"channel": func(ch string) string {
+			if n, ok := channelNames[ch]; ok {
+				return n
+			}
+			return ch
+		},
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -199,6 +208,7 @@ func (c *Console) routes() {
 	c.audienceRoutes() // segments.go: segment builder
 	c.campaignRoutes() // campaigns.go: campaign composer and results
 	c.opsRoutes()      // ops.go: jobs, dead letters, demand log, exports
+	c.phoneRoutes()    // phones.go: the demo's phone view
 	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "页面不存在")
 	})
@@ -331,6 +341,7 @@ type view struct {
 	Session *Session
 	Error   string
 	Data    any
+	Phones  bool // the phone view exists (set by render)
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, page string, v view) {
@@ -340,6 +351,7 @@ func (c *Console) render(w http.ResponseWriter, status int, page string, v view)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	v.Phones = c.cfg.Phones != nil
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := t.ExecuteTemplate(w, "layout.html", v); err != nil {

@@ -71,6 +71,8 @@ const profileCacheSize = 100_000
 // AppOptions are what tests and the demo inject.
 type AppOptions struct {
 	Now func() time.Time
+	// Phones adds the console's phone view of simulated residents (the demo).
+	Phones console.Phones
 }
 
 // NewApp connects to Redis and builds every component; it starts nothing.
@@ -84,7 +86,7 @@ func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger, opts AppOptio
 		a.Close()
 		return nil, err
 	}
-	if err := a.build(ctx); err != nil {
+	if err := a.build(ctx, opts); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -132,7 +134,7 @@ func (a *App) connectRedis(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) build(ctx context.Context) error {
+func (a *App) build(ctx context.Context, opts AppOptions) error {
 	var err error
 	if a.tax, err = taxonomy.Default(); err != nil {
 		return err
@@ -230,7 +232,7 @@ func (a *App) build(ctx context.Context) error {
 	a.console, err = console.New(console.Config{
 		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,
-		API: a.admin,
+		API: a.admin, Phones: opts.Phones,
 		Now: func() time.Time { return a.now().In(a.cfg.loc) },
 		// Cookies are Secure; plain HTTP works on localhost only.
 	})

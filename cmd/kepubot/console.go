@@ -61,3 +61,30 @@ func cmdConsolePasswd(ctx context.Context, args []string, stdin io.Reader, stdou
 	fmt.Fprintf(stdout, "console password of %s set\n", name)
 	return nil
 }
+
+// consoleRoles are the accounts made for a console on an embedded Redis,
+// one per role, so that a newcomer can try the whole review workflow
+// (nobody approves their own item).
+var consoleRoles = []admin.Role{admin.RoleAdmin, admin.RoleEditor, admin.RoleReviewer, admin.RoleOrganizer}
+
+// bootstrapConsole makes a console account per role in consoleRoles, named
+// after the role, with one new random password, and tells w how to log in.
+// It is for the embedded Redis only (serve on defaults, demo), where
+// nothing outlives the process and `kepubot console passwd` cannot reach
+// the data.
+func (a *App) bootstrapConsole(ctx context.Context, w io.Writer) error {
+	users := admin.NewUsers(a.rdb)
+	password := randomHex(8)
+	for _, role := range consoleRoles {
+		u, err := users.Create(ctx, string(role), role, "bootstrap")
+		if err != nil {
+			return fmt.Errorf("console account %s: %w", role, err)
+		}
+		if err := a.console.SetPassword(ctx, u.ID, password); err != nil {
+			return fmt.Errorf("console account %s: %w", role, err)
+		}
+	}
+	fmt.Fprintf(w, "\nconsole: http://%s/console/  (embedded Redis: these accounts last until kepubot stops)\n", a.Addr())
+	fmt.Fprintf(w, "  log in as admin, editor, reviewer or organizer — password %s\n\n", password)
+	return nil
+}

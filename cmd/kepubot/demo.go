@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zengcheng-kexie/kepubot/bot/console"
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
 	"github.com/zengcheng-kexie/kepubot/bot/quiz"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
@@ -114,7 +115,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now})
+	app, err := NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now, Phones: demoPhones{wx: wx, appID: acct.AppID}})
 	if err != nil {
 		return err
 	}
@@ -128,6 +129,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 
 	say("kepubot 演示 / demo — simulated WeChat, embedded Redis, %d personas, %d days", len(personas), *days)
 	say("service: %s   admin token: %s", base, adminToken)
+	if err := app.bootstrapConsole(ctx, stdout); err != nil {
+		return err
+	}
 	// A QR channel, as the science association would print for a training day.
 	if err := app.scenes.Save(ctx, "default", qrcode.Scene{Scene: "training", Group: "farmer", Town: "paitan",
 		Interests: []string{"litchi", "agriculture"}, Source: "training-2027", CreatedAt: clock.Now()}); err != nil {
@@ -374,4 +378,35 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// demoPhones is the console's phone view of the demo's residents: their
+// chats as the simulated WeChat saw them.
+type demoPhones struct {
+	wx    *wechattest.Server
+	appID string
+}
+
+func (d demoPhones) Personas() []console.Persona {
+	out := make([]console.Persona, 0, len(personas))
+	for _, p := range personas {
+		profile := p.Group + " · " + p.Town + " · " + p.Likes
+		if p.QRScene != "" {
+			profile = "扫培训班二维码关注"
+		}
+		out = append(out, console.Persona{ID: p.OpenID, Name: p.Name, Profile: profile})
+	}
+	return out
+}
+
+func (d demoPhones) Chat(id string) []console.ChatLine {
+	var out []console.ChatLine
+	for _, l := range d.wx.Chat(d.appID, id) {
+		cl := console.ChatLine{Time: l.Time, FromUser: l.FromUser, Channel: l.Channel, Text: l.Text}
+		for _, a := range l.Articles {
+			cl.Articles = append(cl.Articles, console.ChatArticle{Title: a.Title, Description: a.Description, URL: a.URL})
+		}
+		out = append(out, cl)
+	}
+	return out
 }

@@ -127,6 +127,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err := app.Start(setup); err != nil {
 		return err
 	}
+	if app.mini != nil {
+		if err := app.bootstrapConsole(setup, stderr); err != nil {
+			return err
+		}
+	}
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return nil

@@ -70,7 +70,20 @@ func (p *Phone) Text(ctx context.Context, openID, content string) (Reply, error)
 	body := p.header(openID, now, "text") +
 		"<Content>" + cdata(content) + "</Content><MsgId>" + strconv.FormatInt(msgID, 10) + "</MsgId></xml>"
 	p.srv.UserMessage(p.acct.AppID, openID)
-	return p.Post(ctx, []byte(body))
+	p.srv.noteChat(p.acct.AppID, openID, ChatLine{Time: now, FromUser: true, Kind: "text", Text: content})
+	return p.noteReply(openID, now)(p.Post(ctx, []byte(body)))
+}
+
+// noteReply returns a function that records a reply in the chat and
+// passes it on.
+func (p *Phone) noteReply(openID string, at time.Time) func(Reply, error) (Reply, error) {
+	return func(r Reply, err error) (Reply, error) {
+		if err == nil && r.MsgType != "" {
+			p.srv.noteChat(p.acct.AppID, openID, ChatLine{Time: at, Channel: "reply", Kind: r.MsgType,
+				Text: r.Content, Articles: slices.Clone(r.Articles)})
+		}
+		return r, err
+	}
 }
 
 // Event sends an event from openid: subscribe, unsubscribe, SCAN, CLICK,
@@ -110,7 +123,8 @@ func (p *Phone) Event(ctx context.Context, openID, event, eventKey string, extra
 	case "SCAN", "CLICK", "scancode_push", "scancode_waitmsg":
 		p.srv.UserEvent(app, openID)
 	}
-	return p.Post(ctx, []byte(b.String()))
+	p.srv.noteChat(app, openID, ChatLine{Time: now, FromUser: true, Kind: "event", Text: eventText(event, eventKey)})
+	return p.noteReply(openID, now)(p.Post(ctx, []byte(b.String())))
 }
 
 func (p *Phone) header(openID string, now time.Time, msgType string) string {

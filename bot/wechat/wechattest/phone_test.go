@@ -117,6 +117,30 @@ func TestPhone(t *testing.T) {
 			if b.srv.Following(appID, u) {
 				t.Error("unsubscribe did not record an unfollow")
 			}
+
+			// The chat: what the phone sent, the replies, and the 8 pushes
+			// (same second here, so the phone's lines come first). Resends
+			// through Post are not the user's doing and are not in it.
+			var got []string
+			for _, l := range b.srv.Chat(appID, u) {
+				who := "user"
+				if !l.FromUser {
+					who = l.Channel
+				}
+				line := who + ":" + l.Text
+				if len(l.Articles) > 0 {
+					line += l.Articles[0].Title
+				}
+				got = append(got, line)
+			}
+			want := []string{"user:[扫码关注]", "user:hello ]]> world", "reply:echo: hello ]]> world",
+				"user:[点击菜单 menu_quiz]", "reply:Title menu_quiz", "user:[发送位置]", "reply:30.1,120.2", "user:[取消关注]"}
+			for range 8 {
+				want = append(want, "custom:x")
+			}
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("chat:\n got %q\nwant %q", got, want)
+			}
 		})
 	}
 }

@@ -116,6 +116,7 @@ type app struct {
 	tplDedup   map[string]int64
 	delivered  map[string][]Message
 	deliveries int
+	chat       map[string][]ChatLine // what Phones sent and were answered, by openid (chat.go)
 }
 
 type user struct {
