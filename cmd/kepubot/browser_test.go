@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,4 +196,71 @@ func TestBrowserLoginAndDashboard(t *testing.T) {
 	if err := logout(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe to write and read from two goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var (
+	demoServiceRE  = regexp.MustCompile(`service still running at (http://\S+)`)
+	demoPasswordRE = regexp.MustCompile(`password ([0-9a-f]+)`)
+)
+
+// The demo's promise: after the simulated week, the console shows each
+// persona's phone with what they received, next to the dashboard.
+func TestBrowserDemoPhoneView(t *testing.T) {
+	ctx := newBrowser(t, 3*time.Minute)
+	demoCtx, stop := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(demoCtx, []string{"demo", "--days", "2", "--keep-running"}, &out, &out, env(nil)) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("demo: %v", err)
+		}
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	var base, password string
+	for time.Now().Before(deadline) {
+		if m := demoServiceRE.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+			password = demoPasswordRE.FindStringSubmatch(out.String())[1]
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("the demo did not come up:\n%s", out.String())
+	}
+	if err := login(ctx, base, "organizer", password); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav a[href="/console/phones"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.phone .chat`))); err != nil {
+		t.Fatal(err)
+	}
+	// 陈伯 searched for 荔枝 施肥 and got daily tips by customer-service message.
+	chat := text(t, ctx, ".phone .chat")
+	for _, want := range []string{"荔枝 施肥", "客服消息"} {
+		if !strings.Contains(chat, want) {
+			t.Errorf("陈伯's phone lacks %q:\n%s", want, chat)
+		}
+	}
+	screenshot(t, ctx, "demo-phone-view.png")
 }

@@ -38,7 +38,11 @@ func (s *Server) Chat(appID, openID string) []ChatLine {
 	a := s.mustApp(appID)
 	lines := slices.Clone(a.chat[openID])
 	for _, m := range a.delivered[openID] {
-		lines = append(lines, ChatLine{Time: m.Time, Channel: m.Channel, Kind: m.Kind, Text: m.Content})
+		l := ChatLine{Time: m.Time, Channel: m.Channel, Kind: m.Kind, Text: m.Content}
+		if m.Kind == "news" || m.Kind == "mpnews" {
+			l.Articles = []Article{{Title: m.Content}} // the fake keeps a news message's title
+		}
+		lines = append(lines, l)
 	}
 	// Stable: a reply recorded after its message keeps its place when both
 	// carry the same second.
