@@ -321,6 +321,9 @@ func formMessage(err error) (int, string) {
 		cp := *ae
 		cp.Fields = make(map[string]string, len(ae.Fields))
 		for k, v := range ae.Fields {
+			if label, ok := objFieldNames[k]; ok {
+				k = label
+			}
 			if zh, ok := fieldMessages[v]; ok {
 				v = zh
 			} else if n, m, ok := atMost(v); ok {
