@@ -230,22 +230,22 @@ var (
 		"mass":      "超过 48 小时没有互动，用群发（每人每月最多 4 条，本月还有名额）",
 	}
 	reasonNames = map[string]string{
-		"unsubscribed":         "已取消关注",
-		"opted_out":            "已退订",
-		"mass_budget_used":     "本月 4 条群发已用完，且 48 小时内没有互动",
-		"window_closed":        "48 小时内没有互动，不能发客服消息",
-		"account_type_unset":   "公众号类型未配置",
-		"no_item":              "没有适合他的已发布内容",
-		"frequency_cap":        "已达推送频率上限",
-		"already_received":     "已收到过这条内容",
-		"item_not_deliverable": "内容已过期或未发布",
-		"topic_opted_out":      "退订了这个话题",
-		"erased":               "资料已删除",
-		"unreachable":          "无法触达",
-		"claimed_elsewhere":    "已由其他任务发送",
-		"mass_batch_of_one":    "群发名单只有 1 人（微信要求至少 2 人）",
+		"unsubscribed":          "已取消关注",
+		"opted_out":             "已退订",
+		"mass_budget_used":      "本月 4 条群发已用完，且 48 小时内没有互动",
+		"window_closed":         "48 小时内没有互动，不能发客服消息",
+		"account_type_unset":    "公众号类型未配置",
+		"no_item":               "没有适合他的已发布内容",
+		"frequency_cap":         "已达推送频率上限",
+		"already_received":      "已收到过这条内容",
+		"item_not_deliverable":  "内容已过期或未发布",
+		"topic_opted_out":       "退订了这个话题",
+		"erased":                "资料已删除",
+		"unreachable":           "无法触达",
+		"claimed_elsewhere":     "已由其他任务发送",
+		"mass_batch_of_one":     "群发名单只有 1 人（微信要求至少 2 人）",
 		"wechat_not_configured": "公众号接口未配置",
-		"unfollowed":           "发送时已取消关注",
+		"unfollowed":            "发送时已取消关注",
 	}
 )
 
@@ -349,7 +349,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, s *Sessio
 	v := &campaignView{C: *cj, Started: cj.StartedAt != nil, Running: cj.Status == campaign.StatusRunning,
 		CanEdit: canOrganize(s), Zone: loc.String(),
 		Pickers: c.pickers(audienceForm{Groups: []string{r.URL.Query().Get("group")}, Towns: []string{r.URL.Query().Get("town")}}),
-		SendAt: c.cfg.Now().In(loc).Add(time.Hour).Truncate(time.Hour).Format("2006-01-02T15:04")}
+		SendAt:  c.cfg.Now().In(loc).Add(time.Hour).Truncate(time.Hour).Format("2006-01-02T15:04")}
 	switch cj.Status {
 	case campaign.StatusDraft:
 		v.CanStart, v.CanSchedule, v.CanCancel = true, true, true
