@@ -347,7 +347,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, s *Sessio
 	}
 	loc := c.cfg.Now().Location()
 	v := &campaignView{C: *cj, Started: cj.StartedAt != nil, Running: cj.Status == campaign.StatusRunning,
-		CanEdit: canOrganize(s), Zone: loc.String(),
+		CanEdit: canOrganize(s), Zone: zoneName(loc),
 		Pickers: c.pickers(audienceForm{Groups: []string{r.URL.Query().Get("group")}, Towns: []string{r.URL.Query().Get("town")}}),
 		SendAt:  c.cfg.Now().In(loc).Add(time.Hour).Truncate(time.Hour).Format("2006-01-02T15:04")}
 	switch cj.Status {
@@ -428,6 +428,9 @@ func (c *Console) planAndPhone(ctx context.Context, s *Session, account string, 
 	err := c.call(ctx, s, http.MethodGet, apiPath("/api/v1/campaigns/"+url.PathEscape(v.C.ID)+"/plan",
 		url.Values{"account": {account}, "sample": {strconv.Itoa(planSample)}}), nil, &rep)
 	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+		return nil // reviewers see no plan
+	}
 	if errors.As(err, &ae) && ae.Status != http.StatusInternalServerError {
 		_, v.PlanError = userMessage(err)
 		return nil
@@ -506,6 +509,14 @@ func truncateRunes(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// zoneName names the district's time zone for the schedule form.
+func zoneName(loc *time.Location) string {
+	if loc.String() == "Asia/Shanghai" {
+		return "北京时间"
+	}
+	return loc.String()
 }
 
 // campaignAction serves POST /console/campaigns/{id}/{action}: start,
