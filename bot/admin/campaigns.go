@@ -39,6 +39,12 @@ type campaignRequest struct {
 	CorrectionOf string `json:"correction_of"`
 }
 
+// scheduleRequest is the body of POST /api/v1/campaigns/{id}/schedule
+// (contract).
+type scheduleRequest struct {
+	SendAt *time.Time `json:"send_at"`
+}
+
 // campaignView is a campaign as the API shows it (contract: id, status,
 // stats{queued, sent, failed, skipped, by_channel}).
 type campaignView struct {
@@ -145,6 +151,33 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 		c.Status = campaign.StatusCancelled
 		return nil
 	})
+
+	// schedule sends a draft at a later time: the composer creates a draft,
+	// shows its plan, then sends it now (start) or at send_at (here).
+	s.Handle("POST /api/v1/campaigns/{id}/schedule", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		var req scheduleRequest
+		if err := DecodeJSON(r, &req); err != nil {
+			return nil, err
+		}
+		if req.SendAt == nil || !req.SendAt.After(d.Now()) {
+			return nil, Invalid(map[string]string{"send_at": "must be in the future"}, "invalid send_at")
+		}
+		c, err := d.Store.Update(r.Context(), Account(r), r.PathValue("id"), func(c *campaign.Campaign) error {
+			if c.Status != campaign.StatusDraft {
+				return campaign.ErrBadTransition
+			}
+			c.Status, c.SendAt = campaign.StatusScheduled, req.SendAt
+			return nil
+		})
+		if err != nil {
+			return nil, campaignError(err)
+		}
+		// Starts by itself at send_at, once across replicas.
+		if err := d.Engine.Enqueue(r.Context(), c); err != nil {
+			return nil, err
+		}
+		return campaignView{Campaign: c, Stats: campaign.Stats{ByChannel: map[string]int64{}}}, nil
+	}, RoleOrganizer)
 
 	s.Handle("GET /api/v1/deadletters", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))

@@ -1,4 +1,598 @@
 package console
 
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
+	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/content/segment"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+)
+
+// The campaign composer and results. A campaign is composed as a draft
+// (name, item or "the best item per subscriber", audience, notice flag);
+// its page then shows the API's channel plan — how many would get a
+// customer-service message, a template notice or a mass message, and who
+// cannot be reached and why — and a phone-like preview of what one
+// sampled subscriber would receive. From there it is sent now (start) or
+// at a time (schedule), and paused, resumed or cancelled. Everything goes
+// through the admin API, which holds the rules.
+
 // campaignRoutes adds the pages of the campaign composer, phone preview and results.
-func (c *Console) campaignRoutes() {}
+func (c *Console) campaignRoutes() {
+	c.mux.Handle("GET /console/campaigns", c.page(c.campaignsPage, admin.Roles()...))
+	c.mux.Handle("GET /console/campaigns/new", c.page(c.composePage, admin.RoleOrganizer))
+	c.mux.Handle("POST /console/campaigns", c.page(c.composeSubmit, admin.RoleOrganizer))
+	c.mux.Handle("GET /console/campaigns/{id}", c.page(c.campaignPage, admin.Roles()...))
+	c.mux.Handle("GET /console/campaigns/{id}/export.csv", c.page(c.campaignExport, admin.Roles()...))
+	c.mux.Handle("POST /console/campaigns/{id}/{action}", c.page(c.campaignAction, admin.RoleOrganizer))
+}
+
+// campaignJSON is a campaign as the API shows it, with its stats.
+type campaignJSON struct {
+	campaign.Campaign
+	Stats campaign.Stats `json:"stats"`
+}
+
+// campaignListRow is one campaign of the list.
+type campaignListRow struct {
+	campaign.Campaign
+	Stats    campaign.Stats
+	HasStats bool
+}
+
+// campaignsPage serves GET /console/campaigns: the newest campaigns with
+// their results (those that started).
+func (c *Console) campaignsPage(w http.ResponseWriter, r *http.Request, s *Session) error {
+	account := admin.Account(r)
+	var list []campaign.Campaign
+	if err := c.call(r.Context(), s, http.MethodGet, apiPath("/api/v1/campaigns", url.Values{"account": {account}}), nil, &list); err != nil {
+		return apiFail(err)
+	}
+	rows := make([]campaignListRow, len(list))
+	for i, camp := range list {
+		rows[i].Campaign = camp
+		if camp.StartedAt == nil {
+			continue
+		}
+		cj, err := c.campaign(r.Context(), s, account, camp.ID)
+		if err != nil {
+			return apiFail(err)
+		}
+		rows[i].Stats, rows[i].HasStats = cj.Stats, true
+	}
+	c.render(w, http.StatusOK, "campaigns.html", view{Title: "推送", Session: s,
+		Data: map[string]any{"Rows": rows, "CanEdit": canOrganize(s)}})
+	return nil
+}
+
+func (c *Console) campaign(ctx context.Context, s *Session, account, id string) (*campaignJSON, error) {
+	var cj campaignJSON
+	err := c.call(ctx, s, http.MethodGet, apiPath("/api/v1/campaigns/"+url.PathEscape(id), url.Values{"account": {account}}), nil, &cj)
+	return &cj, err
+}
+
+// composeForm is the composer's form.
+type composeForm struct {
+	Name    string
+	Mode    string // campaign.ModeItem or ModePersonalized
+	ItemID  string
+	Segment string // a saved segment's name, or "" for Expr
+	Expr    string
+	Notice  bool
+}
+
+// composeView is the composer page.
+type composeView struct {
+	Form     composeForm
+	Items    []content.Item
+	Segments []segment.Saved
+	Count    *audienceCount
+	Fields   map[string]string // per-field errors, in Chinese
+}
+
+func (c *Console) composeData(ctx context.Context, s *Session, account string, f composeForm) (*composeView, error) {
+	v := &composeView{Form: f, Fields: map[string]string{}}
+	var items struct {
+		Items []content.Item `json:"items"`
+	}
+	if err := c.call(ctx, s, http.MethodGet, apiPath("/api/v1/items",
+		url.Values{"account": {account}, "status": {string(content.StatusPublished)}, "limit": {"500"}}), nil, &items); err != nil {
+		return nil, err
+	}
+	v.Items = items.Items
+	var segs struct {
+		Segments []segment.Saved `json:"segments"`
+	}
+	if err := c.call(ctx, s, http.MethodGet, apiPath("/api/v1/segments", url.Values{"account": {account}}), nil, &segs); err != nil {
+		return nil, err
+	}
+	v.Segments = segs.Segments
+	return v, nil
+}
+
+// composePage serves GET /console/campaigns/new (?segment= or ?expr=
+// preselect the audience).
+func (c *Console) composePage(w http.ResponseWriter, r *http.Request, s *Session) error {
+	q := r.URL.Query()
+	f := composeForm{Mode: campaign.ModeItem, Segment: q.Get("segment"), Expr: q.Get("expr"), ItemID: q.Get("item")}
+	account := admin.Account(r)
+	v, err := c.composeData(r.Context(), s, account, f)
+	if err != nil {
+		return apiFail(err)
+	}
+	if f.Segment != "" || f.Expr != "" {
+		expr, err := c.audienceExpr(r.Context(), s, account, f)
+		if err != nil {
+			return apiFail(err)
+		}
+		if v.Count, err = c.preview(r.Context(), s, account, expr); err != nil {
+			return apiFail(err)
+		}
+	}
+	c.render(w, http.StatusOK, "campaign_new.html", view{Title: "新建推送", Session: s, Data: v})
+	return nil
+}
+
+// audienceExpr is the composer's audience: the saved segment's
+// expression, or the typed one.
+func (c *Console) audienceExpr(ctx context.Context, s *Session, account string, f composeForm) (string, error) {
+	if f.Segment == "" {
+		return f.Expr, nil
+	}
+	var saved segment.Saved
+	err := c.call(ctx, s, http.MethodGet, apiPath("/api/v1/segments/"+url.PathEscape(f.Segment), url.Values{"account": {account}}), nil, &saved)
+	return saved.Expr, err
+}
+
+// composeSubmit serves POST /console/campaigns: create the draft and show
+// its plan; a refusal shows the composer again with the API's reasons.
+func (c *Console) composeSubmit(w http.ResponseWriter, r *http.Request, s *Session) error {
+	pf := r.PostForm
+	f := composeForm{Name: strings.TrimSpace(pf.Get("name")), Mode: pf.Get("mode"), ItemID: pf.Get("item_id"),
+		Segment: pf.Get("segment"), Expr: strings.TrimSpace(pf.Get("expr")), Notice: pf.Get("notice") != ""}
+	account := admin.Account(r)
+	fail := func(status int, msg string, fields map[string]string, count *audienceCount) error {
+		v, err := c.composeData(r.Context(), s, account, f)
+		if err != nil {
+			return apiFail(err)
+		}
+		v.Count = count
+		for k, m := range fields {
+			v.Fields[k] = m
+		}
+		c.render(w, status, "campaign_new.html", view{Title: "新建推送", Session: s, Error: msg, Data: v})
+		return nil
+	}
+	expr, err := c.audienceExpr(r.Context(), s, account, f)
+	if err != nil {
+		return fail(http.StatusBadRequest, "找不到所选的受众 "+f.Segment, nil, nil)
+	}
+	req := map[string]any{"name": f.Name, "audience": expr, "notice": f.Notice}
+	if f.Mode == campaign.ModePersonalized {
+		req["mode"] = campaign.ModePersonalized
+	} else {
+		req["item_id"] = f.ItemID
+	}
+	var created campaign.Campaign
+	err = c.call(r.Context(), s, http.MethodPost, apiPath("/api/v1/campaigns", url.Values{"account": {account}}), req, &created)
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae) && ae.HasPos:
+		count := c.badExpression(expr, ae)
+		return fail(http.StatusBadRequest, "未创建："+count.Error, map[string]string{"audience": count.Error}, count)
+	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
+		_, msg := userMessage(err)
+		return fail(http.StatusBadRequest, "未创建："+msg, composeFieldErrors(ae.Fields), nil)
+	case err != nil:
+		return apiFail(err)
+	}
+	http.Redirect(w, r, "/console/campaigns/"+url.PathEscape(created.ID), http.StatusSeeOther)
+	return nil
+}
+
+// composeFieldErrors are the API's field errors as the composer shows
+// them next to its fields.
+func composeFieldErrors(fields map[string]string) map[string]string {
+	zh := map[string]string{
+		"name":     "请填写名称（最多 100 个字）",
+		"item_id":  "请选择一条已发布的内容",
+		"mode":     "请选择推送方式",
+		"audience": "受众条件有误",
+	}
+	out := map[string]string{}
+	for k := range fields {
+		if m, ok := zh[k]; ok {
+			out[k] = m
+		}
+	}
+	return out
+}
+
+// Channel names and why a subscriber gets that channel, or none.
+var (
+	channelNames = map[string]string{
+		"reply":  "自动回复", // the webhook's answer (phone view)
+		"custom": "客服消息", "template": "模板消息", "subscribe": "订阅通知", "mass": "群发消息",
+	}
+	channelWhy = map[string]string{
+		"custom":    "48 小时内互动过，用客服消息（不占群发次数）",
+		"template":  "服务通知，用模板消息",
+		"subscribe": "订阅过通知，用订阅通知",
+		"mass":      "超过 48 小时没有互动，用群发（每人每月最多 4 条，本月还有名额）",
+	}
+	reasonNames = map[string]string{
+		"unsubscribed":          "已取消关注",
+		"opted_out":             "已退订",
+		"mass_budget_used":      "本月 4 条群发已用完，且 48 小时内没有互动",
+		"window_closed":         "48 小时内没有互动，不能发客服消息",
+		"account_type_unset":    "公众号类型未配置",
+		"no_item":               "没有适合他的已发布内容",
+		"frequency_cap":         "已达推送频率上限",
+		"already_received":      "已收到过这条内容",
+		"item_not_deliverable":  "内容已过期或未发布",
+		"topic_opted_out":       "退订了这个话题",
+		"erased":                "资料已删除",
+		"unreachable":           "无法触达",
+		"claimed_elsewhere":     "已由其他任务发送",
+		"mass_batch_of_one":     "群发名单只有 1 人（微信要求至少 2 人）",
+		"wechat_not_configured": "公众号接口未配置",
+		"unfollowed":            "发送时已取消关注",
+	}
+)
+
+func reasonName(r string) string {
+	if n, ok := reasonNames[r]; ok {
+		return n
+	}
+	if code, ok := strings.CutPrefix(r, "wechat_"); ok {
+		return "微信返回错误 " + code
+	}
+	return r
+}
+
+// countLine is one labelled count of a plan or stats table.
+type countLine struct {
+	Key, Name string
+	Count     int64
+}
+
+func countLines(m map[string]int64, name func(string) string) []countLine {
+	out := make([]countLine, 0, len(m))
+	for k, n := range m {
+		out = append(out, countLine{Key: k, Name: name(k), Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}
+
+// planView is a draft's channel plan as the page shows it.
+type planView struct {
+	Audience    int64
+	Sampled     int
+	Channels    []countLine
+	Unreachable []countLine
+	Sample      []personaLine
+}
+
+// personaLine is a sampled subscriber, without their openid.
+type personaLine struct {
+	N               int
+	Group, Town     string // names
+	GroupID, TownID string
+	Channel, Why    string
+	Title           string
+	Chosen          bool
+}
+
+// phoneView is what the chosen persona would see on their phone.
+type phoneView struct {
+	Persona  personaLine
+	Channel  string // custom, template, subscribe, mass; "" unreachable
+	Item     *content.Item
+	MassText string
+	Thing1   string // template fields
+	Thing2   string
+	URL      string
+}
+
+// campaignView is the campaign page.
+type campaignView struct {
+	C           campaignJSON
+	Item        *content.Item // the campaign's one item (mode item)
+	Plan        *planView
+	PlanError   string
+	Phone       *phoneView
+	Channels    []countLine
+	Reasons     []countLine
+	Towns       []countLine
+	Groups      []countLine
+	CTR         string
+	Started     bool
+	Running     bool
+	CanEdit     bool
+	CanSchedule bool
+	CanStart    bool
+	CanPause    bool
+	CanResume   bool
+	CanCancel   bool
+	SendAt      string // the schedule form's default, in the district's time
+	Zone        string
+	Pickers     pickers // the persona's group and town
+}
+
+// campaignPage serves GET /console/campaigns/{id}: the campaign, its
+// channel plan and phone preview before it is sent, its results after.
+// ?persona=N chooses a sampled subscriber; ?group= and ?town= the first
+// sampled one of that group and town.
+func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, s *Session) error {
+	account := admin.Account(r)
+	id := r.PathValue("id")
+	cj, err := c.campaign(r.Context(), s, account, id)
+	if err != nil {
+		return apiFail(err)
+	}
+	loc := c.cfg.Now().Location()
+	v := &campaignView{C: *cj, Started: cj.StartedAt != nil, Running: cj.Status == campaign.StatusRunning,
+		CanEdit: canOrganize(s), Zone: zoneName(loc),
+		Pickers: c.pickers(audienceForm{Groups: []string{r.URL.Query().Get("group")}, Towns: []string{r.URL.Query().Get("town")}}),
+		SendAt:  c.cfg.Now().In(loc).Add(time.Hour).Truncate(time.Hour).Format("2006-01-02T15:04")}
+	switch cj.Status {
+	case campaign.StatusDraft:
+		v.CanStart, v.CanSchedule, v.CanCancel = true, true, true
+	case campaign.StatusScheduled:
+		v.CanStart, v.CanCancel = true, true
+	case campaign.StatusRunning:
+		v.CanPause, v.CanCancel = true, true
+	case campaign.StatusPaused:
+		v.CanResume, v.CanCancel = true, true
+	}
+	if cj.ItemID != "" {
+		if it, err := c.item(r.Context(), s, account, cj.ItemID); err == nil {
+			v.Item = it
+		}
+	}
+	if cj.Status == campaign.StatusDraft || cj.Status == campaign.StatusScheduled {
+		if err := c.planAndPhone(r.Context(), s, account, v, r.URL.Query()); err != nil {
+			return err
+		}
+	}
+	if v.Started {
+		st := cj.Stats
+		v.Channels = countLines(st.ByChannel, func(k string) string { return channelNames[k] })
+		v.Reasons = countLines(st.Reasons, reasonKey)
+		v.Towns = c.byTown(st.ByTown)
+		v.Groups = c.byGroup(st.ByGroup)
+		v.CTR = pct(st.Clicks, st.Sent)
+	}
+	c.render(w, http.StatusOK, "campaign.html", view{Title: cj.Name, Session: s, Data: v})
+	return nil
+}
+
+// reasonKey names a stats reason ("skipped:frequency_cap").
+func reasonKey(k string) string {
+	kind, r, ok := strings.Cut(k, ":")
+	if !ok {
+		return reasonName(k)
+	}
+	prefix := map[string]string{"skipped": "跳过：", "failed": "失败："}[kind]
+	return prefix + reasonName(r)
+}
+
+func (c *Console) byTown(m map[string]int64) []countLine {
+	var out []countLine
+	for _, t := range c.cfg.Tax.Towns {
+		if n := m[t.ID]; n > 0 {
+			out = append(out, countLine{Key: t.ID, Name: t.Name, Count: n})
+		}
+	}
+	return out
+}
+
+func (c *Console) byGroup(m map[string]int64) []countLine {
+	var out []countLine
+	for _, g := range c.cfg.Tax.Groups {
+		if n := m[g.ID]; n > 0 {
+			out = append(out, countLine{Key: g.ID, Name: g.Name, Count: n})
+		}
+	}
+	return out
+}
+
+func (c *Console) item(ctx context.Context, s *Session, account, id string) (*content.Item, error) {
+	var it content.Item
+	err := c.call(ctx, s, http.MethodGet, apiPath("/api/v1/items/"+url.PathEscape(id), url.Values{"account": {account}}), nil, &it)
+	return &it, err
+}
+
+// planSample is how many sampled subscribers the page asks the plan for.
+const planSample = 100
+
+// planAndPhone adds the channel plan (a dry run: nothing is sent) and the
+// chosen persona's phone preview.
+func (c *Console) planAndPhone(ctx context.Context, s *Session, account string, v *campaignView, q url.Values) error {
+	var rep campaign.PlanReport
+	err := c.call(ctx, s, http.MethodGet, apiPath("/api/v1/campaigns/"+url.PathEscape(v.C.ID)+"/plan",
+		url.Values{"account": {account}, "sample": {strconv.Itoa(planSample)}}), nil, &rep)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+		return nil // reviewers see no plan
+	}
+	if errors.As(err, &ae) && ae.Status != http.StatusInternalServerError {
+		_, v.PlanError = userMessage(err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p := &planView{Audience: rep.Audience, Sampled: rep.Sampled,
+		Channels:    countLines(rep.ByChannel, func(k string) string { return channelNames[k] }),
+		Unreachable: countLines(rep.Unreachable, reasonName)}
+	chosen := -1
+	if n, err := strconv.Atoi(q.Get("persona")); err == nil && n >= 1 && n <= len(rep.Sample) {
+		chosen = n - 1
+	}
+	group, town := q.Get("group"), q.Get("town")
+	for i, line := range rep.Sample {
+		pl := personaLine{N: i + 1, GroupID: line.Group, TownID: line.Town, Group: line.Group, Town: line.Town,
+			Channel: channelNames[line.Channel], Title: line.Title}
+		if g, ok := c.cfg.Tax.Group(line.Group); ok {
+			pl.Group = g.Name
+		}
+		if t, ok := c.cfg.Tax.Town(line.Town); ok {
+			pl.Town = t.Name
+		}
+		if line.Channel != "" {
+			pl.Why = channelWhy[line.Channel]
+		} else {
+			pl.Why = "不会收到：" + reasonName(line.Reason)
+		}
+		if chosen < 0 && (group != "" || town != "") && (group == "" || group == line.Group) && (town == "" || town == line.Town) {
+			chosen = i
+		}
+		p.Sample = append(p.Sample, pl)
+	}
+	v.Plan = p
+	if chosen < 0 && group == "" && town == "" && len(p.Sample) > 0 {
+		chosen = 0
+	}
+	if chosen < 0 {
+		if group != "" || town != "" {
+			v.PlanError = "样本中没有这个人群和镇街的关注者，请换一个组合"
+		}
+		return nil
+	}
+	p.Sample[chosen].Chosen = true
+	line := rep.Sample[chosen]
+	phone := &phoneView{Persona: p.Sample[chosen], Channel: line.Channel}
+	if line.Item != "" {
+		it := v.Item
+		if it == nil || it.ID != line.Item {
+			if it, err = c.item(ctx, s, account, line.Item); err != nil {
+				return apiFail(err)
+			}
+		}
+		phone.Item, phone.URL = it, it.URL
+		phone.MassText = massText(it)
+		phone.Thing1, phone.Thing2 = truncateRunes(it.Title, 20), truncateRunes(it.Short, 20)
+	}
+	v.Phone = phone
+	return nil
+}
+
+// massText is the text of a mass message as the engine writes it
+// (scheduler/campaign render.go), without the tracked link.
+func massText(it *content.Item) string {
+	summary := it.Summary
+	if it.Short != "" && len([]rune(it.Summary)) > 80 {
+		summary = it.Short
+	}
+	return "【增城科普】" + it.Title + "\n" + summary + "\n阅读全文："
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// zoneName names the district's time zone for the schedule form.
+func zoneName(loc *time.Location) string {
+	if loc.String() == "Asia/Shanghai" {
+		return "北京时间"
+	}
+	return loc.String()
+}
+
+// campaignAction serves POST /console/campaigns/{id}/{action}: start,
+// schedule (send_at, in the district's time), pause, resume, cancel.
+func (c *Console) campaignAction(w http.ResponseWriter, r *http.Request, s *Session) error {
+	id, action := r.PathValue("id"), r.PathValue("action")
+	account := admin.Account(r)
+	var body any
+	switch action {
+	case "start", "pause", "resume", "cancel":
+	case "schedule":
+		loc := c.cfg.Now().Location()
+		at, err := time.ParseInLocation("2006-01-02T15:04", r.PostForm.Get("send_at"), loc)
+		if err != nil {
+			return &statusError{status: http.StatusBadRequest, msg: "请填写发送时间，如 2027-05-10 08:00"}
+		}
+		if !at.After(c.cfg.Now()) {
+			return &statusError{status: http.StatusBadRequest, msg: "发送时间必须晚于现在（" + c.cfg.Now().In(loc).Format("2006-01-02 15:04") + "）"}
+		}
+		body = map[string]any{"send_at": at}
+	default:
+		return &statusError{status: http.StatusNotFound, msg: "页面不存在"}
+	}
+	err := c.call(r.Context(), s, http.MethodPost,
+		apiPath("/api/v1/campaigns/"+url.PathEscape(id)+"/"+action, url.Values{"account": {account}}), body, nil)
+	if err != nil {
+		return apiFail(err)
+	}
+	http.Redirect(w, r, "/console/campaigns/"+url.PathEscape(id), http.StatusSeeOther)
+	return nil
+}
+
+// campaignExport serves GET /console/campaigns/{id}/export.csv: the
+// campaign's counts (never openids), UTF-8 with a BOM so Excel reads the
+// Chinese.
+func (c *Console) campaignExport(w http.ResponseWriter, r *http.Request, s *Session) error {
+	cj, err := c.campaign(r.Context(), s, admin.Account(r), r.PathValue("id"))
+	if err != nil {
+		return apiFail(err)
+	}
+	st := cj.Stats
+	var buf bytes.Buffer
+	buf.WriteString("\uFEFF")
+	cw := csv.NewWriter(&buf)
+	row := func(section, name string, n int64) {
+		cw.Write([]string{section, name, strconv.FormatInt(n, 10)})
+	}
+	cw.Write([]string{"分类", "项目", "人数"})
+	cw.Write([]string{"推送", cj.Name + "（" + statusNames[cj.Status] + "）", ""})
+	row("总计", "计划", st.Queued)
+	row("总计", "已发送", st.Sent)
+	row("总计", "失败", st.Failed)
+	row("总计", "跳过", st.Skipped)
+	row("总计", "待发送", st.Pending)
+	row("总计", "点击", st.Clicks)
+	cw.Write([]string{"总计", "点击率", pct(st.Clicks, st.Sent)})
+	for _, l := range countLines(st.ByChannel, func(k string) string { return channelNames[k] }) {
+		row("渠道", l.Name, l.Count)
+	}
+	for _, l := range countLines(st.Reasons, reasonKey) {
+		row("原因", l.Name, l.Count)
+	}
+	for _, l := range c.byTown(st.ByTown) {
+		row("镇街（已发送）", l.Name, l.Count)
+	}
+	for _, l := range c.byGroup(st.ByGroup) {
+		row("人群（已发送）", l.Name, l.Count)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="campaign-`+url.PathEscape(cj.ID)+`.csv"`)
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(buf.Bytes())
+	return err
+}

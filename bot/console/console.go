@@ -335,6 +335,12 @@ func (c *Console) audit(r *http.Request, s *Session, status int) {
 		Status: status, Time: c.cfg.Now()})
 }
 
+// option is one choice of a picker (a checkbox or select option).
+type option struct {
+	ID, Name string
+	Checked  bool
+}
+
 // view is what every page template gets.
 type view struct {
 	Title   string

@@ -98,11 +98,6 @@ type itemList struct {
 	Total int            `json:"total"`
 }
 
-type option struct {
-	ID, Name string
-	Checked  bool
-}
-
 type itemRow struct {
 	content.Item
 	StatusName string

@@ -38,10 +38,6 @@ type ChatLine struct {
 // ChatArticle is one card of a news message.
 type ChatArticle struct{ Title, Description, URL string }
 
-var channelNames = map[string]string{
-	"reply": "自动回复", "custom": "客服消息", "template": "模板消息", "subscribe": "订阅通知", "mass": "群发消息",
-}
-
 type phonesPage struct {
 	Personas []Persona
 	Current  *Persona
