@@ -264,3 +264,155 @@ func TestBrowserDemoPhoneView(t *testing.T) {
 	}
 	screenshot(t, ctx, "demo-phone-view.png")
 }
+
+// The issue's acceptance, in the browser: an editor writes an item, a
+// reviewer approves it, an organizer publishes it, builds the audience
+// "farmers in 派潭" and reads its live count, composes a campaign, sees
+// the plan and the phone preview, sends it, and sees the result on the
+// campaign page and the dashboard. The fake WeChat confirms who got it.
+func TestBrowserOrganizerWalkthrough(t *testing.T) {
+	ctx := newBrowser(t, 3*time.Minute)
+	e := startE2E(t, map[string]string{"KEPUBOT_QUIET_HOURS": "off"})
+	bg := context.Background()
+	onboard := func(openID, group, town string) {
+		if _, err := e.phone.Event(bg, openID, "subscribe", "", nil); err != nil {
+			t.Fatal(err)
+		}
+		e.say(openID, group)
+		e.say(openID, town)
+		e.say(openID, "荔枝")
+	}
+	var farmers []string
+	for i := range 5 {
+		o := fmt.Sprintf("oBrowserFarm%02d", i)
+		onboard(o, "农民", "派潭")
+		farmers = append(farmers, o)
+	}
+	onboard("oBrowserWork00", "务工人员", "新塘")
+	e.say("oBrowserFarm04", "退订") // opted out: must not receive
+
+	const pw = "browser-test-password"
+	editor, reviewer, organizer := e.consoleUser("editor", pw), e.consoleUser("reviewer", pw), e.consoleUser("organizer", pw)
+	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	// The editor writes and submits.
+	must("login editor", login(ctx, e.base, editor, pw))
+	do("open the item form", chromedp.Navigate(e.base+"/console/items/new"), chromedp.WaitVisible(chromedp.CSS(`form.itemform`)))
+	do("fill the item form",
+		chromedp.SendKeys(chromedp.CSS(`input[name=title]`), "荔枝花期管理要点"),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name=summary]`), "花期控梢保花，注意防治蒂蛀虫。"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=url]`), "https://kepu.example.org/a/litchi-flower"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=source]`), "广东省农业农村厅"),
+		chromedp.Click(chromedp.CSS(`input[name=topics][value=litchi]`)),
+		chromedp.Click(chromedp.CSS(`input[name=groups][value=farmer]`)),
+	)
+	must("create the draft", submit(ctx, `form.itemform button`))
+	where, err := chromedp.Run(ctx, chromedp.Location())
+	must("location", err)
+	itemURL, ok := strings.CutPrefix(where, e.base)
+	if !ok || !strings.HasPrefix(itemURL, "/console/items/") {
+		t.Fatalf("after creating, the browser is at %s:\n%s", where, text(t, ctx, "main"))
+	}
+	must("submit for review", submit(ctx, `form[action$="/submit"] button`))
+	must("logout editor", logout(ctx))
+
+	// The reviewer approves from the review queue.
+	must("login reviewer", login(ctx, e.base, reviewer, pw))
+	do("open the review queue", chromedp.Navigate(e.base+"/console/review"), chromedp.WaitVisible(chromedp.CSS(`main`)))
+	if q := text(t, ctx, "main"); !strings.Contains(q, "荔枝花期管理要点") {
+		t.Fatalf("the review queue lacks the item:\n%s", q)
+	}
+	must("approve", submit(ctx, `form[action="`+itemURL+`/approve"] button`))
+	must("logout reviewer", logout(ctx))
+
+	// The organizer publishes, builds the audience and sends.
+	must("login organizer", login(ctx, e.base, organizer, pw))
+	do("open the item", chromedp.Navigate(e.base+itemURL), chromedp.WaitVisible(chromedp.CSS(`form[action$="/publish"]`)))
+	must("publish", submit(ctx, `form[action$="/publish"] button`))
+	if page := text(t, ctx, "main"); !strings.Contains(page, "已发布") {
+		t.Errorf("the item page after publishing does not say 已发布:\n%s", page)
+	}
+
+	do("build the audience", chromedp.Navigate(e.base+"/console/segments"),
+		chromedp.WaitVisible(chromedp.CSS(`#seg-builder`)),
+		chromedp.Click(chromedp.CSS(`#seg-builder input[name=group][value=farmer]`)),
+		chromedp.Click(chromedp.CSS(`#seg-builder input[name=town][value=paitan]`)),
+	)
+	// The live count (segments.js) updates without a page load: 5 farmers,
+	// one opted out.
+	count, err := chromedp.Run(ctx, chromedp.Poll[string](
+		`(() => { const b = document.querySelector('#seg-count .big'); return b && b.textContent.trim() === '4' ? b.textContent : null })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("the live count never showed 4: %v\n%s", err, text(t, ctx, "#seg-count"))
+	}
+	t.Logf("live count: %s", count)
+
+	do("compose", chromedp.Navigate(e.base+"/console/campaigns/new"), chromedp.WaitVisible(chromedp.CSS(`form.camp-form`)),
+		chromedp.SendKeys(chromedp.CSS(`form.camp-form input[name=name]`), "派潭荔枝花期提醒"),
+		chromedp.SetValue(chromedp.CSS(`select[name=item_id]`), strings.TrimPrefix(itemURL, "/console/items/")),
+		chromedp.SendKeys(chromedp.CSS(`form.camp-form input[name=expr]`), "group:farmer & town:paitan"),
+	)
+	must("save the draft", submit(ctx, `form.camp-form button`))
+	do("see the plan and the phone", chromedp.WaitVisible(chromedp.CSS(`.camp-plan`)), chromedp.WaitVisible(chromedp.CSS(`.camp-preview`)))
+	if plan := text(t, ctx, ".camp-plan"); !strings.Contains(plan, "4") {
+		t.Errorf("the plan does not count the 4 reachable farmers:\n%s", plan)
+	}
+	screenshot(t, ctx, "console-campaign-plan.png")
+	must("send now", submit(ctx, `form[action$="/start"] button`))
+	campaignURL, err := chromedp.Run(ctx, chromedp.Location())
+	must("location", err)
+
+	// The sends are done when every reachable farmer has the message.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := 0
+		for _, o := range farmers[:4] {
+			got += len(e.wx.Delivered(e.appID, o))
+		}
+		if got == 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for i, o := range farmers {
+		want := 1
+		if i == 4 {
+			want = 0
+		}
+		if got := len(e.wx.Delivered(e.appID, o)); got != want {
+			t.Errorf("%s received %d messages, want %d", o, got, want)
+		}
+	}
+	if got := len(e.wx.Delivered(e.appID, "oBrowserWork00")); got != 0 {
+		t.Errorf("a worker in 新塘 received %d messages", got)
+	}
+	// The campaign page shows it done with 4 sent (it refreshes itself
+	// while sending; a reload is the no-JS way).
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('#camp-stats') !== null && document.body.innerText.includes('已完成')`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		do("reload the campaign", chromedp.Navigate(campaignURL), chromedp.WaitVisible(chromedp.CSS(`#camp-stats`)))
+	}
+	if st := text(t, ctx, "main"); !strings.Contains(st, "已完成") {
+		t.Errorf("the campaign page does not show it done:\n%s", st)
+	}
+	screenshot(t, ctx, "console-campaign-sent.png")
+
+	do("open the dashboard", chromedp.Navigate(e.base+"/console/"), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+	if d := text(t, ctx, "main"); !strings.Contains(d, "派潭荔枝花期提醒") {
+		t.Errorf("the dashboard does not list the campaign:\n%s", d)
+	}
+	screenshot(t, ctx, "console-dashboard-after-campaign.png")
+}
