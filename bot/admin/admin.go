@@ -97,9 +97,12 @@ type InvalidError struct {
 	// (answered as "position").
 	Position    int
 	HasPosition bool
+	// Err, when not nil, is the condition behind it, for errors.Is.
+	Err error
 }
 
 func (e *InvalidError) Error() string { return e.Msg }
+func (e *InvalidError) Unwrap() error { return e.Err }
 
 // Invalid returns a bad-request error; fields may be nil.
 func Invalid(fields map[string]string, format string, args ...any) error {
