@@ -221,13 +221,15 @@ type Auditor interface {
 // SetAuditor sets where state-changing requests are recorded.
 func (s *Server) SetAuditor(a Auditor) { s.audit = a }
 
-// NewServer returns an admin API server with no routes; areas add theirs
-// with Handle.
+// NewServer returns an admin API server with no routes but its OpenAPI
+// document's; areas add theirs with Handle.
 func NewServer(auth Authenticator, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{auth: auth, logger: logger.With("component", "admin"), mux: http.NewServeMux()}
+	s := &Server{auth: auth, logger: logger.With("component", "admin"), mux: http.NewServeMux()}
+	s.handleRaw("GET "+OpenAPIPath, s.serveOpenAPI) // public: see openapi.go
+	return s
 }
 
 // ServeHTTP implements http.Handler.
