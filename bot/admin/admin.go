@@ -16,7 +16,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -95,9 +97,12 @@ type InvalidError struct {
 	// (answered as "position").
 	Position    int
 	HasPosition bool
+	// Err, when not nil, is the condition behind it, for errors.Is.
+	Err error
 }
 
 func (e *InvalidError) Error() string { return e.Msg }
+func (e *InvalidError) Unwrap() error { return e.Err }
 
 // Invalid returns a bad-request error; fields may be nil.
 func Invalid(fields map[string]string, format string, args ...any) error {
@@ -159,6 +164,42 @@ type Server struct {
 	audit  Auditor
 	logger *slog.Logger
 	mux    *http.ServeMux
+	// routes is every pattern registered, in order, for Routes.
+	mu     sync.Mutex
+	routes []Route
+}
+
+// Route is one registered route of the admin API.
+type Route struct {
+	Pattern string // "METHOD /path", as given to Handle
+	// Roles may call it besides admins (empty: admins only).
+	Roles []Role
+}
+
+// Routes returns every route registered so far, in registration order.
+// The OpenAPI document and its test compare against it.
+func (s *Server) Routes() []Route {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Route, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = Route{Pattern: r.Pattern, Roles: slices.Clone(r.Roles)}
+	}
+	return out
+}
+
+// handleRaw registers a handler that writes its own answer (not JSON),
+// recording it like Handle. The handler authenticates and checks roles
+// itself, with s.authenticate and allowed.
+func (s *Server) handleRaw(pattern string, h http.HandlerFunc, roles ...Role) {
+	s.record(pattern, roles)
+	s.mux.HandleFunc(pattern, h)
+}
+
+func (s *Server) record(pattern string, roles []Role) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes = append(s.routes, Route{Pattern: pattern, Roles: slices.Clone(roles)})
 }
 
 // AuditEntry is one state-changing admin request, as the audit log keeps it.
@@ -180,13 +221,15 @@ type Auditor interface {
 // SetAuditor sets where state-changing requests are recorded.
 func (s *Server) SetAuditor(a Auditor) { s.audit = a }
 
-// NewServer returns an admin API server with no routes; areas add theirs
-// with Handle.
+// NewServer returns an admin API server with no routes but its OpenAPI
+// document's; areas add theirs with Handle.
 func NewServer(auth Authenticator, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{auth: auth, logger: logger.With("component", "admin"), mux: http.NewServeMux()}
+	s := &Server{auth: auth, logger: logger.With("component", "admin"), mux: http.NewServeMux()}
+	s.handleRaw("GET "+OpenAPIPath, s.serveOpenAPI) // public: see openapi.go
+	return s
 }
 
 // ServeHTTP implements http.Handler.
@@ -195,6 +238,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Handle registers h for pattern (e.g. "GET /api/v1/subscribers/{openid}"),
 // allowed for the given roles (admin is always allowed).
 func (s *Server) Handle(pattern string, h HandlerFunc, roles ...Role) {
+	s.record(pattern, roles)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err == nil && !allowed(p.Role, roles) {

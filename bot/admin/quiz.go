@@ -87,9 +87,10 @@ func RegisterQuiz(s *Server, d QuizDeps) {
 
 	// The export answers CSV, not JSON, so it is served beside Handle
 	// with the same authentication and roles.
-	s.mux.HandleFunc("GET /api/v1/competitions/{id}/export.csv", func(w http.ResponseWriter, r *http.Request) {
+	exportRoles := []Role{RoleOrganizer, RoleViewer}
+	s.handleRaw("GET /api/v1/competitions/{id}/export.csv", func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
-		if err == nil && !allowed(p.Role, []Role{RoleOrganizer, RoleViewer}) {
+		if err == nil && !allowed(p.Role, exportRoles) {
 			err = ErrForbidden
 		}
 		var buf bytes.Buffer
@@ -103,7 +104,7 @@ func RegisterQuiz(s *Server, d QuizDeps) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+url.PathEscape(r.PathValue("id"))+`.csv"`)
 		w.Write(buf.Bytes())
-	})
+	}, exportRoles...)
 
 	if d.Campaigns == nil {
 		return

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -20,17 +21,22 @@ import (
 
 // Redis keys of the admin API's own state, built here and in auditKey.
 // Users are global (not per WeChat account): one organizer may run
-// several accounts.
+// several accounts. All share the hash tag {admin}, so the scripts that
+// touch several of them run on one Redis Cluster slot.
 //
-//	kb:{admin}:users:seq    user id counter
-//	kb:{admin}:users        hash user id → JSON User
-//	kb:{admin}:tokens       hash hex SHA-256 of a token → JSON Principal
-//	kb:{admin}:audit        stream of audit entries, capped (audit.go)
+//	kb:{admin}:users:seq            user id counter
+//	kb:{admin}:users                hash user id → JSON User
+//	kb:{admin}:users:names          hash FoldName(name) → user id: names are unique
+//	kb:{admin}:users:names:indexed  set once users made before the name index are in it
+//	kb:{admin}:tokens               hash hex SHA-256 of a token → JSON Principal
+//	kb:{admin}:audit                stream of audit entries, capped (audit.go)
 const (
-	usersSeqKey = "kb:{admin}:users:seq"
-	usersKey    = "kb:{admin}:users"
-	tokensKey   = "kb:{admin}:tokens"
-	auditKey    = "kb:{admin}:audit"
+	usersSeqKey      = "kb:{admin}:users:seq"
+	usersKey         = "kb:{admin}:users"
+	userNamesKey     = "kb:{admin}:users:names"
+	userNamesDoneKey = "kb:{admin}:users:names:indexed"
+	tokensKey        = "kb:{admin}:tokens"
+	auditKey         = "kb:{admin}:audit"
 )
 
 // maxUserName bounds a user's display name.
@@ -53,15 +59,27 @@ type NewUser struct {
 
 // Users stores admin API users and authenticates their tokens. Only a
 // SHA-256 of each token is stored: a leaked Redis dump grants nothing.
+// User names are unique, compared as FoldName folds them.
 type Users struct {
 	rdb redis.UniversalClient
 	now func() time.Time
+	// indexed is set once this process has seen the name index complete
+	// (ensureNames), so that it is checked once, not on every call.
+	indexed atomic.Bool
 }
 
 // NewUsers returns the user store on rdb.
 func NewUsers(rdb redis.UniversalClient) *Users {
 	return &Users{rdb: rdb, now: time.Now}
 }
+
+// ErrNameTaken is Create's answer for a name another user has (as
+// FoldName compares them); the API answers it 409.
+var ErrNameTaken = errors.New("another user has this name")
+
+// FoldName is the form in which user names are compared: trimmed and
+// lower-cased, so "Wang" and " wang " are the same name.
+func FoldName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
@@ -102,15 +120,110 @@ func (u *Users) Create(ctx context.Context, name string, role Role, by string) (
 	if err != nil {
 		return NewUser{}, fmt.Errorf("create user: %w", err)
 	}
-	_, err = u.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, usersKey, nu.ID, user)
-		p.HSet(ctx, tokensKey, hashToken(nu.Token), principal)
-		return nil
-	})
+	if err := u.ensureNames(ctx); err != nil {
+		return NewUser{}, fmt.Errorf("create user: %w", err)
+	}
+	created, err := createUserScript.Run(ctx, u.rdb, []string{userNamesKey, usersKey, tokensKey},
+		FoldName(name), nu.ID, user, hashToken(nu.Token), principal).Int()
 	if err != nil {
 		return NewUser{}, fmt.Errorf("create user %s: %w", nu.ID, err)
 	}
+	if created == 0 {
+		// The id drawn above is left unused: ids need not be dense.
+		// A 409 that names the field, so that a form shows it by the name.
+		return NewUser{}, &StatusError{Status: http.StatusConflict, Err: &InvalidError{
+			Msg:    fmt.Sprintf("a user named %q already exists (names are unique, ignoring case and surrounding spaces)", name),
+			Fields: map[string]string{"name": "taken by another user"},
+			Err:    ErrNameTaken,
+		}}
+	}
 	return nu, nil
+}
+
+// createUserScript claims a user's name and stores the user and its
+// token in one step, so that of two replicas creating the same name at
+// once exactly one succeeds, and a claimed name always has its user.
+//
+//	KEYS[1]  kb:{admin}:users:names
+//	KEYS[2]  kb:{admin}:users
+//	KEYS[3]  kb:{admin}:tokens
+//	ARGV[1]  FoldName(name)
+//	ARGV[2]  user id
+//	ARGV[3]  JSON User
+//	ARGV[4]  hex SHA-256 of the token
+//	ARGV[5]  JSON Principal
+//	returns  1 when created, 0 when the name is taken (nothing written)
+var createUserScript = redis.NewScript(`
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+return 1
+`)
+
+// ensureNames puts the names of users created before the name index
+// existed into it, once. Every replica that finds the index incomplete
+// does the same idempotent work (HSETNX in id order, so that of two old
+// users with the same name the older keeps it) and marks the index
+// complete in the same transaction; Create runs it before claiming a
+// name, so no new user can take an old user's name.
+func (u *Users) ensureNames(ctx context.Context) error {
+	if u.indexed.Load() {
+		return nil
+	}
+	n, err := u.rdb.Exists(ctx, userNamesDoneKey).Result()
+	if err != nil {
+		return fmt.Errorf("user name index: %w", err)
+	}
+	if n == 0 {
+		all, err := u.List(ctx)
+		if err != nil {
+			return fmt.Errorf("user name index: %w", err)
+		}
+		_, err = u.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, x := range all {
+				p.HSetNX(ctx, userNamesKey, FoldName(x.Name), x.ID)
+			}
+			p.Set(ctx, userNamesDoneKey, "1", 0)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("user name index: %w", err)
+		}
+	}
+	u.indexed.Store(true)
+	return nil
+}
+
+// ByName returns the user named name (compared as FoldName folds it), or
+// an error wrapping ErrNotFound.
+func (u *Users) ByName(ctx context.Context, name string) (User, error) {
+	if err := u.ensureNames(ctx); err != nil {
+		return User{}, err
+	}
+	id, err := u.rdb.HGet(ctx, userNamesKey, FoldName(name)).Result()
+	if errors.Is(err, redis.Nil) {
+		return User{}, fmt.Errorf("%w: no user with this name", ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user by name: %w", err)
+	}
+	return u.ByID(ctx, id)
+}
+
+// ByID returns the user with id, or an error wrapping ErrNotFound.
+func (u *Users) ByID(ctx context.Context, id string) (User, error) {
+	raw, err := u.rdb.HGet(ctx, usersKey, id).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return User{}, fmt.Errorf("%w: no user %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user %s: %w", id, err)
+	}
+	var x User
+	if err := json.Unmarshal(raw, &x); err != nil {
+		return User{}, fmt.Errorf("decode user %s: %w", id, err)
+	}
+	return x, nil
 }
 
 // List returns every user, oldest first.

@@ -3,10 +3,12 @@ package admin_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -179,4 +181,124 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestUserNamesUnique(t *testing.T) {
+	t.Parallel()
+	api := newContentAPI(t)
+	api.must(http.StatusCreated, "POST", "/api/v1/users", bootToken, map[string]any{"name": "Wang Li", "role": "editor"})
+	for _, name := range []string{"Wang Li", " wang li ", "WANG LI"} {
+		got, body := api.do("POST", "/api/v1/users", bootToken, map[string]any{"name": name, "role": "viewer"})
+		fields, _ := body["fields"].(map[string]any)
+		msg, _ := body["error"].(string)
+		if got != http.StatusConflict || fields["name"] == nil || !strings.Contains(msg, "already exists") {
+			t.Errorf("POST /api/v1/users %q = %d %v, want 409 naming the field", name, got, body)
+		}
+	}
+	api.must(http.StatusCreated, "POST", "/api/v1/users", bootToken, map[string]any{"name": "Wang Lin", "role": "viewer"})
+	list := api.must(http.StatusOK, "GET", "/api/v1/users", bootToken, nil)
+	if users, _ := list["users"].([]any); len(users) != 2 {
+		t.Errorf("GET /api/v1/users = %v, want 2 users", list)
+	}
+}
+
+// TestUserNamesRace is two replicas (and more) creating the same name at
+// once: exactly one wins, whatever the case of its letters.
+func TestUserNamesRace(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		// Separate stores, as on separate replicas.
+		users := admin.NewUsers(rdb)
+		name := "Chen Hua"
+		if i%2 == 1 {
+			name = "chen hua "
+		}
+		wg.Go(func() { _, errs[i] = users.Create(t.Context(), name, admin.RoleViewer, "test") })
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, admin.ErrNameTaken) || admin.ErrorStatus(err) != http.StatusConflict:
+			t.Errorf("Create #%d = %v (status %d), want ErrNameTaken and 409", i, err, admin.ErrorStatus(err))
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d concurrent Creates of one name succeeded, want 1", won, n)
+	}
+	all, err := admin.NewUsers(rdb).List(t.Context())
+	if err != nil || len(all) != 1 {
+		t.Errorf("List = %d users, %v; want 1", len(all), err)
+	}
+	// The loser's tokens were never stored.
+	if tokens, _ := rdb.HLen(t.Context(), "kb:{admin}:tokens").Result(); tokens != 1 {
+		t.Errorf("%d tokens stored, want 1", tokens)
+	}
+}
+
+// TestUserNamesBackfill: users created before names were unique are found
+// by name on first use; of two old users with one name the older keeps
+// it, and no new user can take an old user's name.
+func TestUserNamesBackfill(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	ctx := t.Context()
+	old := func(id, name string) {
+		raw := mustJSON(t, admin.User{ID: id, Name: name, Role: admin.RoleEditor, CreatedBy: "admin"})
+		if err := rdb.HSet(ctx, "kb:{admin}:users", id, raw).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As before the index: u_10 sorts after u_9 by number, not by text.
+	old("u_10", "Li Ming")
+	old("u_9", "li ming")
+	old("u_3", "张主任")
+	if err := rdb.Set(ctx, "kb:{admin}:users:seq", 10, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	users := admin.NewUsers(rdb)
+	for _, tc := range []struct{ name, want string }{
+		{"Li Ming", "u_9"}, {" LI MING", "u_9"}, {"张主任", "u_3"},
+	} {
+		if u, err := users.ByName(ctx, tc.name); err != nil || u.ID != tc.want {
+			t.Errorf("ByName(%q) = %s, %v; want %s", tc.name, u.ID, err, tc.want)
+		}
+	}
+	if _, err := users.ByName(ctx, "nobody"); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("ByName(nobody) = %v, want ErrNotFound", err)
+	}
+	// Another replica, with its own store, sees the index complete.
+	other := admin.NewUsers(rdb)
+	if _, err := other.Create(ctx, "张主任 ", admin.RoleViewer, "test"); !errors.Is(err, admin.ErrNameTaken) {
+		t.Errorf("Create(an old user's name) = %v, want ErrNameTaken", err)
+	}
+	nu, err := other.Create(ctx, "Zhao Lei", admin.RoleViewer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := users.ByName(ctx, "zhao lei"); err != nil || u != nu.User {
+		t.Errorf("ByName(zhao lei) = %+v, %v; want %+v", u, err, nu.User)
+	}
+}
+
+// TestUserNamesBackfillFirstCreate: when the first call after an upgrade
+// is a Create, the old names are indexed before the new name is claimed.
+func TestUserNamesBackfillFirstCreate(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Start(t)
+	ctx := t.Context()
+	raw := mustJSON(t, admin.User{ID: "u_1", Name: "Old Name", Role: admin.RoleAdmin})
+	if err := rdb.HSet(ctx, "kb:{admin}:users", "u_1", raw).Err(); err != nil {
+		t.Fatal(err)
+	}
+	users := admin.NewUsers(rdb)
+	if _, err := users.Create(ctx, "old name", admin.RoleViewer, "test"); !errors.Is(err, admin.ErrNameTaken) {
+		t.Errorf("Create(old name) first = %v, want ErrNameTaken", err)
+	}
 }

@@ -42,8 +42,9 @@ var (
 	// ErrUnknownUser is SetPassword's answer for a user id the admin API
 	// does not know.
 	ErrUnknownUser = errors.New("unknown user")
-	// ErrNameTaken is SetPassword's answer when another user already logs
-	// in with the same name (admin users' names are not unique).
+	// ErrNameTaken is SetPassword's answer when the user's name leads to
+	// another user at login. Names are unique (admin.Users), but two users
+	// created before they were can share one; the older keeps it.
 	ErrNameTaken = errors.New("another user already logs in to the console with this name")
 	// ErrBadLogin is a wrong name or password; which of the two is not said.
 	ErrBadLogin = errors.New("wrong name or password")
@@ -72,15 +73,19 @@ type Accounts struct {
 	users *admin.Users
 	now   func() time.Time
 	cost  int // bcrypt cost; tests lower it
-	// dummy is compared against when a name is unknown, so that a login
-	// takes as long for a name that exists as for one that does not. It
-	// has the accounts' cost and is made on first use, not at start.
+	// dummy is compared against when a name is unknown (or has no
+	// password), so that a login takes as long for a name that exists as
+	// for one that does not. It has the accounts' cost and is made on
+	// first use, not at start.
 	dummy func() []byte
+	// compare is bcrypt.CompareHashAndPassword; tests count its calls.
+	compare func(hash, password []byte) error
 }
 
 // NewAccounts returns the console accounts of users, kept in rdb.
 func NewAccounts(rdb redis.UniversalClient, users *admin.Users) *Accounts {
-	a := &Accounts{rdb: rdb, users: users, now: time.Now, cost: bcrypt.DefaultCost}
+	a := &Accounts{rdb: rdb, users: users, now: time.Now, cost: bcrypt.DefaultCost,
+		compare: bcrypt.CompareHashAndPassword}
 	a.dummy = sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("kepubot-console-dummy"), a.cost)
 		return h
@@ -110,16 +115,11 @@ func checkPassword(pw string) error {
 
 // lookupUser finds an admin API user by id.
 func (a *Accounts) lookupUser(ctx context.Context, id string) (admin.User, error) {
-	users, err := a.users.List(ctx)
-	if err != nil {
-		return admin.User{}, err
+	u, err := a.users.ByID(ctx, id)
+	if errors.Is(err, admin.ErrNotFound) {
+		return admin.User{}, fmt.Errorf("%w: %s", ErrUnknownUser, id)
 	}
-	for _, u := range users {
-		if u.ID == id {
-			return u, nil
-		}
-	}
-	return admin.User{}, fmt.Errorf("%w: %s", ErrUnknownUser, id)
+	return u, err
 }
 
 // SetPassword sets the console password of the admin API user userID, who
@@ -137,18 +137,13 @@ func (a *Accounts) SetPassword(ctx context.Context, userID, password string) err
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", userID, err)
 	}
-	claimed, err := a.rdb.SetNX(ctx, nameKey(u.Name), userID, 0).Result()
-	if err != nil {
+	// The user logs in with their name: it must lead to them.
+	owner, err := a.users.ByName(ctx, u.Name)
+	if err != nil && !errors.Is(err, admin.ErrNotFound) {
 		return fmt.Errorf("set password of %s: %w", userID, err)
 	}
-	if !claimed {
-		owner, err := a.rdb.Get(ctx, nameKey(u.Name)).Result()
-		if err != nil {
-			return fmt.Errorf("set password of %s: %w", userID, err)
-		}
-		if owner != userID {
-			return fmt.Errorf("set password of %s: %w", userID, ErrNameTaken)
-		}
+	if err != nil || owner.ID != userID {
+		return fmt.Errorf("set password of %s: %w", userID, ErrNameTaken)
 	}
 	if err := a.rdb.Set(ctx, passwordKey(userID), hash, 0).Err(); err != nil {
 		return fmt.Errorf("set password of %s: %w", userID, err)
@@ -184,38 +179,36 @@ func (a *Accounts) Login(ctx context.Context, name, password, ip string) (*Sessi
 	if utf8.RuneCountInString(name) > 64 {
 		name = string([]rune(name)[:64])
 	}
-	if err := a.checkLimits(ctx, name, ip); err != nil {
+	// Failures count against the name as it is compared: "Wang" and
+	// "wang" are one name, with one limit.
+	folded := admin.FoldName(name)
+	if err := a.checkLimits(ctx, folded, ip); err != nil {
 		return nil, err
 	}
-	uid, err := a.rdb.Get(ctx, nameKey(name)).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	u, err := a.users.ByName(ctx, name)
+	if err != nil && !errors.Is(err, admin.ErrNotFound) {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	hash := a.dummy()
-	if uid != "" {
-		h, err := a.rdb.Get(ctx, passwordKey(uid)).Bytes()
+	known := err == nil
+	// An unknown name, or a user without a console password, is compared
+	// against the dummy hash too, and refused whatever it matches.
+	hash, hasPassword := a.dummy(), false
+	if known {
+		h, err := a.rdb.Get(ctx, passwordKey(u.ID)).Bytes()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("login: %w", err)
 		}
 		if h != nil {
-			hash = h
+			hash, hasPassword = h, true
 		}
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || uid == "" {
-		if err := a.countFailure(ctx, name, ip); err != nil {
+	if a.compare(hash, []byte(password)) != nil || !hasPassword {
+		if err := a.countFailure(ctx, folded, ip); err != nil {
 			return nil, err
 		}
 		return nil, ErrBadLogin
 	}
-	u, err := a.lookupUser(ctx, uid)
-	if errors.Is(err, ErrUnknownUser) || (err == nil && u.Name != name) {
-		// Deleted or renamed in the admin API since SetPassword.
-		return nil, ErrBadLogin
-	}
-	if err != nil {
-		return nil, fmt.Errorf("login: %w", err)
-	}
-	if err := a.rdb.Del(ctx, nameFailKey(name)).Err(); err != nil {
+	if err := a.rdb.Del(ctx, nameFailKey(folded)).Err(); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	return a.newSession(ctx, admin.Principal{UserID: u.ID, Name: u.Name, Role: u.Role})
