@@ -68,8 +68,7 @@ func (s *Store) indexChanges(old, new *Profile) []bitChange {
 	// A follow (subscribe event: OptChangedAt is its time) marks its day.
 	// Someone who followed before kepubot knew them (an import, a first
 	// message with no subscribe event) has no follow time and no mark.
-	if new != nil && n.Subscribed && !o.Subscribed && !n.OptChangedAt.IsZero() &&
-		time.Since(n.OptChangedAt) < ActiveDays*24*time.Hour {
+	if new != nil && n.Subscribed && !o.Subscribed && !n.OptChangedAt.IsZero() {
 		out = append(out, bitChange{index: FollowIndex(n.OptChangedAt.In(s.loc)), bit: 1, ttl: ttl})
 	}
 	return out
