@@ -218,7 +218,7 @@ func (c *Console) Dashboard(ctx context.Context, account string) (*Dashboard, er
 		active, errs[1] = c.cfg.Profiles.Count(ctx, account, activeSince(now, activeWindow), towns, nil)
 	})
 	wg.Go(func() { daily, errs[2] = c.cfg.Profiles.Count(ctx, account, nil, dayRows, nil) })
-	wg.Go(func() { d.Campaigns, errs[3] = c.recentCampaigns(ctx, account) })
+	wg.Go(func() { d.Campaigns, errs[3] = c.recentCampaigns(ctx, account, recentCampaigns) })
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("dashboard %s: %w", account, err)
@@ -328,10 +328,10 @@ func activeSince(now time.Time, days int) profile.Program {
 	return profile.Or(ps...)
 }
 
-// recentCampaigns lists the newest campaigns; those that started get their
-// stats when the engine is there.
-func (c *Console) recentCampaigns(ctx context.Context, account string) ([]campaignRow, error) {
-	list, err := c.cfg.Campaigns.List(ctx, account, recentCampaigns)
+// recentCampaigns lists the n newest campaigns; those that started get
+// their stats when the engine is there.
+func (c *Console) recentCampaigns(ctx context.Context, account string, n int) ([]campaignRow, error) {
+	list, err := c.cfg.Campaigns.List(ctx, account, n)
 	if err != nil {
 		return nil, err
 	}
