@@ -63,7 +63,9 @@ func (c *Console) demandPage(w http.ResponseWriter, r *http.Request, s *Session)
 	})
 	for i, t := range tax.Towns {
 		v.Towns[i] = demandList{ID: t.ID, Name: t.Name}
-		wg.Go(func() { v.Towns[i].Words, _, _, errs[1+i] = c.demand(r.Context(), s, account, days, t.ID, "", demandTopSlice) })
+		wg.Go(func() {
+			v.Towns[i].Words, _, _, errs[1+i] = c.demand(r.Context(), s, account, days, t.ID, "", demandTopSlice)
+		})
 	}
 	for i, g := range tax.Groups {
 		v.Groups[i] = demandList{ID: g.ID, Name: g.Name}
