@@ -119,6 +119,12 @@ func TestDashboardPopulationGrowthAttendance(t *testing.T) {
 	page := b.browser(t).mustLogin("viewer-user")
 	cd := chartJSON(t, page)
 
+	// The chart library is loaded only when `make assets` embedded it;
+	// the tables and the data block are there either way.
+	if got := strings.Contains(page, `src="/console/static/vendor/chart.umd.min.js"`); got != chartsEmbedded() {
+		t.Errorf("page loads the chart library: %v, want %v (embedded)", got, chartsEmbedded())
+	}
+
 	// Population and coverage, in the table and the chart data alike.
 	cells := townCellRE.FindAllStringSubmatch(page, -1)
 	if len(cells) != len(b.tax.Towns) || len(cd.Towns) != len(b.tax.Towns) {
