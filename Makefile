@@ -4,15 +4,29 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: run demo test vet race bench-smoke bench fuzz redis build clean
+ASSETS := bot/console/assets
+VENDOR := bot/console/static/vendor
 
-run:            ## run the service on embedded defaults (no Redis, no WeChat account)
+.PHONY: run demo test vet race bench-smoke bench fuzz redis build clean assets
+
+run: assets     ## run the service on embedded defaults (no Redis, no WeChat account)
 	$(GO) run ./cmd/kepubot serve
 
-build:          ## build bin/kepubot
+build: assets   ## build bin/kepubot
 	$(GO) build -o bin/kepubot ./cmd/kepubot
 
-test: redis vet race bench-smoke   ## everything CI runs
+test: assets redis vet race bench-smoke   ## everything CI runs
+
+# The console's front-end libraries (Chart.js) come from the npm registry
+# at the versions in package-lock.json and are embedded into the binary
+# from bot/console/static/vendor (gitignored). Without them the console
+# still works and shows tables instead of charts.
+assets: $(VENDOR)/chart.umd.min.js   ## install the console's npm packages (npm ci) and copy them into static/vendor
+
+$(VENDOR)/chart.umd.min.js: $(ASSETS)/package.json $(ASSETS)/package-lock.json
+	cd $(ASSETS) && npm ci --ignore-scripts --no-audit --no-fund
+	mkdir -p $(VENDOR)
+	cp $(ASSETS)/node_modules/chart.js/dist/chart.umd.min.js $@
 
 redis:          ## install redis-server (Debian package) when missing: tests start their own
 	@.ci/ensure-redis
@@ -34,4 +48,4 @@ fuzz:           ## a short fuzzing pass over the parsers that take outside input
 	$(GO) test -run '^$$' -fuzz FuzzDecrypt -fuzztime 30s ./bot/
 
 clean:
-	rm -rf bin
+	rm -rf bin $(ASSETS)/node_modules $(VENDOR)

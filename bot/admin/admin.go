@@ -245,8 +245,9 @@ func (s *Server) Handle(pattern string, h HandlerFunc, roles ...Role) {
 			err = ErrForbidden
 		}
 		var body any
+		hw := &writeTracker{ResponseWriter: w}
 		if err == nil {
-			body, err = h(w, r, p)
+			body, err = h(hw, r, p)
 		}
 		defer func() {
 			if s.audit != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -263,11 +264,29 @@ func (s *Server) Handle(pattern string, h HandlerFunc, roles ...Role) {
 			status, body = http.StatusCreated, c.Body
 		}
 		if body == nil {
-			w.WriteHeader(http.StatusNoContent)
+			if !hw.wrote { // a handler that wrote its own answer (a CSV file) is done
+				w.WriteHeader(http.StatusNoContent)
+			}
 			return
 		}
 		WriteJSON(w, status, body)
 	})
+}
+
+// writeTracker notes whether a handler wrote its own answer.
+type writeTracker struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *writeTracker) WriteHeader(code int) {
+	t.wrote = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *writeTracker) Write(b []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(b)
 }
 
 // Roles lists every role; use it for read-only routes anyone may call.

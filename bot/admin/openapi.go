@@ -117,6 +117,11 @@ var apiDocs = map[string]routeDoc{
 		Out: struct {
 			Users []User `json:"users"`
 		}{}},
+	"GET /api/v1/demand": {Summary: "What people search for: the most searched words over the last days, overall or for one town or one group (words and counts only)",
+		Roles: everyone,
+		Query: []queryParam{qp("days", "integer", "1–366 (default 7)"), qp("town", "string", "a town id (not with group)"),
+			qp("group", "string", "a group id (not with town)"), qp("limit", "integer", "1–500 (default 50)")},
+		Out: demandAnswer{}},
 	"GET /api/v1/audit": {Summary: "The newest audit log entries, newest first", Global: true,
 		Query: []queryParam{qp("limit", "integer", "1–1000 (default 100)")},
 		Out: struct {

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -24,6 +28,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/content/demand"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
@@ -64,11 +69,48 @@ func newFullAPI(t *testing.T) *fullAPI {
 	admin.RegisterSignups(s, admin.SignupDeps{})
 	admin.RegisterCampaigns(s, admin.CampaignDeps{})
 	admin.RegisterJobs(s, admin.JobDeps{Programmes: &jobs.Programmes{}, TagSync: &jobs.TagSync{}})
+	admin.RegisterDemand(s, admin.DemandDeps{Log: demand.New(rdb, time.UTC), Tax: tax})
 	nu, err := users.Create(ctx, "editor", admin.RoleEditor, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &fullAPI{s: s, rdb: rdb, editor: nu.Token}
+}
+
+// registeredAreas are the Register functions newFullAPI calls; keep it in
+// step with the calls above (TestEveryAreaRegistered checks the package
+// has no other).
+var registeredAreas = []string{"RegisterUsers", "RegisterAudit", "RegisterContent", "RegisterSegments",
+	"RegisterSubscribers", "RegisterQRCodes", "RegisterQuiz", "RegisterSignups", "RegisterCampaigns",
+	"RegisterJobs", "RegisterDemand"}
+
+// A new area's routes are only checked against the document if
+// newFullAPI registers the area: every exported Register function of the
+// package must be in registeredAreas.
+func TestEveryAreaRegistered(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || !strings.HasPrefix(fn.Name.Name, "Register") || !fn.Name.IsExported() {
+				continue
+			}
+			if !slices.Contains(registeredAreas, fn.Name.Name) {
+				t.Errorf("%s (%s) is not called by newFullAPI: its routes escape the OpenAPI check", fn.Name.Name, name)
+			}
+		}
+	}
 }
 
 // served fetches the document as a client would: without a token.

@@ -122,6 +122,7 @@ func New(cfg Config) (*Console, error) {
 		return nil, err
 	}
 	c.routes()
+	c.warnMissingAssets()
 	return c, nil
 }
 

@@ -56,14 +56,20 @@ func (s *Store) indexChanges(old, new *Profile) []bitChange {
 	ttl := int64(ActiveDays * 24 * time.Hour / time.Second)
 	switch {
 	case new == nil && old != nil:
-		// Erased: clear every activity day it could be in.
+		// Erased: clear every activity and follow day it could be in.
 		day := time.Now().In(s.loc)
 		for range ActiveDays {
-			out = append(out, bitChange{index: ActiveIndex(day), bit: 0})
+			out = append(out, bitChange{index: ActiveIndex(day), bit: 0}, bitChange{index: FollowIndex(day), bit: 0})
 			day = day.AddDate(0, 0, -1)
 		}
 	case new != nil && !n.LastActiveAt.IsZero() && !sameDay(o.LastActiveAt, n.LastActiveAt, s.loc):
 		out = append(out, bitChange{index: ActiveIndex(n.LastActiveAt.In(s.loc)), bit: 1, ttl: ttl})
+	}
+	// A follow (subscribe event: OptChangedAt is its time) marks its day.
+	// Someone who followed before kepubot knew them (an import, a first
+	// message with no subscribe event) has no follow time and no mark.
+	if new != nil && n.Subscribed && !o.Subscribed && !n.OptChangedAt.IsZero() {
+		out = append(out, bitChange{index: FollowIndex(n.OptChangedAt.In(s.loc)), bit: 1, ttl: ttl})
 	}
 	return out
 }

@@ -88,3 +88,8 @@ func SourceIndex(id string) string   { return "src:" + id }
 // ActiveIndex names the bitmap of subscribers active on t's calendar day (in
 // t's location).
 func ActiveIndex(t time.Time) string { return "act:" + t.Format("20060102") }
+
+// FollowIndex names the bitmap of subscribers who followed the account on
+// t's calendar day (in t's location): the dashboard's growth. Like the
+// activity bitmaps it lives ActiveDays.
+func FollowIndex(t time.Time) string { return "fol:" + t.Format("20060102") }

@@ -229,6 +229,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	admin.RegisterQuiz(a.admin, admin.QuizDeps{Quiz: a.quiz.Store(), Content: a.content,
 		Campaigns: a.delivery.campaigns, Tax: a.tax, Now: a.now})
 	admin.RegisterSignups(a.admin, admin.SignupDeps{Signups: a.signups, Events: a.content, WeChat: a.wechatClient})
+	admin.RegisterDemand(a.admin, admin.DemandDeps{Log: demand.New(a.rdb, a.cfg.loc), Tax: a.tax, Now: a.now})
 	a.console, err = console.New(console.Config{
 		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,

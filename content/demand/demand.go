@@ -34,6 +34,9 @@ func New(rdb redis.UniversalClient, loc *time.Location) *Log {
 	return &Log{rdb: rdb, loc: loc}
 }
 
+// Day is t's calendar day in the log's time zone, as 2006-01-02.
+func (l *Log) Day(t time.Time) string { return t.In(l.loc).Format("2006-01-02") }
+
 func key(account string, day time.Time, dim string) string {
 	return "kb:{" + account + ":demand}:" + day.Format("20060102") + ":" + dim
 }

@@ -78,6 +78,9 @@ type Town struct {
 	Kind string  `yaml:"kind" json:"kind"`
 	Lat  float64 `yaml:"lat" json:"lat"`
 	Lon  float64 `yaml:"lon" json:"lon"`
+	// Population is how many people live there (0: unknown), the
+	// denominator of the dashboard's coverage.
+	Population int64 `yaml:"population" json:"population"`
 }
 
 // Taxonomy is a validated taxonomy. Build it with Parse or Default; the
@@ -204,6 +207,9 @@ func (t *Taxonomy) build() error {
 		if tw.Lat < minLat || tw.Lat > maxLat || tw.Lon < minLon || tw.Lon > maxLon {
 			errs.addf("towns: %q: centre (lat %v, lon %v) is outside Zengcheng (lat %v–%v, lon %v–%v)",
 				tw.ID, tw.Lat, tw.Lon, minLat, maxLat, minLon, maxLon)
+		}
+		if tw.Population < 0 {
+			errs.addf("towns: %q: population %d is negative", tw.ID, tw.Population)
 		}
 		for _, other := range t.Towns[:i] {
 			if km(tw.Lat, tw.Lon, other.Lat, other.Lon) < 0.5 {

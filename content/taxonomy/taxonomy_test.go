@@ -66,6 +66,22 @@ func TestDefaultTownsMatchDomain(t *testing.T) {
 	}
 }
 
+// The dashboard's coverage divides by these: every town has a population
+// and together they make the district's ~1.47 million (2020 census).
+func TestDefaultPopulations(t *testing.T) {
+	t.Parallel()
+	var sum int64
+	for _, tw := range mustDefault(t).Towns {
+		if tw.Population <= 0 {
+			t.Errorf("town %q population = %d, want > 0", tw.ID, tw.Population)
+		}
+		sum += tw.Population
+	}
+	if sum < 1_400_000 || sum > 1_550_000 {
+		t.Errorf("district population = %d, want about 1.47 million", sum)
+	}
+}
+
 func TestDefaultSuggestedTopics(t *testing.T) {
 	t.Parallel()
 	tax := mustDefault(t)
@@ -117,6 +133,7 @@ func TestParseRejects(t *testing.T) {
 		{"latitude out of range", "lat: 23.5300", "lat: 32.5300", []string{`"paitan"`, "outside"}},
 		{"missing longitude", "    lon: 113.7700\n", "", []string{`"paitan"`, "outside"}},
 		{"shared centre", "lat: 23.1650\n    lon: 113.7060", "lat: 23.3800\n    lon: 113.8200", []string{`"xiancun"`, `"xiaolou"`}},
+		{"negative population", "population: 50000\n", "population: -5\n", []string{`"paitan"`, "negative"}},
 		{"bad kind", "kind: 镇\n    lat: 23.5300", "kind: 乡\n    lat: 23.5300", []string{`"paitan"`, `"乡"`}},
 		{"numeric synonym", "synonyms: [白水寨,", "synonyms: [\"12\", 白水寨,", []string{`"paitan"`, `"12"`, "number"}},
 		{"chinese numeric synonym", "synonyms: [白水寨,", "synonyms: [第三, 白水寨,", []string{`"paitan"`, `"第三"`, "number"}},
