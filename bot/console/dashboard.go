@@ -215,7 +215,8 @@ func (c *Console) Dashboard(ctx context.Context, account string) (*Dashboard, er
 		reach, errs[0] = c.cfg.Profiles.Count(ctx, account, profile.Reachable(), towns, groups)
 	})
 	wg.Go(func() {
-		active, errs[1] = c.cfg.Profiles.Count(ctx, account, activeSince(now, activeWindow), towns, nil)
+		// Of the reachable ones, so that the share has one denominator.
+		active, errs[1] = c.cfg.Profiles.Count(ctx, account, profile.And(profile.Reachable(), activeSince(now, activeWindow)), towns, nil)
 	})
 	wg.Go(func() { daily, errs[2] = c.cfg.Profiles.Count(ctx, account, nil, dayRows, nil) })
 	wg.Go(func() { d.Campaigns, errs[3] = c.recentCampaigns(ctx, account, recentCampaigns) })

@@ -414,5 +414,20 @@ func TestBrowserOrganizerWalkthrough(t *testing.T) {
 	if d := text(t, ctx, "main"); !strings.Contains(d, "派潭荔枝花期提醒") {
 		t.Errorf("the dashboard does not list the campaign:\n%s", d)
 	}
+	// Every chart canvas holds a drawn Chart.js chart with data.
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('canvas')).map(c => {
+		const ch = window.Chart && Chart.getChart(c);
+		return c.id + ':' + (ch ? ch.data.datasets.reduce((n, d) => n + d.data.length, 0) : 'none');
+	})`))
+	must("read the charts", err)
+	if len(charts) < 3 {
+		t.Errorf("the dashboard has %d charts, want at least 3 (towns, coverage, growth): %v", len(charts), charts)
+	}
+	for _, c := range charts {
+		if strings.HasSuffix(c, ":none") || strings.HasSuffix(c, ":0") {
+			t.Errorf("chart %s is not drawn", c)
+		}
+	}
+	t.Logf("charts: %v", charts)
 	screenshot(t, ctx, "console-dashboard-after-campaign.png")
 }
