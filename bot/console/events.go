@@ -22,14 +22,12 @@ func (c *Console) eventRoutes() {
 	c.mux.Handle("POST /console/competitions", c.page(c.createCompetition, admin.RoleOrganizer))
 	c.mux.Handle("GET /console/competitions/{id}", c.page(c.competitionPage, admin.Roles()...))
 	c.mux.Handle("POST /console/competitions/{id}/publish", c.page(c.publish("competitions"), admin.RoleOrganizer))
-	c.mux.Handle("GET /console/competitions/{id}/export.csv", c.page(c.download("/api/v1/competitions/{id}/export.csv", "competition"), admin.Roles()...))
 
 	c.mux.Handle("GET /console/events", c.page(c.eventsPage, admin.Roles()...))
 	c.mux.Handle("GET /console/events/new", c.page(c.newEventPage, admin.RoleOrganizer))
 	c.mux.Handle("POST /console/events", c.page(c.createEvent, admin.RoleOrganizer))
 	c.mux.Handle("GET /console/events/{id}", c.page(c.eventPage, admin.Roles()...))
 	c.mux.Handle("POST /console/events/{id}/publish", c.page(c.publish("events"), admin.RoleOrganizer))
-	c.mux.Handle("GET /console/events/{id}/stats.csv", c.page(c.download("/api/v1/events/{id}/stats?format=csv", "event"), admin.Roles()...))
 }
 
 // objFieldNames are the Chinese labels of competition and event fields
@@ -290,24 +288,6 @@ func (c *Console) publish(kind string) pageFunc {
 			return c.showEvent(w, r, s, status, msg)
 		}
 		http.Redirect(w, r, "/console/"+kind+"/"+url.PathEscape(id), http.StatusSeeOther)
-		return nil
-	}
-}
-
-// download serves an API CSV (pattern's {id} replaced) as an attachment.
-func (c *Console) download(pattern, prefix string) pageFunc {
-	return func(w http.ResponseWriter, r *http.Request, s *Session) error {
-		id := r.PathValue("id")
-		body, ctype, err := c.callRaw(r.Context(), s, strings.Replace(pattern, "{id}", url.PathEscape(id), 1))
-		if err != nil {
-			return apiFail(err)
-		}
-		if ctype == "" {
-			ctype = "text/csv; charset=utf-8"
-		}
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Content-Disposition", `attachment; filename="`+prefix+"-"+safeName(id)+`.csv"`)
-		w.Write(body)
 		return nil
 	}
 }

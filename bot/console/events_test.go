@@ -112,7 +112,7 @@ func TestCompetitionPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := viewer.do("GET", path, nil)
-	for _, want := range []string{"公民科学素质知识竞赛", "KX2026", "已发布", "派潭镇", "农民", "50.0%", path + "/export.csv"} {
+	for _, want := range []string{"公民科学素质知识竞赛", "KX2026", "已发布", "派潭镇", "农民", "50.0%", "/console/exports/competition-" + id + ".csv"} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("competition page lacks %q", want)
 		}
@@ -120,15 +120,18 @@ func TestCompetitionPages(t *testing.T) {
 	if strings.Contains(page.body, path+"/publish") {
 		t.Error("a viewer's competition page offers to publish")
 	}
-	csv := viewer.do("GET", path+"/export.csv", nil)
+	// The console's export is the statistics, never the API's per-person
+	// export with openids.
+	csv := viewer.do("GET", "/console/exports/competition-"+id+".csv", nil)
 	if csv.StatusCode != http.StatusOK || !strings.HasPrefix(csv.Header.Get("Content-Disposition"), "attachment;") ||
-		!strings.Contains(csv.Header.Get("Content-Type"), "text/csv") || !strings.Contains(csv.body, "total,"+id) {
+		!strings.Contains(csv.Header.Get("Content-Type"), "text/csv") || !strings.Contains(csv.body, "全部,"+id) ||
+		!strings.Contains(csv.body, "镇街,paitan,派潭镇,4,3,2,50.0") {
 		t.Errorf("export = %d %q %q:\n%s", csv.StatusCode, csv.Header.Get("Content-Disposition"), csv.Header.Get("Content-Type"), csv.body)
 	}
 	if r := editor.do("GET", path, nil); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "您的角色不能查看统计") {
 		t.Errorf("editor's competition page = %d, want 200 saying stats are not for the role", r.StatusCode)
 	}
-	if r := editor.do("GET", path+"/export.csv", nil); r.StatusCode != http.StatusForbidden {
+	if r := editor.do("GET", "/console/exports/competition-"+id+".csv", nil); r.StatusCode != http.StatusForbidden {
 		t.Errorf("editor's export = %d, want 403", r.StatusCode)
 	}
 	list := viewer.do("GET", "/console/competitions?status=published", nil)
@@ -190,14 +193,14 @@ func TestEventPages(t *testing.T) {
 	}
 	page := viewer.do("GET", path, nil)
 	for _, want := range []string{"全国科普日主场活动", "KPR2026", "已发布", `<span class="big">2 / 2</span>`, "剩余 0",
-		`<span class="big">1</span>候补`, "签到（50.0%）", "荔城街道", "农民", path + "/stats.csv"} {
+		`<span class="big">1</span>候补`, "签到（50.0%）", "荔城街道", "农民", "/console/exports/event-" + id + ".csv"} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("event page lacks %q", want)
 		}
 	}
-	csv := viewer.do("GET", path+"/stats.csv", nil)
+	csv := viewer.do("GET", "/console/exports/event-"+id+".csv", nil)
 	if csv.StatusCode != http.StatusOK || !strings.HasPrefix(csv.Header.Get("Content-Disposition"), "attachment;") ||
-		!strings.HasPrefix(csv.body, "dimension,key,invited,signed_up") || strings.Contains(csv.body, "oxxxx") {
+		!strings.HasPrefix(csv.body, "\uFEFFdimension,key,invited,signed_up") || strings.Contains(csv.body, "oxxxx") {
 		t.Errorf("stats CSV = %d %q:\n%s", csv.StatusCode, csv.Header.Get("Content-Disposition"), csv.body)
 	}
 	if list := viewer.do("GET", "/console/events", nil); !strings.Contains(list.body, `href="`+path+`"`) {
