@@ -12,6 +12,9 @@ VENDOR := bot/console/static/vendor
 run: assets     ## run the service on embedded defaults (no Redis, no WeChat account)
 	$(GO) run ./cmd/kepubot serve
 
+demo: assets    ## the simulated week; DEMO_ARGS=--keep-running leaves the console up
+	$(GO) run ./cmd/kepubot demo $(DEMO_ARGS)
+
 build: assets   ## build bin/kepubot
 	$(GO) build -o bin/kepubot ./cmd/kepubot
 
