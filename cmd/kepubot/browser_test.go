@@ -273,22 +273,13 @@ func TestBrowserDemoPhoneView(t *testing.T) {
 func TestBrowserOrganizerWalkthrough(t *testing.T) {
 	ctx := newBrowser(t, 3*time.Minute)
 	e := startE2E(t, map[string]string{"KEPUBOT_QUIET_HOURS": "off"})
-	bg := context.Background()
-	onboard := func(openID, group, town string) {
-		if _, err := e.phone.Event(bg, openID, "subscribe", "", nil); err != nil {
-			t.Fatal(err)
-		}
-		e.say(openID, group)
-		e.say(openID, town)
-		e.say(openID, "荔枝")
-	}
 	var farmers []string
 	for i := range 5 {
 		o := fmt.Sprintf("oBrowserFarm%02d", i)
-		onboard(o, "农民", "派潭")
+		e.onboard(o, "农民", "派潭")
 		farmers = append(farmers, o)
 	}
-	onboard("oBrowserWork00", "务工人员", "新塘")
+	e.onboard("oBrowserWork00", "务工人员", "新塘")
 	e.say("oBrowserFarm04", "退订") // opted out: must not receive
 
 	const pw = "browser-test-password"

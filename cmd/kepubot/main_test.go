@@ -124,6 +124,18 @@ func (e *e2e) say(openID, text string) string {
 	return r.Content
 }
 
+// onboard follows and answers onboarding: group, town, and litchi as the
+// interest.
+func (e *e2e) onboard(openID, group, town string) {
+	e.t.Helper()
+	if _, err := e.phone.Event(context.Background(), openID, "subscribe", "", nil); err != nil {
+		e.t.Fatal(err)
+	}
+	e.say(openID, group)
+	e.say(openID, town)
+	e.say(openID, "荔枝")
+}
+
 func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
 	e := startE2E(t)
@@ -311,22 +323,14 @@ func TestCampaignEndToEnd(t *testing.T) {
 	}
 	editor, reviewer, organizer := token("editor"), token("reviewer"), token("organizer")
 
-	onboard := func(openID, group, town string) {
-		if _, err := e.phone.Event(ctx, openID, "subscribe", "", nil); err != nil {
-			t.Fatal(err)
-		}
-		e.say(openID, group)
-		e.say(openID, town)
-		e.say(openID, "荔枝")
-	}
 	var farmers []string
 	for i := range 5 {
 		o := fmt.Sprintf("oFarm%02d", i)
-		onboard(o, "农民", "派潭")
+		e.onboard(o, "农民", "派潭")
 		farmers = append(farmers, o)
 	}
 	for i := range 3 {
-		onboard(fmt.Sprintf("oWork%02d", i), "务工人员", "新塘")
+		e.onboard(fmt.Sprintf("oWork%02d", i), "务工人员", "新塘")
 	}
 	e.say("oFarm04", "退订") // opted out: must not receive
 
