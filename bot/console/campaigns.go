@@ -301,13 +301,13 @@ type personaLine struct {
 
 // phoneView is what the chosen persona would see on their phone.
 type phoneView struct {
-	Persona  personaLine
-	Channel  string // custom, template, subscribe, mass; "" unreachable
-	Item     *content.Item
-	MassText string
-	Thing1   string // template fields
-	Thing2   string
-	URL      string
+	Persona personaLine
+	Channel string // custom, template, subscribe, mass; "" unreachable
+	// Message is what the engine would send them, rendered by the engine
+	// (campaign.Engine.Render) so the preview cannot differ from the send.
+	Message *campaign.Message
+	Thing1  string // a notice's fields, in the template's order
+	Thing2  string
 }
 
 // campaignView is the campaign page.
@@ -478,38 +478,12 @@ func (c *Console) planAndPhone(ctx context.Context, s *Session, account string, 
 	}
 	p.Sample[chosen].Chosen = true
 	line := rep.Sample[chosen]
-	phone := &phoneView{Persona: p.Sample[chosen], Channel: line.Channel}
-	if line.Item != "" {
-		it := v.Item
-		if it == nil || it.ID != line.Item {
-			if it, err = c.item(ctx, s, account, line.Item); err != nil {
-				return apiFail(err)
-			}
-		}
-		phone.Item, phone.URL = it, it.URL
-		phone.MassText = massText(it)
-		phone.Thing1, phone.Thing2 = truncateRunes(it.Title, 20), truncateRunes(it.Short, 20)
+	phone := &phoneView{Persona: p.Sample[chosen], Channel: line.Channel, Message: line.Message}
+	if m := line.Message; m != nil && m.Fields != nil {
+		phone.Thing1, phone.Thing2 = m.Fields["thing1"], m.Fields["thing2"]
 	}
 	v.Phone = phone
 	return nil
-}
-
-// massText is the text of a mass message as the engine writes it
-// (scheduler/campaign render.go), without the tracked link.
-func massText(it *content.Item) string {
-	summary := it.Summary
-	if it.Short != "" && len([]rune(it.Summary)) > 80 {
-		summary = it.Short
-	}
-	return "【增城科普】" + it.Title + "\n" + summary + "\n阅读全文："
-}
-
-func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }
 
 // zoneName names the district's time zone for the schedule form.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -402,5 +403,61 @@ func TestCapsAcrossCampaignsAndCorrections(t *testing.T) {
 	}
 	if total == 0 {
 		t.Error("no mass report folded")
+	}
+}
+
+// The plan's preview of a subscriber's message (Render) is what the send
+// then delivers to that subscriber, channel by channel.
+func TestPlanPreviewIsWhatIsSent(t *testing.T) {
+	t.Parallel()
+	b := setup(t, clock.Now)
+	ps := b.population(t, 600)
+	open := 0
+	for o, p := range ps {
+		if p.Group == "farmer" && p.Town == "paitan" && p.Subscribed && !p.OptedOut && open < 10 {
+			fake.UserMessage(b.appID, o)
+			b.profiles.Update(b.ctx, "default", o, func(p *profile.Profile) (*profile.Profile, error) {
+				p.TouchMessage(clock.Now())
+				return p, nil
+			})
+			open++
+		}
+	}
+	c := b.create(t, &campaign.Campaign{Name: "预览", Audience: "group:farmer & town:paitan", Mode: campaign.ModeItem, ItemID: "it1"})
+	rep, err := b.engine.Plan(b.ctx, c, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.run(t, "w1", 2)
+	b.waitDone(t, c.ID, 30*time.Second)
+	seen := map[string]int{}
+	for _, line := range rep.Sample {
+		m := line.Message
+		if line.Channel == "" {
+			if m != nil {
+				t.Errorf("%s is not reached but has a preview %+v", line.OpenID, m)
+			}
+			continue
+		}
+		got := fake.Delivered(b.appID, line.OpenID)
+		if m == nil || len(got) != 1 {
+			t.Fatalf("%s: preview %+v, delivered %+v", line.OpenID, m, got)
+		}
+		seen[m.Channel]++
+		switch m.Channel {
+		case "custom":
+			if got[0].Channel != "custom" || got[0].Kind != "news" || got[0].Content != m.Title || m.Description != "花期要注意控梢保花。" {
+				t.Errorf("%s: preview %+v, delivered %+v", line.OpenID, m, got[0])
+			}
+		case "mass":
+			if got[0].Channel != "mass" || got[0].Content != m.Text || !strings.Contains(m.Text, "荔枝花期管理") {
+				t.Errorf("%s: preview %q, delivered %+v", line.OpenID, m.Text, got[0])
+			}
+		default:
+			t.Errorf("%s: unexpected channel %s", line.OpenID, m.Channel)
+		}
+	}
+	if seen["custom"] == 0 || seen["mass"] == 0 {
+		t.Errorf("the sample covers %v; want both custom and mass", seen)
 	}
 }

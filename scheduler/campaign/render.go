@@ -50,6 +50,39 @@ func (e *Engine) template(c *Campaign, ps plannedSend) wechat.TemplateMessage {
 	}
 }
 
+// Message is what one subscriber's phone shows for a send, rendered by
+// the functions the sends use, so that a preview shows exactly what is
+// sent. Its links are the subscriber's own tracked links: show them, but
+// never follow one on the subscriber's behalf (it would count a click).
+type Message struct {
+	Channel string `json:"channel"` // custom, template, subscribe, mass
+	// A customer-service news card.
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	PicURL      string `json:"pic_url,omitempty"`
+	// A mass message's text (its link included).
+	Text string `json:"text,omitempty"`
+	// A notice's keyword fields (template and subscribe messages).
+	Fields map[string]string `json:"fields,omitempty"`
+	URL    string            `json:"url,omitempty"`
+}
+
+// Render is the message member gets from c with item through channel
+// (custom, template, subscribe or mass); nil for another channel.
+func (e *Engine) Render(c *Campaign, it *content.Item, member profile.Member, channel string) *Message {
+	switch channel {
+	case "custom":
+		a := e.article(c, it, member.ID)
+		return &Message{Channel: channel, Title: a.Title, Description: a.Description, PicURL: a.PicURL, URL: a.URL}
+	case "mass":
+		return &Message{Channel: channel, Text: e.massText(c, it), URL: e.link(c, it, nil)}
+	case "template", "subscribe":
+		t := e.template(c, plannedSend{member: member, item: it})
+		return &Message{Channel: channel, Fields: t.Data, URL: t.URL}
+	}
+	return nil
+}
+
 func (e *Engine) link(c *Campaign, it *content.Item, id *profile.ID) string {
 	if e.cfg.Links == nil {
 		return it.URL

@@ -138,6 +138,8 @@ type PlanLine struct {
 	Title   string `json:"title,omitempty"`
 	Channel string `json:"channel,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// Message is what their phone would show (Render).
+	Message *Message `json:"message,omitempty"`
 }
 
 // maxSample bounds a dry run's work: up to this many subscribers are
@@ -218,6 +220,9 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 				rep.Unreachable[line.Reason]++
 			}
 			if len(rep.Sample) < show {
+				if line.Channel != "" {
+					line.Message = e.Render(c, it, m, line.Channel)
+				}
 				rep.Sample = append(rep.Sample, line)
 			}
 		}
