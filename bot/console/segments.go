@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -197,7 +196,7 @@ func (c *Console) badExpression(expr string, ae *apiError) *audienceCount {
 	ac := &audienceCount{Typed: expr, Position: ae.Position, HasPos: ae.HasPos}
 	var se *segment.SyntaxError
 	if _, err := segment.Parse(expr, c.cfg.Tax); errors.As(err, &se) {
-		ac.Error, ac.Position, ac.HasPos = syntaxMessage(se), se.Pos, true
+		ac.Error, ac.Position, ac.HasPos = c.syntaxMessage(se), se.Pos, true
 	} else {
 		_, msg := userMessage(ae)
 		ac.Error = msg
@@ -214,64 +213,82 @@ func (c *Console) badExpression(expr string, ae *apiError) *audienceCount {
 	return ac
 }
 
-// syntaxTranslations turn the parser's messages (content/segment,
-// SyntaxError.Msg) into Chinese; an unknown one is shown as it is.
-var syntaxTranslations = []struct {
-	re *regexp.Regexp
-	zh string // with $1, $2 from re
-}{
-	{regexp.MustCompile(`^expression is too long \((\d+) characters, at most (\d+)\)$`), "表达式太长（$1 个字，最多 $2 个）"},
-	{regexp.MustCompile(`^unmatched \)$`), "多了一个右括号“)”"},
-	{regexp.MustCompile(`^missing & or \| before (.*)$`), "$1 前面缺少 &（且）或 |（或）"},
-	{regexp.MustCompile(`^unexpected character (.*)$`), "无法识别的字符 $1"},
-	{regexp.MustCompile(`^unexpected (.*)$`), "多余的 $1"},
-	{regexp.MustCompile(`^nested more than (\d+) levels deep$`), "括号嵌套超过 $1 层"},
-	{regexp.MustCompile(`^missing \) to close the \( at (\d+)$`), "缺少右括号“)”"},
-	{regexp.MustCompile(`^expression ends after (.*); expected .*$`), "表达式在 $1 之后就结束了，还缺少一个条件"},
-	{regexp.MustCompile(`^expression ends; expected .*$`), "表达式是空的，缺少条件"},
-	{regexp.MustCompile(`^expected a term after (.*), found (.*)$`), "$1 后面应是一个条件，却是 $2"},
-	{regexp.MustCompile(`^expected a term, found (.*)$`), "这里应是一个条件，却是 $1"},
-	{regexp.MustCompile(`^missing : and a value after (.*)$`), "$1 后面缺少“:”和取值"},
-	{regexp.MustCompile(`^(\S+) takes no value$`), "$1 不带取值"},
-	{regexp.MustCompile(`^expected \| or \) in (\S+):\(...\), found (.*)$`), "$1:(...) 列表中应是 | 或 )，却是 $2"},
-	{regexp.MustCompile(`^missing value after (\S+):$`), "$1: 后面缺少取值"},
-	{regexp.MustCompile(`^missing value in (\S+):\(...\)$`), "$1:(...) 列表中缺少取值"},
-	{regexp.MustCompile(`^expected a value in (\S+):\(...\), found (.*)$`), "$1:(...) 列表中应是取值，却是 $2"},
-	{regexp.MustCompile(`^invalid source (.*)$`), "来源 $1 写法不对"},
-	{regexp.MustCompile(`^invalid activity window (.*)$`), "活跃天数 $1 写法不对，应写成 active:30d"},
-	{regexp.MustCompile(`^activity window (.*) is out of range$`), "活跃天数 $1 超出范围（1 到 " + strconv.Itoa(profile.ActiveDays) + " 天）"},
-	{regexp.MustCompile(`^unknown group (.*)$`), "没有这个人群：$1"},
-	{regexp.MustCompile(`^unknown town (.*)$`), "没有这个镇街：$1"},
-	{regexp.MustCompile(`^unknown topic (.*)$`), "没有这个话题：$1"},
-	{regexp.MustCompile(`^unknown (?:key|flag|word) (.*)$`), "无法识别 $1"},
+// syntaxTexts say each of the parser's errors (segment.Codes) in Chinese,
+// from the error's Args; TestSyntaxTexts checks every code has one.
+var syntaxTexts = map[segment.Code]func(a []string) string{
+	segment.CodeTooLong:         func(a []string) string { return "表达式太长（" + a[0] + " 个字，最多 " + a[1] + " 个）" },
+	segment.CodeUnmatchedClose:  func([]string) string { return "多了一个右括号“)”" },
+	segment.CodeMissingOperator: func(a []string) string { return "“" + a[0] + "”前面缺少 &（且）或 |（或）" },
+	segment.CodeUnexpected:      func(a []string) string { return "多余的“" + a[0] + "”" },
+	segment.CodeBadCharacter:    func(a []string) string { return "无法识别的字符“" + a[0] + "”" },
+	segment.CodeTooDeep:         func(a []string) string { return "括号嵌套超过 " + a[0] + " 层" },
+	segment.CodeMissingClose:    func([]string) string { return "缺少右括号“)”" },
+	segment.CodeEnds: func(a []string) string {
+		if a[0] == "" {
+			return "表达式是空的，缺少条件"
+		}
+		return "表达式在“" + a[0] + "”之后就结束了，还缺少一个条件"
+	},
+	segment.CodeExpectedTerm: func(a []string) string {
+		if a[0] == "" {
+			return "这里应是一个条件，却是“" + a[1] + "”"
+		}
+		return "“" + a[0] + "”后面应是一个条件，却是“" + a[1] + "”"
+	},
+	segment.CodeMissingColon:      func(a []string) string { return a[0] + " 后面缺少“:”和取值" },
+	segment.CodeFlagValue:         func(a []string) string { return a[0] + " 不带取值" },
+	segment.CodeListSeparator:     func(a []string) string { return a[0] + ":(...) 列表中应是 | 或 )，却是“" + a[1] + "”" },
+	segment.CodeMissingValue:      func(a []string) string { return a[0] + ": 后面缺少取值" },
+	segment.CodeListMissingValue:  func(a []string) string { return a[0] + ":(...) 列表中缺少取值" },
+	segment.CodeListExpectedValue: func(a []string) string { return a[0] + ":(...) 列表中应是取值，却是“" + a[1] + "”" },
+	segment.CodeBadSource:         func(a []string) string { return "来源“" + a[0] + "”写法不对" },
+	segment.CodeNoTaxonomy:        func(a []string) string { return "无法查找“" + a[1] + "”" },
+	segment.CodeBadWindow:         func(a []string) string { return "活跃天数“" + a[0] + "”写法不对，应写成 active:30d" },
+	segment.CodeWindowRange: func(a []string) string {
+		return "活跃天数“" + a[0] + "”超出范围（1 到 " + a[1] + " 天）"
+	},
+	segment.CodeUnknownValue: func(a []string) string {
+		what := map[string]string{segment.KeyGroup: "人群", segment.KeyTown: "镇街", segment.KeyInterest: "话题"}[a[0]]
+		return "没有这个" + what + "：“" + a[1] + "”"
+	},
+	segment.CodeUnknownWord: func(a []string) string { return "无法识别“" + a[1] + "”" },
 }
 
-var (
-	didYouMean = regexp.MustCompile(`^did you mean (.+)\?$`)
-	idsAre     = regexp.MustCompile(`^(group|town|topic)s are `)
-	suggestion = regexp.MustCompile(`^(\S+) \((.+)\)$`) // paitan (派潭镇)
-	quoted     = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
-)
-
 // syntaxMessage is a syntax error in Chinese with a hint to fix it.
-func syntaxMessage(se *segment.SyntaxError) string {
-	msg := se.Msg
-	for _, t := range syntaxTranslations {
-		if t.re.MatchString(se.Msg) {
-			msg = t.re.ReplaceAllString(se.Msg, t.zh)
-			break
-		}
+func (c *Console) syntaxMessage(se *segment.SyntaxError) string {
+	say, ok := syntaxTexts[se.Code]
+	if !ok {
+		return se.Error() // a code added without a text: TestSyntaxTexts fails
 	}
-	msg = quoted.ReplaceAllString(msg, "“$1”")
-	switch m := didYouMean.FindStringSubmatch(se.Hint); {
-	case m != nil:
-		msg += "。您是不是想写 " + suggestion.ReplaceAllString(m[1], "$1（$2）") + "？"
-	case idsAre.MatchString(se.Hint):
+	msg := say(se.Args)
+	switch {
+	case se.Suggestion != "":
+		msg += "。您是不是想写 " + se.Suggestion + c.termName(se.Suggestion) + "？"
+	case se.Code == segment.CodeUnknownValue:
 		msg += "。请从上面的选项中选择，或写它的中文名"
 	case se.Hint != "":
 		msg += "。条件写作 键:值，如 group:farmer、town:派潭、interest:litchi、active:30d；用 &（且）、|（或）、!（非）和括号连接"
 	}
 	return msg
+}
+
+// termName is " (派潭镇)" for a suggested value that names a group, town
+// or topic (paitan, or town:paitan); "" otherwise.
+func (c *Console) termName(suggestion string) string {
+	id := suggestion
+	if _, v, ok := strings.Cut(suggestion, ":"); ok {
+		id = v
+	}
+	if t, ok := c.cfg.Tax.Town(id); ok {
+		return "（" + t.Name + "）"
+	}
+	if g, ok := c.cfg.Tax.Group(id); ok {
+		return "（" + g.Name + "）"
+	}
+	if tp, ok := c.cfg.Tax.Topic(id); ok {
+		return "（" + tp.Name + "）"
+	}
+	return ""
 }
 
 // segmentsView is the builder page.

@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -229,6 +230,37 @@ func TestAudienceExpression(t *testing.T) {
 	} {
 		if got := tc.f.expression(); got != tc.want {
 			t.Errorf("%+v.expression() = %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
+
+// Every parser error code has a Chinese text, and the texts read well for
+// real errors (no English left, the suggestion named).
+func TestSyntaxTexts(t *testing.T) {
+	t.Parallel()
+	for _, code := range segment.Codes {
+		if syntaxTexts[code] == nil {
+			t.Errorf("no Chinese text for segment error code %s", code)
+		}
+	}
+	b := setup(t)
+	cases := map[string]string{
+		"town:patan":              "没有这个镇街：“patan”。您是不是想写 paitan（派潭镇）？",
+		"farmer":                  "无法识别“farmer”。您是不是想写 group:farmer（农民）？",
+		"group:farmer &":          "表达式在“&”之后就结束了，还缺少一个条件",
+		"& group:farmer":          "这里应是一个条件，却是“&”",
+		"active:99d":              "活跃天数“99d”超出范围（1 到 35 天）",
+		"group:farmer town:派潭":    "“town”前面缺少 &（且）或 |（或）",
+		"town:(paitan & licheng)": "town:(...) 列表中应是 | 或 )，却是“&”",
+	}
+	for in, want := range cases {
+		_, err := segment.Parse(in, b.tax)
+		var se *segment.SyntaxError
+		if !errors.As(err, &se) {
+			t.Fatalf("Parse(%q) = %v", in, err)
+		}
+		if got := b.console.syntaxMessage(se); !strings.HasPrefix(got, want) {
+			t.Errorf("%q: %q, want it to start with %q", in, got, want)
 		}
 	}
 }

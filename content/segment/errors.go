@@ -19,7 +19,48 @@ type SyntaxError struct {
 	Msg string
 	// Hint suggests a fix, e.g. "did you mean paitan (派潭镇)?"; may be empty.
 	Hint string
+	// Code says which error this is, for a program (the console says it
+	// in Chinese); Args are its particulars, in the order Codes lists them.
+	Code Code
+	Args []string
+	// Suggestion is what the organizer probably meant ("paitan",
+	// "group:farmer"), when a typo or a bare value looks like it.
+	Suggestion string
 }
+
+// Code identifies a kind of SyntaxError.
+type Code string
+
+// The codes, with their Args.
+const (
+	CodeTooLong           Code = "too_long"            // length, maximum
+	CodeUnmatchedClose    Code = "unmatched_close"     //
+	CodeMissingOperator   Code = "missing_operator"    // the token after the gap
+	CodeUnexpected        Code = "unexpected"          // the token
+	CodeBadCharacter      Code = "bad_character"       // the character
+	CodeTooDeep           Code = "too_deep"            // the maximum depth
+	CodeMissingClose      Code = "missing_close"       // the offset of the (
+	CodeEnds              Code = "ends"                // the last token ("" for an empty expression)
+	CodeExpectedTerm      Code = "expected_term"       // the token before ("" at the start), the token found
+	CodeMissingColon      Code = "missing_colon"       // the key
+	CodeFlagValue         Code = "flag_value"          // the flag
+	CodeListSeparator     Code = "list_separator"      // the key, the token found
+	CodeMissingValue      Code = "missing_value"       // the key
+	CodeListMissingValue  Code = "list_missing_value"  // the key
+	CodeListExpectedValue Code = "list_expected_value" // the key, the token found
+	CodeBadSource         Code = "bad_source"          // the value
+	CodeNoTaxonomy        Code = "no_taxonomy"         // the key, the value
+	CodeBadWindow         Code = "bad_window"          // the value
+	CodeWindowRange       Code = "window_range"        // the value, the most days
+	CodeUnknownValue      Code = "unknown_value"       // the key (group, town, interest), the value
+	CodeUnknownWord       Code = "unknown_word"        // what it was taken for (key or flag), the word
+)
+
+// Codes lists every code, for a program that must say each one.
+var Codes = []Code{CodeTooLong, CodeUnmatchedClose, CodeMissingOperator, CodeUnexpected, CodeBadCharacter,
+	CodeTooDeep, CodeMissingClose, CodeEnds, CodeExpectedTerm, CodeMissingColon, CodeFlagValue,
+	CodeListSeparator, CodeMissingValue, CodeListMissingValue, CodeListExpectedValue, CodeBadSource,
+	CodeNoTaxonomy, CodeBadWindow, CodeWindowRange, CodeUnknownValue, CodeUnknownWord}
 
 // Error reads e.g. `unknown town "patan" at 14; did you mean paitan (派潭镇)?`.
 func (e *SyntaxError) Error() string {
@@ -90,7 +131,7 @@ func terms(tax *taxonomy.Taxonomy, key string) []taxonomy.Term {
 
 func unknownValue(tax *taxonomy.Taxonomy, key string, v token) error {
 	what := map[string]string{KeyGroup: "group", KeyTown: "town", KeyInterest: "topic"}[key]
-	e := &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("unknown %s %s", what, quote(v.text))}
+	e := &SyntaxError{Pos: v.pos, Code: CodeUnknownValue, Args: []string{key, v.text}, Msg: fmt.Sprintf("unknown %s %s", what, quote(v.text))}
 	ts := terms(tax, key)
 	best, bestD := -1, 0
 	for i, t := range ts {
@@ -105,6 +146,7 @@ func unknownValue(tax *taxonomy.Taxonomy, key string, v token) error {
 	}
 	if best >= 0 && typo(v.text, bestD) {
 		e.Hint = fmt.Sprintf("did you mean %s (%s)?", ts[best].ID, ts[best].Name)
+		e.Suggestion = ts[best].ID
 		return e
 	}
 	ids := make([]string, len(ts))
@@ -117,7 +159,7 @@ func unknownValue(tax *taxonomy.Taxonomy, key string, v token) error {
 
 // unknownWord explains a word that is neither a known key nor a flag.
 func unknownWord(tax *taxonomy.Taxonomy, w token, what string, names ...map[string]string) error {
-	e := &SyntaxError{Pos: w.pos, Msg: fmt.Sprintf("unknown %s %s", what, quote(w.text))}
+	e := &SyntaxError{Pos: w.pos, Code: CodeUnknownWord, Args: []string{what, w.text}, Msg: fmt.Sprintf("unknown %s %s", what, quote(w.text))}
 	best, bestD := "", 0
 	for _, m := range names {
 		for name := range m {
@@ -131,12 +173,14 @@ func unknownWord(tax *taxonomy.Taxonomy, w token, what string, names ...map[stri
 		for _, key := range []string{KeyGroup, KeyTown, KeyInterest} {
 			if id, ok := lookup(tax, key, w.text); ok {
 				e.Hint = fmt.Sprintf("did you mean %s:%s?", key, id)
+				e.Suggestion = key + ":" + id
 				return e
 			}
 		}
 	}
 	if best != "" && typo(w.text, bestD) {
 		e.Hint = fmt.Sprintf("did you mean %s?", best)
+		e.Suggestion = best
 	} else {
 		e.Hint = "terms are key:value with keys group, town, interest, source and active, or the flags subscribed, opted_out and all"
 	}

@@ -48,7 +48,7 @@ type token struct {
 func Parse(expr string, tax *taxonomy.Taxonomy) (*Expr, error) {
 	rs := []rune(expr)
 	if len(rs) > MaxLen {
-		return nil, &SyntaxError{Pos: MaxLen, Msg: fmt.Sprintf("expression is too long (%d characters, at most %d)", len(rs), MaxLen)}
+		return nil, &SyntaxError{Pos: MaxLen, Code: CodeTooLong, Args: []string{strconv.Itoa(len(rs)), strconv.Itoa(MaxLen)}, Msg: fmt.Sprintf("expression is too long (%d characters, at most %d)", len(rs), MaxLen)}
 	}
 	toks, err := lex(rs)
 	if err != nil {
@@ -65,12 +65,12 @@ func Parse(expr string, tax *taxonomy.Taxonomy) (*Expr, error) {
 	if t := p.peek(); t.kind != tEOF {
 		switch {
 		case t.kind == tRParen:
-			return nil, &SyntaxError{Pos: t.pos, Msg: "unmatched )"}
+			return nil, &SyntaxError{Pos: t.pos, Code: CodeUnmatchedClose, Msg: "unmatched )"}
 		case t.kind == tWord || t.kind == tLParen || t.kind == tNot:
-			return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("missing & or | before %s", quote(t.text)),
+			return nil, &SyntaxError{Pos: t.pos, Code: CodeMissingOperator, Args: []string{t.text}, Msg: fmt.Sprintf("missing & or | before %s", quote(t.text)),
 				Hint: "join terms with & (and) or | (or)"}
 		default:
-			return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("unexpected %s", quote(t.text))}
+			return nil, &SyntaxError{Pos: t.pos, Code: CodeUnexpected, Args: []string{t.text}, Msg: fmt.Sprintf("unexpected %s", quote(t.text))}
 		}
 	}
 	return &Expr{root: root}, nil
@@ -96,7 +96,7 @@ func lex(rs []rune) ([]token, error) {
 			continue
 		}
 		if !isWordRune(r) {
-			return nil, &SyntaxError{Pos: i, Msg: fmt.Sprintf("unexpected character %q", rs[i]),
+			return nil, &SyntaxError{Pos: i, Code: CodeBadCharacter, Args: []string{string(rs[i])}, Msg: fmt.Sprintf("unexpected character %q", rs[i]),
 				Hint: "use & (and), | (or), ! (not), parentheses and key:value terms"}
 		}
 		start := i
@@ -206,7 +206,7 @@ func (p *parser) unary() (*node, error) {
 	t := p.peek()
 	if isOp(t, tNot) || t.kind == tLParen {
 		if p.depth++; p.depth > maxDepth {
-			return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("nested more than %d levels deep", maxDepth)}
+			return nil, &SyntaxError{Pos: t.pos, Code: CodeTooDeep, Args: []string{strconv.Itoa(maxDepth)}, Msg: fmt.Sprintf("nested more than %d levels deep", maxDepth)}
 		}
 		defer func() { p.depth-- }()
 	}
@@ -225,7 +225,7 @@ func (p *parser) unary() (*node, error) {
 			return nil, err
 		}
 		if c := p.next(); c.kind != tRParen {
-			return nil, &SyntaxError{Pos: c.pos, Msg: fmt.Sprintf("missing ) to close the ( at %d", t.pos)}
+			return nil, &SyntaxError{Pos: c.pos, Code: CodeMissingClose, Args: []string{strconv.Itoa(t.pos)}, Msg: fmt.Sprintf("missing ) to close the ( at %d", t.pos)}
 		}
 		return n, nil
 	case t.kind == tWord && !isOp(t, tAnd) && !isOp(t, tOr):
@@ -236,17 +236,18 @@ func (p *parser) unary() (*node, error) {
 
 // expected reports a missing operand at t.
 func (p *parser) expected(t token, what string) error {
-	after := ""
+	after, prev := "", ""
 	if p.i > 0 {
-		after = fmt.Sprintf(" after %s", quote(p.toks[p.i-1].text))
+		prev = p.toks[p.i-1].text
+		after = fmt.Sprintf(" after %s", quote(prev))
 	}
 	switch t.kind {
 	case tEOF:
-		return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("expression ends%s; expected %s", after, what)}
+		return &SyntaxError{Pos: t.pos, Code: CodeEnds, Args: []string{prev}, Msg: fmt.Sprintf("expression ends%s; expected %s", after, what)}
 	case tRParen:
-		return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("expected %s%s, found )", what, after)}
+		return &SyntaxError{Pos: t.pos, Code: CodeExpectedTerm, Args: []string{prev, ")"}, Msg: fmt.Sprintf("expected %s%s, found )", what, after)}
 	}
-	return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("expected %s%s, found %s", what, after, quote(t.text))}
+	return &SyntaxError{Pos: t.pos, Code: CodeExpectedTerm, Args: []string{prev, t.text}, Msg: fmt.Sprintf("expected %s%s, found %s", what, after, quote(t.text))}
 }
 
 var keyAliases = map[string]string{
@@ -267,7 +268,7 @@ func (p *parser) term() (*node, error) {
 			return &node{kind: kindFlag, key: f}, nil
 		}
 		if _, ok := keyAliases[name]; ok {
-			return nil, &SyntaxError{Pos: w.pos + len([]rune(w.text)), Msg: fmt.Sprintf("missing : and a value after %s", quote(w.text)),
+			return nil, &SyntaxError{Pos: w.pos + len([]rune(w.text)), Code: CodeMissingColon, Args: []string{w.text}, Msg: fmt.Sprintf("missing : and a value after %s", quote(w.text)),
 				Hint: fmt.Sprintf("write it as %s:<value>", name)}
 		}
 		return nil, unknownWord(p.tax, w, "flag", flagAliases, keyAliases)
@@ -276,7 +277,7 @@ func (p *parser) term() (*node, error) {
 	key, ok := keyAliases[name]
 	if !ok {
 		if _, isFlag := flagAliases[name]; isFlag {
-			return nil, &SyntaxError{Pos: colon.pos, Msg: fmt.Sprintf("%s takes no value", name)}
+			return nil, &SyntaxError{Pos: colon.pos, Code: CodeFlagValue, Args: []string{name}, Msg: fmt.Sprintf("%s takes no value", name)}
 		}
 		return nil, unknownWord(p.tax, w, "key", keyAliases)
 	}
@@ -298,14 +299,14 @@ func (p *parser) term() (*node, error) {
 			}
 			if sep.kind != tOr && sep.kind != tComma {
 				if sep.kind == tEOF {
-					return nil, &SyntaxError{Pos: sep.pos, Msg: fmt.Sprintf("missing ) to close the ( at %d", t.pos)}
+					return nil, &SyntaxError{Pos: sep.pos, Code: CodeMissingClose, Args: []string{strconv.Itoa(t.pos)}, Msg: fmt.Sprintf("missing ) to close the ( at %d", t.pos)}
 				}
-				return nil, &SyntaxError{Pos: sep.pos, Msg: fmt.Sprintf("expected | or ) in %s:(...), found %s", key, quote(sep.text)),
+				return nil, &SyntaxError{Pos: sep.pos, Code: CodeListSeparator, Args: []string{key, sep.text}, Msg: fmt.Sprintf("expected | or ) in %s:(...), found %s", key, quote(sep.text)),
 					Hint: fmt.Sprintf("a list means any of its values; for all of them write %s:a & %s:b", key, key)}
 			}
 		}
 	default:
-		return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("missing value after %s:", key)}
+		return nil, &SyntaxError{Pos: t.pos, Code: CodeMissingValue, Args: []string{key}, Msg: fmt.Sprintf("missing value after %s:", key)}
 	}
 	n := &node{kind: kindTerm, key: key}
 	for _, v := range vals {
@@ -322,9 +323,9 @@ func (p *parser) term() (*node, error) {
 
 func (p *parser) valueError(t token, key string) error {
 	if t.kind == tEOF || t.kind == tRParen {
-		return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("missing value in %s:(...)", key)}
+		return &SyntaxError{Pos: t.pos, Code: CodeListMissingValue, Args: []string{key}, Msg: fmt.Sprintf("missing value in %s:(...)", key)}
 	}
-	return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("expected a value in %s:(...), found %s", key, quote(t.text))}
+	return &SyntaxError{Pos: t.pos, Code: CodeListExpectedValue, Args: []string{key, t.text}, Msg: fmt.Sprintf("expected a value in %s:(...), found %s", key, quote(t.text))}
 }
 
 // resolve turns a typed value into its canonical form.
@@ -332,7 +333,7 @@ func (p *parser) resolve(key string, v token) (string, error) {
 	switch key {
 	case KeySource:
 		if !sourcePattern.MatchString(v.text) {
-			return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("invalid source %s", quote(v.text)),
+			return "", &SyntaxError{Pos: v.pos, Code: CodeBadSource, Args: []string{v.text}, Msg: fmt.Sprintf("invalid source %s", quote(v.text)),
 				Hint: "sources are 1-40 letters, digits, _ . or -"}
 		}
 		return v.text, nil
@@ -340,7 +341,7 @@ func (p *parser) resolve(key string, v token) (string, error) {
 		return resolveActive(v)
 	}
 	if p.tax == nil {
-		return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("no taxonomy to look up %s %s in", key, quote(v.text))}
+		return "", &SyntaxError{Pos: v.pos, Code: CodeNoTaxonomy, Args: []string{key, v.text}, Msg: fmt.Sprintf("no taxonomy to look up %s %s in", key, quote(v.text))}
 	}
 	if id, ok := lookup(p.tax, key, v.text); ok {
 		return id, nil
@@ -354,10 +355,10 @@ func resolveActive(v token) (string, error) {
 	digits, ok := strings.CutSuffix(s, "d")
 	n, err := strconv.Atoi(digits)
 	if !ok || err != nil || digits == "" || digits[0] < '0' || digits[0] > '9' {
-		return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("invalid activity window %s", quote(v.text)), Hint: hint}
+		return "", &SyntaxError{Pos: v.pos, Code: CodeBadWindow, Args: []string{v.text}, Msg: fmt.Sprintf("invalid activity window %s", quote(v.text)), Hint: hint}
 	}
 	if n < 1 || n > profile.ActiveDays {
-		return "", &SyntaxError{Pos: v.pos, Msg: fmt.Sprintf("activity window %s is out of range", quote(v.text)),
+		return "", &SyntaxError{Pos: v.pos, Code: CodeWindowRange, Args: []string{v.text, strconv.Itoa(profile.ActiveDays)}, Msg: fmt.Sprintf("activity window %s is out of range", quote(v.text)),
 			Hint: fmt.Sprintf("activity is kept for %d days: use 1d to %dd", profile.ActiveDays, profile.ActiveDays)}
 	}
 	return strconv.Itoa(n) + "d", nil

@@ -157,6 +157,14 @@ func TestParseErrors(t *testing.T) {
 		{in: strings.Repeat("(", 60) + "all" + strings.Repeat(")", 60), pos: 50, msg: "nested more than 50 levels"},
 		{in: strings.Repeat("!", 60) + "all", pos: 50, msg: "nested more than 50 levels"},
 		{in: strings.Repeat("all|", 600), pos: MaxLen, msg: "expression is too long"},
+		{in: "group:farmer :", pos: 13, msg: `unexpected ":"`},
+	}
+	seen := map[Code]bool{}
+	if _, err := Parse("town:paitan", nil); err != nil {
+		var se *SyntaxError
+		if errors.As(err, &se) {
+			seen[se.Code] = true
+		}
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.in, tax)
@@ -170,6 +178,17 @@ func TestParseErrors(t *testing.T) {
 		}
 		if tt.errorStr != "" && !strings.Contains(err.Error(), tt.errorStr) {
 			t.Errorf("Parse(%q).Error() = %q, want it to contain %q", tt.in, err.Error(), tt.errorStr)
+		}
+		if !slices.Contains(Codes, se.Code) {
+			t.Errorf("Parse(%q): code %q is not in Codes", tt.in, se.Code)
+		}
+		seen[se.Code] = true
+	}
+	// Every code is produced by some case here: a program that says each
+	// code (the console) is tested against real errors.
+	for _, c := range Codes {
+		if !seen[c] {
+			t.Errorf("no case produces code %s", c)
 		}
 	}
 }
