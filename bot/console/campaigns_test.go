@@ -46,29 +46,6 @@ func (s *sender) MassSendToOpenIDs(_ context.Context, openIDs []string, m wechat
 	return wechat.MassResult{MsgID: int64(len(s.masses))}, nil
 }
 
-// contentItems is the content store as the engine reads it.
-type contentItems struct{ s *content.Store }
-
-func (c contentItems) Item(ctx context.Context, account, id string) (*content.Item, error) {
-	it, err := c.s.Item(ctx, account, id)
-	if err != nil {
-		return nil, err
-	}
-	return &it, nil
-}
-
-func (c contentItems) Deliverable(ctx context.Context, account string, t time.Time) ([]*content.Item, error) {
-	items, err := c.s.Published(ctx, account, content.Query{At: t})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*content.Item, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out, nil
-}
-
 // delivery is the campaign side of a console test: the API's campaign
 // routes over a real engine and queue, with workers started on demand.
 type delivery struct {
@@ -93,7 +70,7 @@ func (b *bundle) addCampaigns(t *testing.T) *delivery {
 		return e.Compile(at, time.UTC), nil
 	}
 	d := &delivery{queue: q, sender: &sender{news: map[string]wechat.Article{}}}
-	items := contentItems{b.content}
+	items := campaign.StoreItems{Store: b.content}
 	d.engine = campaign.New(campaign.Config{Store: b.camps, Profiles: b.profiles, Items: items,
 		Queue:   func(string) *queue.Queue { return q },
 		Sender:  func(string) (campaign.Sender, error) { return d.sender, nil },

@@ -58,7 +58,7 @@ func (a *App) buildDelivery(ctx context.Context) error {
 	d.engine = campaign.New(campaign.Config{
 		Store:    d.campaigns,
 		Profiles: a.profiles,
-		Items:    contentItems{a.content},
+		Items:    campaign.StoreItems{Store: a.content},
 		Queue:    func(account string) *queue.Queue { return d.queues[account] },
 		Limiter:  d.limiter,
 		Sender: func(account string) (campaign.Sender, error) {
@@ -107,7 +107,7 @@ func (a *App) buildScheduler() error {
 		{Name: "weekly-digest", Spec: "0 19 * * 5", Policy: jobs.PolicyCatchUpLast, Grace: 2 * time.Hour,
 			Run: jobs.CampaignJob(cs, campaign.Campaign{Account: "default", Name: "weekly-digest", Mode: campaign.ModePersonalized})},
 		{Name: "farming-calendar", Spec: "0 7 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 3 * time.Hour,
-			Run: jobs.FarmingCalendar(cs, contentItems{a.content}, "default", nil, a.cfg.loc)},
+			Run: jobs.FarmingCalendar(cs, campaign.StoreItems{Store: a.content}, "default", nil, a.cfg.loc)},
 		{Name: "tag-sync", Spec: "30 3 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 12 * time.Hour, Run: d.tagSync.Job(accounts...)},
 		{Name: "stats-rollup", Spec: "50 23 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 6 * time.Hour,
 			Run: func(ctx context.Context, t jobs.Tick) error {
@@ -214,29 +214,6 @@ func (a *App) rules(account string) plan.Rules {
 		r.AccountType = plan.SubscriptionAccount
 	}
 	return r
-}
-
-// contentItems adapts the content store to the engine's Items.
-type contentItems struct{ s *content.Store }
-
-func (c contentItems) Item(ctx context.Context, account, id string) (*content.Item, error) {
-	it, err := c.s.Item(ctx, account, id)
-	if err != nil {
-		return nil, err
-	}
-	return &it, nil
-}
-
-func (c contentItems) Deliverable(ctx context.Context, account string, t time.Time) ([]*content.Item, error) {
-	items, err := c.s.Published(ctx, account, content.Query{At: t})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*content.Item, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out, nil
 }
 
 // background runs what the app does besides answering HTTP: delivery
