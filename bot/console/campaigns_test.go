@@ -54,7 +54,7 @@ type delivery struct {
 	sender *sender
 }
 
-func (b *bundle) addCampaigns(t *testing.T) *delivery {
+func (b *bundle) addCampaigns(t testing.TB) *delivery {
 	t.Helper()
 	clock := func() time.Time { return b.now }
 	q, err := queue.New(b.rdb, queue.Options{Name: "default", Now: clock, PollInterval: 20 * time.Millisecond,
@@ -84,6 +84,7 @@ func (b *bundle) addCampaigns(t *testing.T) *delivery {
 	for _, g := range b.tax.Groups {
 		groups = append(groups, g.ID)
 	}
+	b.console.cfg.Engine = d.engine // the list's and dashboard's stats
 	admin.RegisterCampaigns(b.api, admin.CampaignDeps{Store: b.camps, Engine: d.engine, Compile: compile,
 		Item: items.Item, Queue: func(string) *queue.Queue { return q }, Towns: towns, Groups: groups, Now: clock})
 	return d

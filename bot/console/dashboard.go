@@ -331,6 +331,10 @@ func activeSince(now time.Time, days int) profile.Program {
 
 // recentCampaigns lists the n newest campaigns; those that started get
 // their stats when the engine is there.
+// statsAtOnce bounds the campaigns whose stats are read at once (each is
+// a few Redis round trips).
+const statsAtOnce = 16
+
 func (c *Console) recentCampaigns(ctx context.Context, account string, n int) ([]campaignRow, error) {
 	list, err := c.cfg.Campaigns.List(ctx, account, n)
 	if err != nil {
@@ -339,12 +343,15 @@ func (c *Console) recentCampaigns(ctx context.Context, account string, n int) ([
 	rows := make([]campaignRow, len(list))
 	var wg sync.WaitGroup
 	errs := make([]error, len(list))
+	sem := make(chan struct{}, statsAtOnce)
 	for i, camp := range list {
 		rows[i].Campaign = camp
 		if c.cfg.Engine == nil || camp.StartedAt == nil {
 			continue
 		}
 		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			rows[i].Stats, errs[i] = c.cfg.Engine.Stats(ctx, camp, nil, nil)
 			rows[i].HasStats = errs[i] == nil
 		})
