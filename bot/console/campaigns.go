@@ -29,12 +29,12 @@ import (
 
 // campaignRoutes adds the pages of the campaign composer, phone preview and results.
 func (c *Console) campaignRoutes() {
-	c.mux.Handle("GET /console/campaigns", c.page(c.campaignsPage, admin.Roles()...))
-	c.mux.Handle("GET /console/campaigns/new", c.page(c.composePage, admin.RoleOrganizer))
-	c.mux.Handle("POST /console/campaigns", c.page(c.composeSubmit, admin.RoleOrganizer))
-	c.mux.Handle("GET /console/campaigns/{id}", c.page(c.campaignPage, admin.Roles()...))
-	c.mux.Handle("GET /console/campaigns/{id}/export.csv", c.page(c.campaignExport, admin.Roles()...))
-	c.mux.Handle("POST /console/campaigns/{id}/{action}", c.page(c.campaignAction, admin.RoleOrganizer))
+	c.handle("GET /console/campaigns", c.campaignsPage, admin.Roles()...)
+	c.handle("GET /console/campaigns/new", c.composePage, admin.RoleOrganizer)
+	c.handle("POST /console/campaigns", c.composeSubmit, admin.RoleOrganizer)
+	c.handle("GET /console/campaigns/{id}", c.campaignPage, admin.Roles()...)
+	c.handle("GET /console/campaigns/{id}/export.csv", c.campaignExport, admin.Roles()...)
+	c.handle("POST /console/campaigns/{id}/{action}", c.campaignAction, admin.RoleOrganizer)
 }
 
 // campaignJSON is a campaign as the API shows it, with its stats.

@@ -85,11 +85,12 @@ type Config struct {
 
 // Console serves the web console.
 type Console struct {
-	cfg    Config
-	logger *slog.Logger
-	pages  map[string]*template.Template
-	mux    *http.ServeMux
-	acc    *Accounts
+	cfg        Config
+	logger     *slog.Logger
+	pages      map[string]*template.Template
+	mux        *http.ServeMux
+	acc        *Accounts
+	registered []route // what handle registered
 }
 
 // New returns a console, or an error naming the missing dependency.
@@ -196,13 +197,13 @@ func (c *Console) routes() {
 	}))
 	c.mux.HandleFunc("GET /console/login", c.loginPage)
 	c.mux.HandleFunc("POST /console/login", c.loginSubmit)
-	c.mux.Handle("GET /console/{$}", c.page(c.dashboard, admin.Roles()...))
-	c.mux.Handle("POST /console/logout", c.page(c.logoutSubmit, admin.Roles()...))
-	c.mux.Handle("POST /console/logout-all", c.page(c.logoutAllSubmit, admin.Roles()...))
-	c.mux.Handle("GET /console/users", c.page(c.usersPage))
-	c.mux.Handle("POST /console/users/{id}/password", c.page(c.passwordSubmit))
+	c.handle("GET /console/{$}", c.dashboard, admin.Roles()...)
+	c.handle("POST /console/logout", c.logoutSubmit, admin.Roles()...)
+	c.handle("POST /console/logout-all", c.logoutAllSubmit, admin.Roles()...)
+	c.handle("GET /console/users", c.usersPage)
+	c.handle("POST /console/users/{id}/password", c.passwordSubmit)
 	if c.cfg.Audit != nil {
-		c.mux.Handle("GET /console/audit", c.page(c.auditPage))
+		c.handle("GET /console/audit", c.auditPage)
 	}
 	c.contentRoutes()  // items.go: content library, review queue
 	c.eventRoutes()    // events.go: competitions and events
@@ -213,6 +214,20 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "页面不存在")
 	})
+}
+
+// route is a page route and the roles it allows (admin always).
+type route struct {
+	Pattern string
+	Roles   []admin.Role
+}
+
+// handle registers h for pattern behind page (session, role, CSRF) and
+// records the route, so a test can check that every state-changing route
+// refuses what it must.
+func (c *Console) handle(pattern string, h pageFunc, roles ...admin.Role) {
+	c.registered = append(c.registered, route{Pattern: pattern, Roles: roles})
+	c.mux.Handle(pattern, c.page(h, roles...))
 }
 
 // pageFunc handles a request of a logged-in user allowed to make it.

@@ -17,17 +17,17 @@ import (
 // admin API as the logged-in user.
 
 func (c *Console) eventRoutes() {
-	c.mux.Handle("GET /console/competitions", c.page(c.competitionsPage, admin.Roles()...))
-	c.mux.Handle("GET /console/competitions/new", c.page(c.newCompetitionPage, admin.RoleOrganizer))
-	c.mux.Handle("POST /console/competitions", c.page(c.createCompetition, admin.RoleOrganizer))
-	c.mux.Handle("GET /console/competitions/{id}", c.page(c.competitionPage, admin.Roles()...))
-	c.mux.Handle("POST /console/competitions/{id}/publish", c.page(c.publish("competitions"), admin.RoleOrganizer))
+	c.handle("GET /console/competitions", c.competitionsPage, admin.Roles()...)
+	c.handle("GET /console/competitions/new", c.newCompetitionPage, admin.RoleOrganizer)
+	c.handle("POST /console/competitions", c.createCompetition, admin.RoleOrganizer)
+	c.handle("GET /console/competitions/{id}", c.competitionPage, admin.Roles()...)
+	c.handle("POST /console/competitions/{id}/publish", c.publish("competitions"), admin.RoleOrganizer)
 
-	c.mux.Handle("GET /console/events", c.page(c.eventsPage, admin.Roles()...))
-	c.mux.Handle("GET /console/events/new", c.page(c.newEventPage, admin.RoleOrganizer))
-	c.mux.Handle("POST /console/events", c.page(c.createEvent, admin.RoleOrganizer))
-	c.mux.Handle("GET /console/events/{id}", c.page(c.eventPage, admin.Roles()...))
-	c.mux.Handle("POST /console/events/{id}/publish", c.page(c.publish("events"), admin.RoleOrganizer))
+	c.handle("GET /console/events", c.eventsPage, admin.Roles()...)
+	c.handle("GET /console/events/new", c.newEventPage, admin.RoleOrganizer)
+	c.handle("POST /console/events", c.createEvent, admin.RoleOrganizer)
+	c.handle("GET /console/events/{id}", c.eventPage, admin.Roles()...)
+	c.handle("POST /console/events/{id}/publish", c.publish("events"), admin.RoleOrganizer)
 }
 
 // objFieldNames are the Chinese labels of competition and event fields

@@ -73,16 +73,16 @@ func actionsFor(s *Session, st content.Status) []itemAction {
 const listPage = 50
 
 func (c *Console) contentRoutes() {
-	c.mux.Handle("GET /console/items", c.page(c.itemsPage, admin.Roles()...))
-	c.mux.Handle("GET /console/items/new", c.page(c.newItemPage, admin.RoleEditor))
-	c.mux.Handle("POST /console/items", c.page(c.createItem, admin.RoleEditor))
-	c.mux.Handle("GET /console/items/{id}", c.page(c.itemPage, admin.Roles()...))
-	c.mux.Handle("GET /console/items/{id}/edit", c.page(c.editItemPage, admin.RoleEditor))
-	c.mux.Handle("POST /console/items/{id}", c.page(c.updateItem, admin.RoleEditor))
+	c.handle("GET /console/items", c.itemsPage, admin.Roles()...)
+	c.handle("GET /console/items/new", c.newItemPage, admin.RoleEditor)
+	c.handle("POST /console/items", c.createItem, admin.RoleEditor)
+	c.handle("GET /console/items/{id}", c.itemPage, admin.Roles()...)
+	c.handle("GET /console/items/{id}/edit", c.editItemPage, admin.RoleEditor)
+	c.handle("POST /console/items/{id}", c.updateItem, admin.RoleEditor)
 	for _, a := range itemActions {
-		c.mux.Handle("POST /console/items/{id}/"+string(a.Action), c.page(c.itemActionSubmit(a), a.Roles...))
+		c.handle("POST /console/items/{id}/"+string(a.Action), c.itemActionSubmit(a), a.Roles...)
 	}
-	c.mux.Handle("GET /console/review", c.page(c.reviewPage, admin.Roles()...))
+	c.handle("GET /console/review", c.reviewPage, admin.Roles()...)
 }
 
 // itemDoc is an item as the admin API answers it.

@@ -13,13 +13,13 @@ import (
 // Every change goes through the admin API as the logged-in user; the
 // page roles only mirror the API's, which decides.
 func (c *Console) opsRoutes() {
-	c.mux.Handle("GET /console/jobs", c.page(c.jobsPage, admin.Roles()...))
-	c.mux.Handle("POST /console/jobs/{name}/{verb}", c.page(c.jobSubmit, admin.RoleOrganizer))
-	c.mux.Handle("GET /console/deadletters", c.page(c.deadLettersPage, admin.RoleOrganizer, admin.RoleViewer))
-	c.mux.Handle("POST /console/deadletters/{id}/retry", c.page(c.retrySubmit, admin.RoleOrganizer))
-	c.mux.Handle("GET /console/demand", c.page(c.demandPage, admin.Roles()...))
-	c.mux.Handle("GET /console/exports", c.page(c.exportsPage, admin.Roles()...))
-	c.mux.Handle("GET /console/exports/{name}", c.page(c.exportFile, admin.Roles()...))
+	c.handle("GET /console/jobs", c.jobsPage, admin.Roles()...)
+	c.handle("POST /console/jobs/{name}/{verb}", c.jobSubmit, admin.RoleOrganizer)
+	c.handle("GET /console/deadletters", c.deadLettersPage, admin.RoleOrganizer, admin.RoleViewer)
+	c.handle("POST /console/deadletters/{id}/retry", c.retrySubmit, admin.RoleOrganizer)
+	c.handle("GET /console/demand", c.demandPage, admin.Roles()...)
+	c.handle("GET /console/exports", c.exportsPage, admin.Roles()...)
+	c.handle("GET /console/exports/{name}", c.exportFile, admin.Roles()...)
 }
 
 // mayOperate reports whether s may press the buttons of the jobs and dead

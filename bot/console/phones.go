@@ -48,7 +48,7 @@ func (c *Console) phoneRoutes() {
 	if c.cfg.Phones == nil {
 		return
 	}
-	c.mux.Handle("GET /console/phones", c.page(c.phonesPage, admin.Roles()...))
+	c.handle("GET /console/phones", c.phonesPage, admin.Roles()...)
 }
 
 // phonesPage serves GET /console/phones?p=ID: the personas, and the chat

@@ -25,10 +25,10 @@ import (
 
 // audienceRoutes adds the pages of the segment builder with live counts.
 func (c *Console) audienceRoutes() {
-	c.mux.Handle("GET /console/segments", c.page(c.segmentsPage, admin.Roles()...))
-	c.mux.Handle("GET /console/segments/count", c.page(c.segmentCount, admin.Roles()...))
-	c.mux.Handle("POST /console/segments", c.page(c.segmentSave, admin.RoleOrganizer))
-	c.mux.Handle("POST /console/segments/{name}/delete", c.page(c.segmentDelete, admin.RoleOrganizer))
+	c.handle("GET /console/segments", c.segmentsPage, admin.Roles()...)
+	c.handle("GET /console/segments/count", c.segmentCount, admin.Roles()...)
+	c.handle("POST /console/segments", c.segmentSave, admin.RoleOrganizer)
+	c.handle("POST /console/segments/{name}/delete", c.segmentDelete, admin.RoleOrganizer)
 }
 
 // activeChoices are the "active in the last N days" the picker offers;
