@@ -220,14 +220,12 @@ func (b *bundle) delivered(ps map[string]*profile.Profile) map[string]int {
 	return out
 }
 
-func TestCampaignReachesExactlyItsAudienceOnce(t *testing.T) {
-	t.Parallel()
-	b := setup(t, clock.Now)
-	ps := b.population(t, 3000)
-	// Some farmers in 派潭 talked to the bot: their window is open.
+// openWindows has up to n reachable farmers in 派潭 message the bot now,
+// which opens their customer-service window; it returns how many did.
+func (b *bundle) openWindows(ps map[string]*profile.Profile, n int) int {
 	open := 0
 	for o, p := range ps {
-		if p.Group == "farmer" && p.Town == "paitan" && p.Subscribed && !p.OptedOut && open < 40 {
+		if p.Group == "farmer" && p.Town == "paitan" && p.Subscribed && !p.OptedOut && open < n {
 			fake.UserMessage(b.appID, o)
 			b.profiles.Update(b.ctx, "default", o, func(p *profile.Profile) (*profile.Profile, error) {
 				p.TouchMessage(clock.Now())
@@ -236,6 +234,15 @@ func TestCampaignReachesExactlyItsAudienceOnce(t *testing.T) {
 			open++
 		}
 	}
+	return open
+}
+
+func TestCampaignReachesExactlyItsAudienceOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, clock.Now)
+	ps := b.population(t, 3000)
+	// Some farmers in 派潭 talked to the bot: their window is open.
+	open := b.openWindows(ps, 40)
 	b.run(t, "w1", 4)
 	b.run(t, "w2", 4)
 	c := b.create(t, &campaign.Campaign{Name: "荔枝花期", Audience: "group:farmer & town:paitan", Mode: campaign.ModeItem, ItemID: "it1"})
@@ -412,17 +419,7 @@ func TestPlanPreviewIsWhatIsSent(t *testing.T) {
 	t.Parallel()
 	b := setup(t, clock.Now)
 	ps := b.population(t, 600)
-	open := 0
-	for o, p := range ps {
-		if p.Group == "farmer" && p.Town == "paitan" && p.Subscribed && !p.OptedOut && open < 10 {
-			fake.UserMessage(b.appID, o)
-			b.profiles.Update(b.ctx, "default", o, func(p *profile.Profile) (*profile.Profile, error) {
-				p.TouchMessage(clock.Now())
-				return p, nil
-			})
-			open++
-		}
-	}
+	b.openWindows(ps, 10)
 	c := b.create(t, &campaign.Campaign{Name: "预览", Audience: "group:farmer & town:paitan", Mode: campaign.ModeItem, ItemID: "it1"})
 	rep, err := b.engine.Plan(b.ctx, c, 200)
 	if err != nil {
