@@ -421,4 +421,36 @@ func TestBrowserOrganizerWalkthrough(t *testing.T) {
 	}
 	t.Logf("charts: %v", charts)
 	screenshot(t, ctx, "console-dashboard-after-campaign.png")
+
+	// A second campaign, scheduled for tomorrow 08:00 Beijing time.
+	do("compose another", chromedp.Navigate(e.base+"/console/campaigns/new"), chromedp.WaitVisible(chromedp.CSS(`form.camp-form`)),
+		chromedp.SendKeys(chromedp.CSS(`form.camp-form input[name=name]`), "明早荔枝提醒"),
+		chromedp.SetValue(chromedp.CSS(`select[name=item_id]`), strings.TrimPrefix(itemURL, "/console/items/")),
+		chromedp.SendKeys(chromedp.CSS(`form.camp-form input[name=expr]`), "group:farmer & town:paitan"),
+	)
+	must("save the second draft", submit(ctx, `form.camp-form button`))
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	must("zone", err)
+	y, m, d := time.Now().In(shanghai).AddDate(0, 0, 1).Date()
+	sendAt := time.Date(y, m, d, 8, 0, 0, 0, shanghai)
+	do("pick the time", chromedp.WaitVisible(chromedp.CSS(`form[action$="/schedule"] input[name=send_at]`)),
+		chromedp.SetValue(chromedp.CSS(`form[action$="/schedule"] input[name=send_at]`), sendAt.Format("2006-01-02T15:04")))
+	must("schedule", submit(ctx, `form[action$="/schedule"] button`))
+	if page := text(t, ctx, "main"); !strings.Contains(page, "已排期") || !strings.Contains(page, sendAt.Format("2006-01-02 15:04")) {
+		t.Errorf("the scheduled campaign's page does not show 已排期 at %s:\n%s", sendAt.Format("2006-01-02 15:04"), page)
+	}
+	code, list := e.api("GET", "/api/v1/campaigns/"+strings.TrimPrefix(strings.TrimPrefix(mustLocation(t, ctx), e.base), "/console/campaigns/"), "admintoken", nil)
+	if code != 200 || list["status"] != "scheduled" {
+		t.Errorf("the API sees the second campaign as %d %v, want scheduled", code, list["status"])
+	}
+}
+
+// mustLocation is the page's address.
+func mustLocation(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	where, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return where
 }
