@@ -97,7 +97,10 @@ func NewAccounts(rdb redis.UniversalClient, users *admin.Users) *Accounts {
 type Session struct {
 	admin.Principal
 	// CSRF is the token every state-changing form carries.
-	CSRF    string
+	CSRF string
+	// Account is the WeChat account this request works on (not stored:
+	// see withAccount).
+	Account string
 	Expires time.Time
 	id      string // the cookie value
 	hash    string // its SHA-256, the key in Redis

@@ -40,6 +40,7 @@ func (c *Console) call(ctx context.Context, s *Session, method, path string, in,
 	if c.cfg.API == nil {
 		return fmt.Errorf("console: no admin API configured for %s %s", method, path)
 	}
+	path = withAccountParam(ctx, path)
 	var body io.Reader = http.NoBody
 	if in != nil {
 		raw, err := json.Marshal(in)
@@ -85,6 +86,7 @@ func (c *Console) callRaw(ctx context.Context, s *Session, path string) ([]byte,
 	if c.cfg.API == nil {
 		return nil, "", fmt.Errorf("console: no admin API configured for GET %s", path)
 	}
+	path = withAccountParam(ctx, path)
 	req, err := http.NewRequestWithContext(admin.WithPrincipal(ctx, s.Principal), http.MethodGet, path, http.NoBody)
 	if err != nil {
 		return nil, "", fmt.Errorf("console: GET %s: %w", path, err)
@@ -99,6 +101,20 @@ func (c *Console) callRaw(ctx context.Context, s *Session, path string) ([]byte,
 		return nil, "", &apiError{Status: rec.Code, Msg: e.Error}
 	}
 	return rec.Body.Bytes(), rec.Header().Get("Content-Type"), nil
+}
+
+// withAccountParam adds the request's account (withAccount) to an API
+// path that names none.
+func withAccountParam(ctx context.Context, path string) string {
+	account, ok := ctx.Value(accountKey{}).(string)
+	if !ok || strings.Contains(path, "account=") {
+		return path
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + "account=" + url.QueryEscape(account)
 }
 
 // apiPath joins a path and query parameters (empty values are left out),

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -62,6 +63,10 @@ type Config struct {
 	// call it in process as the logged-in user (api.go); without it those
 	// pages answer an error.
 	API http.Handler
+	// Accounts are the WeChat accounts the console may work on (ids;
+	// default: just "default"). With more than one, the header offers a
+	// choice, remembered in a cookie.
+	Accounts []string
 	// Phones, when set, adds the phone view of simulated residents (the
 	// demo's); a real deployment leaves it nil.
 	Phones Phones
@@ -282,6 +287,11 @@ func (c *Console) page(h pageFunc, roles ...admin.Role) http.Handler {
 				return
 			}
 		}
+		if r, err = c.withAccount(w, r, s); err != nil {
+			status = http.StatusBadRequest
+			c.fail(w, r, s, status, err.Error())
+			return
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		err = h(rec, r, s)
 		status = rec.status
@@ -351,6 +361,48 @@ func (c *Console) audit(r *http.Request, s *Session, status int) {
 		Status: status, Time: c.cfg.Now()})
 }
 
+// accountCookie remembers the WeChat account the console works on.
+const accountCookie = "kb_console_account"
+
+type accountKey struct{}
+
+// withAccount decides which WeChat account a request works on: the
+// account query parameter (remembered in a cookie when a page is opened
+// with it), else the remembered one, else "default". The request it
+// returns carries it in its query, where handlers read it
+// (admin.Account), and in its context, where call adds it to every API
+// request; s.Account names it for the header.
+func (c *Console) withAccount(w http.ResponseWriter, r *http.Request, s *Session) (*http.Request, error) {
+	q := r.URL.Query()
+	account := q.Get("account")
+	switch {
+	case account != "":
+		if !c.knownAccount(account) {
+			return r, fmt.Errorf("没有这个公众号：%s", account)
+		}
+		if r.Method == http.MethodGet {
+			c.setCookie(w, accountCookie, account, 0)
+		}
+	default:
+		account = "default"
+		if ck, err := r.Cookie(accountCookie); err == nil && c.knownAccount(ck.Value) {
+			account = ck.Value
+		}
+	}
+	s.Account = account
+	r = r.Clone(context.WithValue(r.Context(), accountKey{}, account))
+	q.Set("account", account)
+	r.URL.RawQuery = q.Encode()
+	return r, nil
+}
+
+func (c *Console) knownAccount(id string) bool {
+	if len(c.cfg.Accounts) == 0 {
+		return id == "default"
+	}
+	return slices.Contains(c.cfg.Accounts, id)
+}
+
 // option is one choice of a picker (a checkbox or select option).
 type option struct {
 	ID, Name string
@@ -364,6 +416,8 @@ type view struct {
 	Error   string
 	Data    any
 	Phones  bool // the phone view exists (set by render)
+	// Accounts to choose from (set by render when there are several).
+	Accounts []string
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, page string, v view) {
@@ -374,6 +428,9 @@ func (c *Console) render(w http.ResponseWriter, status int, page string, v view)
 		return
 	}
 	v.Phones = c.cfg.Phones != nil
+	if len(c.cfg.Accounts) > 1 {
+		v.Accounts = c.cfg.Accounts
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := t.ExecuteTemplate(w, "layout.html", v); err != nil {

@@ -233,7 +233,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	a.console, err = console.New(console.Config{
 		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,
-		API: a.admin, Phones: opts.Phones,
+		API: a.admin, Phones: opts.Phones, Accounts: a.accountIDs(),
 		Now: func() time.Time { return a.now().In(a.cfg.loc) },
 		// Cookies are Secure; plain HTTP works on localhost only.
 	})
@@ -257,6 +257,15 @@ func (a *App) wechatClient(account string) (admin.QRCreator, error) {
 		return nil, fmt.Errorf("%w: WeChat API is not configured for account %q (no app secret)", admin.ErrUnavailable, account)
 	}
 	return c, nil
+}
+
+// accountIDs lists the configured accounts' ids.
+func (a *App) accountIDs() []string {
+	var ids []string
+	for _, ac := range a.cfg.allAccounts() {
+		ids = append(ids, ac.ID)
+	}
+	return ids
 }
 
 func (a *App) accountConfig(id string) (*AccountConfig, bool) {
