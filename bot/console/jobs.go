@@ -10,7 +10,7 @@ import (
 
 // jobRow is one scheduled job as the jobs page shows it.
 type jobRow struct {
-	Name, Spec, Next, Last, Outcome, Error string
+	Name, Title, Spec, Next, Last, Outcome, Error string
 	Paused, Pending                        bool
 }
 
@@ -51,7 +51,7 @@ func (c *Console) jobsPage(w http.ResponseWriter, r *http.Request, s *Session) e
 		if out == "" {
 			out = st.LastOutcome
 		}
-		v.Jobs = append(v.Jobs, jobRow{Name: st.Name, Spec: st.Spec, Next: c.localTime(st.NextRun), Last: c.localTime(st.LastRun),
+		v.Jobs = append(v.Jobs, jobRow{Name: st.Name, Title: jobTitles[st.Name], Spec: st.Spec, Next: c.localTime(st.NextRun), Last: c.localTime(st.LastRun),
 			Outcome: out, Error: st.LastError, Paused: st.Paused, Pending: st.RunPending})
 	}
 	var progs []programmeRow
@@ -77,4 +77,16 @@ func (c *Console) jobSubmit(w http.ResponseWriter, r *http.Request, s *Session) 
 	}
 	redirectDone(w, r, "/console/jobs", admin.Account(r), verb)
 	return nil
+}
+
+// jobTitles say what the service's scheduled jobs (cmd/kepubot) do; a
+// programme's job has none and shows its name.
+var jobTitles = map[string]string{
+	"daily-tip":        "每日科普：给近 30 天活跃的关注者各推荐一条",
+	"weekly-digest":    "每周精选",
+	"farming-calendar": "农事节气提醒",
+	"tag-sync":         "同步微信用户标签（全区群发用）",
+	"feed-import":      "导入外部内容源（进入草稿待审）",
+	"stats-rollup":     "每日统计汇总",
+	"retention":        "清除超过保存期限的个人数据",
 }

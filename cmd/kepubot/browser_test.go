@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -71,6 +73,44 @@ func newBrowser(t *testing.T, limit time.Duration) context.Context {
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("start chromium: %v", err)
 	}
+	// Every page must run clean: an uncaught exception, a console error or
+	// a refusal by the Content-Security-Policy (which would silently stop
+	// a script or a style) fails the test.
+	var mu sync.Mutex
+	var problems []string
+	note := func(s string) {
+		mu.Lock()
+		problems = append(problems, s)
+		mu.Unlock()
+	}
+	err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *cdplog.EventEntryAdded:
+			if e := ev.Entry; e != nil && (e.Level == cdplog.EntryLevelError || strings.Contains(e.Text, "Content Security Policy")) &&
+				!strings.HasSuffix(e.URL, "/favicon.ico") &&
+				!strings.HasSuffix(e.URL, "/console/login") { // a refused login answers 401 or 429 on purpose
+				note(fmt.Sprintf("%s %s: %s", e.Level, e.URL, e.Text))
+			}
+		case *runtime.EventExceptionThrown:
+			if d := ev.ExceptionDetails; d != nil {
+				text := d.Text
+				if d.Exception != nil {
+					text += " " + d.Exception.Description
+				}
+				note(fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber, text))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("listen to the page: %v", err)
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("in the browser: %s", p)
+		}
+	})
 	return ctx
 }
 
@@ -453,4 +493,40 @@ func mustLocation(t *testing.T, ctx context.Context) string {
 		t.Fatal(err)
 	}
 	return where
+}
+
+// Every page of the console opens for an admin and runs clean in the
+// browser (newBrowser fails the test on a script error or a refusal by
+// the Content-Security-Policy); each is kept as a screenshot.
+func TestBrowserEveryPage(t *testing.T) {
+	ctx := newBrowser(t, 3*time.Minute)
+	e := startE2E(t)
+	const pw = "browser-test-password"
+	admin := e.consoleUser("admin", pw)
+	e.onboard("oBrowserPageFarm", "农民", "派潭")
+	e.say("oBrowserPageFarm", "荔枝 施肥") // a search for the demand log
+	if err := login(ctx, e.base, admin, pw); err != nil {
+		t.Fatal(err)
+	}
+	pages := []string{"/console/", "/console/items", "/console/items/new", "/console/review", "/console/segments",
+		"/console/segments?group=farmer&town=paitan", "/console/campaigns", "/console/campaigns/new",
+		"/console/competitions", "/console/competitions/new", "/console/events", "/console/events/new",
+		"/console/jobs", "/console/deadletters", "/console/demand", "/console/exports", "/console/users", "/console/audit"}
+	for _, p := range pages {
+		resp, err := chromedp.RunResponse(ctx, chromedp.Navigate(e.base+p))
+		if err != nil {
+			t.Fatalf("open %s: %v", p, err)
+		}
+		if resp.Status != 200 {
+			t.Errorf("%s: status %d", p, resp.Status)
+		}
+		if h1 := text(t, ctx, "main h1"); h1 == "" {
+			t.Errorf("%s has no heading", p)
+		}
+		name := strings.Trim(strings.NewReplacer("/console/", "", "/", "-", "?", "-", "&", "-", "=", "-").Replace(p), "-")
+		if name == "" {
+			name = "dashboard"
+		}
+		screenshot(t, ctx, "page-"+name+".png")
+	}
 }
