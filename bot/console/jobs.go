@@ -11,7 +11,7 @@ import (
 // jobRow is one scheduled job as the jobs page shows it.
 type jobRow struct {
 	Name, Title, Spec, Next, Last, Outcome, Error string
-	Paused, Pending                        bool
+	Paused, Pending                               bool
 }
 
 type programmeRow struct {
