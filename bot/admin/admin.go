@@ -238,6 +238,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Handle registers h for pattern (e.g. "GET /api/v1/subscribers/{openid}"),
 // allowed for the given roles (admin is always allowed).
 func (s *Server) Handle(pattern string, h HandlerFunc, roles ...Role) {
+	s.handle(pattern, h, true, roles)
+}
+
+// HandleQuery is Handle for a POST that changes nothing (it takes its
+// question as a body, like a segment preview): it is not audited, so that
+// a live count as an organizer types does not flood the audit log.
+func (s *Server) HandleQuery(pattern string, h HandlerFunc, roles ...Role) {
+	s.handle(pattern, h, false, roles)
+}
+
+func (s *Server) handle(pattern string, h HandlerFunc, audited bool, roles []Role) {
 	s.record(pattern, roles)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
@@ -250,7 +261,7 @@ func (s *Server) Handle(pattern string, h HandlerFunc, roles ...Role) {
 			body, err = h(hw, r, p)
 		}
 		defer func() {
-			if s.audit != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if audited && s.audit != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
 				s.audit.Audit(r.Context(), AuditEntry{Principal: p, Method: r.Method, Path: r.URL.Path,
 					Account: Account(r), Status: ErrorStatusOrOK(err), Time: time.Now()})
 			}

@@ -34,3 +34,28 @@ func TestWithPrincipal(t *testing.T) {
 		}
 	}
 }
+
+type auditRecorder struct{ paths []string }
+
+func (a *auditRecorder) Audit(_ context.Context, e AuditEntry) { a.paths = append(a.paths, e.Path) }
+
+// A change is audited, allowed or not; a query posted as a body (a
+// segment preview) is not.
+func TestAuditChangesNotQueries(t *testing.T) {
+	s := NewServer(nil, nil)
+	rec := &auditRecorder{}
+	s.SetAuditor(rec)
+	ok := func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) { return map[string]int{"n": 1}, nil }
+	s.Handle("POST /api/v1/change", ok, RoleEditor)
+	s.HandleQuery("POST /api/v1/query", ok, RoleEditor)
+	editor := WithPrincipal(context.Background(), Principal{UserID: "u", Role: RoleEditor})
+	viewer := WithPrincipal(context.Background(), Principal{UserID: "v", Role: RoleViewer})
+	for _, ctx := range []context.Context{editor, viewer} {
+		for _, path := range []string{"/api/v1/change", "/api/v1/query"} {
+			s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(ctx, "POST", path, nil))
+		}
+	}
+	if len(rec.paths) != 2 || rec.paths[0] != "/api/v1/change" || rec.paths[1] != "/api/v1/change" {
+		t.Errorf("audited %v, want the change twice (allowed and refused) and no query", rec.paths)
+	}
+}

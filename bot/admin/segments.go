@@ -45,7 +45,7 @@ type saveRequest struct {
 // (every role: it shows counts, never people) and the saved segments
 // (organizers and admins change them).
 func RegisterSegments(s *Server, d SegmentDeps) {
-	s.Handle("POST /api/v1/segments/preview", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+	s.HandleQuery("POST /api/v1/segments/preview", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
 		var req previewRequest
 		if err := DecodeJSON(r, &req); err != nil {
 			return nil, err

@@ -68,6 +68,10 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *Session) 
 	if err != nil {
 		return err
 	}
-	c.render(w, http.StatusOK, "audit.html", view{Title: "审计日志", Session: s, Data: entries})
+	rows := make([]auditRow, len(entries))
+	for i, e := range entries {
+		rows[i] = auditRow{AuditRecord: e, Action: auditAction(e.Method, e.Path), OK: e.Status < 400}
+	}
+	c.render(w, http.StatusOK, "audit.html", view{Title: "审计日志", Session: s, Data: rows})
 	return nil
 }
