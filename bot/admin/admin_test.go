@@ -45,7 +45,9 @@ func TestAuditChangesNotQueries(t *testing.T) {
 	s := NewServer(nil, nil)
 	rec := &auditRecorder{}
 	s.SetAuditor(rec)
-	ok := func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) { return map[string]int{"n": 1}, nil }
+	ok := func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) {
+		return map[string]int{"n": 1}, nil
+	}
 	s.Handle("POST /api/v1/change", ok, RoleEditor)
 	s.HandleQuery("POST /api/v1/query", ok, RoleEditor)
 	editor := WithPrincipal(context.Background(), Principal{UserID: "u", Role: RoleEditor})
