@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -115,6 +116,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
+	// The log and the console notice share stderr: one writer, one lock.
+	stderr = &lockedWriter{w: stderr}
 	logger := newLogger(cfg, stderr)
 	// Start-up runs to the end even if a signal arrives meanwhile; the
 	// signal then stops the service at once.
@@ -135,6 +138,18 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return nil
+}
+
+// lockedWriter serializes writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
