@@ -238,22 +238,11 @@ func TestBrowserLoginAndDashboard(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to write and read from two goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// written returns what w has collected so far in buf, under w's lock.
+func written(w *lockedWriter, buf *bytes.Buffer) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return buf.String()
 }
 
 var (
@@ -266,9 +255,10 @@ var (
 func TestBrowserDemoPhoneView(t *testing.T) {
 	ctx := newBrowser(t, 3*time.Minute)
 	demoCtx, stop := context.WithCancel(context.Background())
-	var out syncBuffer
+	var buf bytes.Buffer
+	out := &lockedWriter{w: &buf}
 	done := make(chan error, 1)
-	go func() { done <- run(demoCtx, []string{"demo", "--days", "2", "--keep-running"}, &out, &out, env(nil)) }()
+	go func() { done <- run(demoCtx, []string{"demo", "--days", "2", "--keep-running"}, out, out, env(nil)) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
@@ -278,15 +268,15 @@ func TestBrowserDemoPhoneView(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	var base, password string
 	for time.Now().Before(deadline) {
-		if m := demoServiceRE.FindStringSubmatch(out.String()); m != nil {
+		if m := demoServiceRE.FindStringSubmatch(written(out, &buf)); m != nil {
 			base = m[1]
-			password = demoPasswordRE.FindStringSubmatch(out.String())[1]
+			password = demoPasswordRE.FindStringSubmatch(written(out, &buf))[1]
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if base == "" {
-		t.Fatalf("the demo did not come up:\n%s", out.String())
+		t.Fatalf("the demo did not come up:\n%s", written(out, &buf))
 	}
 	if err := login(ctx, base, "organizer", password); err != nil {
 		t.Fatal(err)
