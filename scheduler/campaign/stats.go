@@ -135,6 +135,11 @@ func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("click: %w", err)
 	}
+	// A campaign that has not started sent no link: this one was copied
+	// from a preview (Plan, Render). It leads on but counts nothing.
+	if c, err := e.cfg.Store.Get(ctx, cl.Account, cl.Campaign); err != nil || c.StartedAt == nil {
+		return it.URL, err
+	}
 	if cl.ID == nil {
 		e.cfg.Store.rdb.Incr(ctx, campKey(cl.Account, cl.Campaign)+":massclicks")
 		return it.URL, nil
