@@ -3,9 +3,11 @@ package console
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,10 +25,11 @@ import (
 
 // sender is a fake WeChat sender that records what it was asked to send.
 type sender struct {
-	mu     sync.Mutex
-	news   map[string]wechat.Article // by openid
-	masses [][]string
-	texts  []string
+	mu        sync.Mutex
+	news      map[string]wechat.Article // by openid
+	templates map[string]wechat.TemplateMessage
+	masses    [][]string
+	texts     []string
 }
 
 func (s *sender) SendNews(_ context.Context, openID string, a wechat.Article) error {
@@ -36,7 +39,12 @@ func (s *sender) SendNews(_ context.Context, openID string, a wechat.Article) er
 	return nil
 }
 
-func (s *sender) SendTemplate(context.Context, wechat.TemplateMessage) (int64, error) { return 1, nil }
+func (s *sender) SendTemplate(_ context.Context, m wechat.TemplateMessage) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.templates[m.ToUser] = m
+	return int64(len(s.templates)), nil
+}
 
 func (s *sender) MassSendToOpenIDs(_ context.Context, openIDs []string, m wechat.MassMessage, _ string) (wechat.MassResult, error) {
 	s.mu.Lock()
@@ -52,7 +60,15 @@ type delivery struct {
 	queue  *queue.Queue
 	engine *campaign.Engine
 	sender *sender
+	links  *campaign.Links
 }
+
+// The click tracker's public address and the notice template of the
+// tests' engine, as the app configures them.
+const (
+	trackerBase    = "https://kb.example.org"
+	noticeTemplate = "tmplNotice"
+)
 
 func (b *bundle) addCampaigns(t testing.TB) *delivery {
 	t.Helper()
@@ -69,14 +85,20 @@ func (b *bundle) addCampaigns(t testing.TB) *delivery {
 		}
 		return e.Compile(at, time.UTC), nil
 	}
-	d := &delivery{queue: q, sender: &sender{news: map[string]wechat.Article{}}}
+	d := &delivery{queue: q, sender: &sender{news: map[string]wechat.Article{}, templates: map[string]wechat.TemplateMessage{}}}
+	if d.links, err = campaign.NewLinks(b.ctx, b.rdb, trackerBase); err != nil {
+		t.Fatal(err)
+	}
 	items := campaign.StoreItems{Store: b.content}
 	d.engine = campaign.New(campaign.Config{Store: b.camps, Profiles: b.profiles, Items: items,
 		Queue:   func(string) *queue.Queue { return q },
 		Sender:  func(string) (campaign.Sender, error) { return d.sender, nil },
 		Compile: compile,
-		Rules:   func(string) plan.Rules { return plan.Rules{AccountType: plan.ServiceAccount, Loc: time.UTC} },
-		Loc:     time.UTC, Now: clock})
+		Rules: func(string) plan.Rules {
+			return plan.Rules{AccountType: plan.ServiceAccount, TemplateConfigured: true, Loc: time.UTC}
+		},
+		Links: d.links, Template: noticeTemplate,
+		Loc: time.UTC, Now: clock})
 	var towns, groups []string
 	for _, tw := range b.tax.Towns {
 		towns = append(towns, tw.ID)
@@ -418,5 +440,142 @@ func TestCampaignActions(t *testing.T) {
 	}
 	if r := post(later, "cancel", nil); r.StatusCode != http.StatusSeeOther || status(later) != campaign.StatusCancelled {
 		t.Errorf("cancel the scheduled campaign: %d %s", r.StatusCode, status(later))
+	}
+}
+
+// phoneParts finds what a campaign page's phone shows.
+var phoneParts = map[string]*regexp.Regexp{
+	"custom":   regexp.MustCompile(`(?s)<div class="news-title">(.*?)</div>\s*<div class="news-summary">(.*?)</div>\s*<div class="news-link">(.*?)</div>`),
+	"mass":     regexp.MustCompile(`(?s)<div class="bubble text">(.*?)</div>`),
+	"template": regexp.MustCompile(`(?s)<div class="tmpl-row"><span>内容</span>(.*?)</div>\s*<div class="tmpl-row"><span>摘要</span>(.*?)</div>.*?<div class="tmpl-link">(.*?)</div>`),
+}
+
+// Each persona's phone on the campaign page shows exactly what the
+// engine then sends that subscriber — the news card, the notice's fields
+// and the mass text, with the same tracked links — and looking at the
+// previews records no click.
+func TestPhonePreviewIsWhatIsSent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	d := b.addCampaigns(t)
+	windowed, mass := b.district(t)
+	byID := map[profile.ID]string{} // the openid of each subscriber in the audience
+	for _, o := range append(slices.Clone(windowed), mass...) {
+		_, id, err := b.profiles.Get(b.ctx, "default", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID[id] = o
+	}
+	org := b.browser(t)
+	org.mustLogin("organizer-user")
+	d.run(t)
+	for _, tc := range []struct {
+		title  string
+		notice bool
+		want   map[string]int // previews by channel
+	}{
+		{"荔枝花期管理要点", false, map[string]int{"custom": len(windowed), "mass": len(mass)}},
+		{"荔枝病虫害防治现场课", true, map[string]int{"custom": len(windowed), "template": len(mass)}},
+	} {
+		it := b.publishedItem(t, tc.title)
+		compose := org.do("GET", "/console/campaigns/new", nil)
+		form := url.Values{"csrf": {org.csrf(compose.body)}, "name": {tc.title}, "mode": {"item"}, "item_id": {it.ID},
+			"expr": {"group:farmer & town:paitan"}}
+		if tc.notice {
+			form.Set("notice", "1")
+		}
+		r := org.do("POST", "/console/campaigns", form)
+		m := campaignLocation.FindStringSubmatch(r.Header.Get("Location"))
+		if m == nil {
+			t.Fatalf("create = %d:\n%s", r.StatusCode, r.body)
+		}
+		id, path := m[1], m[0]
+
+		// Every persona's phone, each link traced to its subscriber.
+		type shown struct{ channel, a, b, link string }
+		previews := map[string]shown{} // by openid; mass by its link
+		var page string
+		for n := 1; n <= len(windowed)+len(mass); n++ {
+			page = org.do("GET", fmt.Sprintf("%s?persona=%d", path, n), nil).body
+			var s shown
+			for ch, re := range phoneParts {
+				if p := re.FindStringSubmatch(page); p != nil {
+					s.channel = ch
+					p = append(p, "", "")
+					s.a, s.b, s.link = html.UnescapeString(p[1]), html.UnescapeString(p[2]), html.UnescapeString(p[3])
+				}
+			}
+			if s.channel == "mass" {
+				s.link = s.a[strings.LastIndex(s.a, "：")+len("："):]
+			}
+			click, err := d.links.Parse(strings.TrimPrefix(s.link, trackerBase+"/r/"))
+			if s.channel == "" || !strings.HasPrefix(s.link, trackerBase+"/r/") || err != nil || click.Campaign != id || click.Item != it.ID {
+				t.Fatalf("persona %d: %+v shows no tracked link of this campaign (%+v, %v):\n%s", n, s, click, err, page)
+			}
+			switch {
+			case s.channel == "mass" && click.ID == nil:
+				previews["mass"] = s
+			case s.channel != "mass" && click.ID != nil && byID[*click.ID] != "":
+				previews[byID[*click.ID]] = s
+			default:
+				t.Fatalf("persona %d: %s link names subscriber %v", n, s.channel, click.ID)
+			}
+		}
+		if !strings.Contains(page, "请勿打开") {
+			t.Error("the phone does not warn that its link counts clicks")
+		}
+		if c, _ := b.camps.Get(b.ctx, "default", id); c != nil {
+			if st, err := d.engine.Stats(b.ctx, c, nil, nil); err != nil || st.Clicks != 0 {
+				t.Errorf("after the previews: %d clicks, %v; want none", st.Clicks, err)
+			}
+		}
+
+		// Send it; what each subscriber got is what their phone showed.
+		if r := org.do("POST", path+"/start", url.Values{"csrf": {org.csrf(page)}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("start = %d:\n%s", r.StatusCode, r.body)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if c, err := b.camps.Get(b.ctx, "default", id); err != nil || c.Status == campaign.StatusDone {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("campaign not done after 20 s")
+			}
+		}
+		got := map[string]int{}
+		d.sender.mu.Lock()
+		for _, o := range windowed {
+			a, p := d.sender.news[o], previews[o]
+			if p.channel == "custom" {
+				got["custom"]++
+			}
+			if p.channel != "custom" || a.Title != p.a || a.Description != p.b || a.URL != p.link || a.Title != tc.title {
+				t.Errorf("%s: phone %+v, sent news %+v", o, p, a)
+			}
+		}
+		for _, o := range mass {
+			if tc.notice {
+				tm, p := d.sender.templates[o], previews[o]
+				if p.channel == "template" {
+					got["template"]++
+				}
+				if p.channel != "template" || tm.TemplateID != noticeTemplate || tm.Data["thing1"] != p.a || tm.Data["thing2"] != p.b ||
+					tm.URL != p.link || p.a != tc.title {
+					t.Errorf("%s: phone %+v, sent notice %+v", o, p, tm)
+				}
+				continue
+			}
+			p := previews["mass"]
+			text := d.sender.texts[len(d.sender.texts)-1]
+			if p.channel != "mass" || text != p.a || !strings.HasPrefix(text, "【增城科普】"+tc.title+"\n") {
+				t.Errorf("mass: phone %q, sent %q", p.a, text)
+			}
+			got["mass"] = len(mass)
+		}
+		d.sender.mu.Unlock()
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: compared %v, want %v", tc.title, got, tc.want)
+		}
 	}
 }

@@ -330,37 +330,33 @@ func activeSince(now time.Time, days int) profile.Program {
 }
 
 // recentCampaigns lists the n newest campaigns; those that started get
-// their stats when the engine is there.
-// statsAtOnce bounds the campaigns whose stats are read at once (each is
-// a few Redis round trips).
-const statsAtOnce = 16
-
+// their numbers (queued, sent, clicks) when the engine is there, read for
+// all of them at once (campaign.Engine.Totals: plain bit counts in one
+// pipeline; full Stats for 100 campaigns took 290 ms at 1.5 M).
 func (c *Console) recentCampaigns(ctx context.Context, account string, n int) ([]campaignRow, error) {
 	list, err := c.cfg.Campaigns.List(ctx, account, n)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]campaignRow, len(list))
-	var wg sync.WaitGroup
-	errs := make([]error, len(list))
-	sem := make(chan struct{}, statsAtOnce)
+	var started []string
+	var at []int
 	for i, camp := range list {
 		rows[i].Campaign = camp
-		if c.cfg.Engine == nil || camp.StartedAt == nil {
-			continue
+		if c.cfg.Engine != nil && camp.StartedAt != nil {
+			started, at = append(started, camp.ID), append(at, i)
 		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			rows[i].Stats, errs[i] = c.cfg.Engine.Stats(ctx, camp, nil, nil)
-			rows[i].HasStats = errs[i] == nil
-		})
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("stats of campaign %s: %w", list[i].ID, err)
-		}
+	if len(started) == 0 {
+		return rows, nil
+	}
+	totals, err := c.cfg.Engine.Totals(ctx, account, started)
+	if err != nil {
+		return nil, fmt.Errorf("campaign totals: %w", err)
+	}
+	for k, i := range at {
+		rows[i].Stats = campaign.Stats{Queued: rows[i].Planned, Sent: totals[k].Sent, Clicks: totals[k].Clicks}
+		rows[i].HasStats = true
 	}
 	return rows, nil
 }

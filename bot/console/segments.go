@@ -350,6 +350,10 @@ func (c *Console) renderSegments(w http.ResponseWriter, r *http.Request, s *Sess
 
 // savedSegments lists the saved segments with their counts (one bitmap
 // count each).
+// countsAtOnce bounds the saved segments counted at once (each is one
+// pipelined script call over every shard).
+const countsAtOnce = 16
+
 func (c *Console) savedSegments(ctx context.Context, s *Session, account string) ([]savedRow, error) {
 	var list struct {
 		Segments []segment.Saved `json:"segments"`
@@ -361,7 +365,7 @@ func (c *Console) savedSegments(ctx context.Context, s *Session, account string)
 	errs := make([]error, len(rows))
 	now := c.cfg.Now()
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, statsAtOnce)
+	sem := make(chan struct{}, countsAtOnce)
 	for i, sg := range list.Segments {
 		rows[i].Saved = sg
 		e, err := segment.Parse(sg.Expr, c.cfg.Tax)

@@ -159,3 +159,29 @@ func (s *Store) eval(ctx context.Context, account string, prog Program, rows, co
 	}
 	return out, nil
 }
+
+// BitCounts counts the members of each named index over all shards with
+// plain BITCOUNTs in one pipeline: no script and no scratch bitmaps, for
+// totals that need no intersection (Count intersects with a segment).
+func (s *Store) BitCounts(ctx context.Context, account string, indexes []string) (map[string]int64, error) {
+	if !ValidAccount(account) {
+		return nil, fmt.Errorf("bit counts: invalid account %q", account)
+	}
+	cmds := make([]*redis.IntCmd, 0, len(indexes)*Shards)
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, ix := range indexes {
+			for shard := range Shards {
+				cmds = append(cmds, pipe.BitCount(ctx, indexKey(shardTag(account, shard), ix), nil))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bit counts: %w", err)
+	}
+	out := make(map[string]int64, len(indexes))
+	for i, cmd := range cmds {
+		out[indexes[i/Shards]] += cmd.Val()
+	}
+	return out, nil
+}

@@ -454,7 +454,7 @@ func (e *Engine) sendDirect(ctx context.Context, c *Campaign, shard int, custom,
 			if err := e.wait(ctx, "custom:"+c.Account, 100, time.Second); err != nil {
 				return err
 			}
-			err := sender.SendNews(ctx, ps.member.OpenID, e.article(c, ps.item, ps.member.ID))
+			err := sender.SendNews(ctx, ps.member.OpenID, e.Render(c, ps.item, ps.member, "custom").article())
 			if done, err := e.record(ctx, c, shard, ps, "custom", err, out); !done {
 				// Not sent: release the claim so the retry sends it.
 				e.cfg.Profiles.SetBits(ctx, c.Account, shard, profile.BitChange{Index: claimIndex(c.ID), Bit: 0, Lids: []int64{ps.member.ID.Local}})
@@ -466,7 +466,7 @@ func (e *Engine) sendDirect(ctx context.Context, c *Campaign, shard int, custom,
 		if err := e.wait(ctx, "template:"+c.Account, 50, time.Second); err != nil {
 			return err
 		}
-		_, err := sender.SendTemplate(ctx, e.template(c, ps))
+		_, err := sender.SendTemplate(ctx, e.template(c, ps.member, e.Render(c, ps.item, ps.member, "template")))
 		if done, err := e.record(ctx, c, shard, ps, "template", err, out); !done {
 			return err
 		}
@@ -632,7 +632,7 @@ func (e *Engine) massItem(ctx context.Context, c *Campaign, itemID string, now t
 	if err != nil {
 		return e.markMass(ctx, c, itemID, rs, "", now)
 	}
-	msg := wechat.MassMessage{Text: e.massText(c, it)}
+	msg := wechat.MassMessage{Text: e.Render(c, it, profile.Member{}, "mass").Text}
 	for start := 0; start < len(rs); start += massBatch {
 		batch := rs[start:min(start+massBatch, len(rs))]
 		if len(batch) == 1 {

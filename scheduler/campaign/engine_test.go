@@ -79,9 +79,12 @@ type bundle struct {
 	now      func() time.Time
 }
 
-func setup(t testing.TB, now func() time.Time) *bundle { return setupQuiet(t, now, "off") }
+func setup(t testing.TB, now func() time.Time, opts ...func(*bundle, *campaign.Config)) *bundle {
+	return setupQuiet(t, now, "off", opts...)
+}
 
-func setupQuiet(t testing.TB, now func() time.Time, quiet string) *bundle {
+// setupQuiet is setup with quiet hours; opts change the engine's config.
+func setupQuiet(t testing.TB, now func() time.Time, quiet string, opts ...func(*bundle, *campaign.Config)) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	b := &bundle{ctx: ctx, rdb: redistest.Start(t), now: now}
@@ -110,7 +113,7 @@ func setupQuiet(t testing.TB, now func() time.Time, quiet string) *bundle {
 			Audience: content.Audience{Topics: []string{"disaster"}}},
 	}
 	b.store = campaign.NewStore(b.rdb)
-	b.engine = campaign.New(campaign.Config{
+	cfg := campaign.Config{
 		Store: b.store, Profiles: b.profiles, Items: b.items, Queue: func(string) *queue.Queue { return b.queue }, Limiter: queue.NewLimiter(b.rdb),
 		Sender: func(string) (campaign.Sender, error) { return client, nil },
 		Compile: func(expr string, at time.Time) (profile.Program, error) {
@@ -125,7 +128,11 @@ func setupQuiet(t testing.TB, now func() time.Time, quiet string) *bundle {
 		Caps:  plan.Caps{PerDay: 1, PerWeek: 3},
 		Loc:   shanghai,
 		Now:   now,
-	})
+	}
+	for _, o := range opts {
+		o(b, &cfg)
+	}
+	b.engine = campaign.New(cfg)
 	return b
 }
 

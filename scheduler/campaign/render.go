@@ -8,52 +8,16 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content"
 )
 
-// What subscribers receive, per channel. Links go through the click
+// What subscribers receive, per channel. Render is the one place a
+// message is written: the sends (engine.go) turn its Message into the
+// WeChat call, and the plan's sample (Plan) shows it as a preview, so a
+// preview cannot differ from what is sent. Links go through the click
 // tracker (links.go) when a public URL is configured.
 
-// article is the news card of a customer-service message.
-func (e *Engine) article(c *Campaign, it *content.Item, id profile.ID) wechat.Article {
-	return wechat.Article{
-		Title:       it.Title,
-		Description: it.Summary,
-		URL:         e.link(c, it, &id),
-		PicURL:      it.CoverURL,
-	}
-}
-
-// massText is the text of a mass message: the same for every recipient of
-// a batch, so its link counts clicks per campaign, not per subscriber.
-func (e *Engine) massText(c *Campaign, it *content.Item) string {
-	var b strings.Builder
-	b.WriteString("【增城科普】")
-	b.WriteString(it.Title)
-	b.WriteString("\n")
-	summary := it.Summary
-	if it.Short != "" && len([]rune(it.Summary)) > 80 {
-		summary = it.Short
-	}
-	b.WriteString(summary)
-	b.WriteString("\n阅读全文：")
-	b.WriteString(e.link(c, it, nil))
-	return b.String()
-}
-
-// template is a service notice (template message). Since 2023-05 WeChat
-// ignores first/remark and colours: only keyword fields are sent.
-func (e *Engine) template(c *Campaign, ps plannedSend) wechat.TemplateMessage {
-	return wechat.TemplateMessage{
-		ToUser:      ps.member.OpenID,
-		TemplateID:  e.cfg.Template,
-		URL:         e.link(c, ps.item, &ps.member.ID),
-		Data:        map[string]string{"thing1": truncate(ps.item.Title, 20), "thing2": truncate(ps.item.Short, 20)},
-		ClientMsgID: "kb" + c.ID + "-" + ps.member.OpenID,
-	}
-}
-
-// Message is what one subscriber's phone shows for a send, rendered by
-// the functions the sends use, so that a preview shows exactly what is
-// sent. Its links are the subscriber's own tracked links: show them, but
-// never follow one on the subscriber's behalf (it would count a click).
+// Message is what one subscriber's phone shows for a send. Its links are
+// the subscriber's own tracked links (a mass message's link is shared by
+// the batch): making one records nothing, but following one counts a
+// click, so a preview shows them as text and never follows them.
 type Message struct {
 	Channel string `json:"channel"` // custom, template, subscribe, mass
 	// A customer-service news card.
@@ -68,19 +32,57 @@ type Message struct {
 }
 
 // Render is the message member gets from c with item through channel
-// (custom, template, subscribe or mass); nil for another channel.
+// (custom, template, subscribe or mass); nil for another channel. A mass
+// message is the same for every recipient: member is not used.
 func (e *Engine) Render(c *Campaign, it *content.Item, member profile.Member, channel string) *Message {
 	switch channel {
 	case "custom":
-		a := e.article(c, it, member.ID)
-		return &Message{Channel: channel, Title: a.Title, Description: a.Description, PicURL: a.PicURL, URL: a.URL}
+		// A news card.
+		return &Message{Channel: channel, Title: it.Title, Description: it.Summary, PicURL: it.CoverURL,
+			URL: e.link(c, it, &member.ID)}
 	case "mass":
-		return &Message{Channel: channel, Text: e.massText(c, it), URL: e.link(c, it, nil)}
+		// Text, the same for every recipient of a batch, so its link
+		// counts clicks per campaign, not per subscriber.
+		link := e.link(c, it, nil)
+		return &Message{Channel: channel, Text: massText(it, link), URL: link}
 	case "template", "subscribe":
-		t := e.template(c, plannedSend{member: member, item: it})
-		return &Message{Channel: channel, Fields: t.Data, URL: t.URL}
+		// A service notice. Since 2023-05 WeChat ignores first/remark and
+		// colours: only keyword fields are sent.
+		return &Message{Channel: channel, URL: e.link(c, it, &member.ID),
+			Fields: map[string]string{"thing1": truncate(it.Title, 20), "thing2": truncate(it.Short, 20)}}
 	}
 	return nil
+}
+
+func massText(it *content.Item, link string) string {
+	var b strings.Builder
+	b.WriteString("【增城科普】")
+	b.WriteString(it.Title)
+	b.WriteString("\n")
+	summary := it.Summary
+	if it.Short != "" && len([]rune(it.Summary)) > 80 {
+		summary = it.Short
+	}
+	b.WriteString(summary)
+	b.WriteString("\n阅读全文：")
+	b.WriteString(link)
+	return b.String()
+}
+
+// article is the customer-service news card that sends m.
+func (m *Message) article() wechat.Article {
+	return wechat.Article{Title: m.Title, Description: m.Description, URL: m.URL, PicURL: m.PicURL}
+}
+
+// template is the template message that sends m to member for c.
+func (e *Engine) template(c *Campaign, member profile.Member, m *Message) wechat.TemplateMessage {
+	return wechat.TemplateMessage{
+		ToUser:      member.OpenID,
+		TemplateID:  e.cfg.Template,
+		URL:         m.URL,
+		Data:        m.Fields,
+		ClientMsgID: "kb" + c.ID + "-" + member.OpenID,
+	}
 }
 
 func (e *Engine) link(c *Campaign, it *content.Item, id *profile.ID) string {
