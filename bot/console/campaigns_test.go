@@ -15,51 +15,20 @@ import (
 
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
-	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign/campaigntest"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
-
-// sender is a fake WeChat sender that records what it was asked to send.
-type sender struct {
-	mu        sync.Mutex
-	news      map[string]wechat.Article // by openid
-	templates map[string]wechat.TemplateMessage
-	masses    [][]string
-	texts     []string
-}
-
-func (s *sender) SendNews(_ context.Context, openID string, a wechat.Article) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.news[openID] = a
-	return nil
-}
-
-func (s *sender) SendTemplate(_ context.Context, m wechat.TemplateMessage) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.templates[m.ToUser] = m
-	return int64(len(s.templates)), nil
-}
-
-func (s *sender) MassSendToOpenIDs(_ context.Context, openIDs []string, m wechat.MassMessage, _ string) (wechat.MassResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.masses = append(s.masses, openIDs)
-	s.texts = append(s.texts, m.Text)
-	return wechat.MassResult{MsgID: int64(len(s.masses))}, nil
-}
 
 // delivery is the campaign side of a console test: the API's campaign
 // routes over a real engine and queue, with workers started on demand.
 type delivery struct {
 	queue  *queue.Queue
 	engine *campaign.Engine
-	sender *sender
+	sender *campaigntest.Sender
 	links  *campaign.Links
 }
 
@@ -85,7 +54,7 @@ func (b *bundle) addCampaigns(t testing.TB) *delivery {
 		}
 		return e.Compile(at, time.UTC), nil
 	}
-	d := &delivery{queue: q, sender: &sender{news: map[string]wechat.Article{}, templates: map[string]wechat.TemplateMessage{}}}
+	d := &delivery{queue: q, sender: campaigntest.NewSender()}
 	if d.links, err = campaign.NewLinks(b.ctx, b.rdb, trackerBase); err != nil {
 		t.Fatal(err)
 	}
@@ -325,11 +294,11 @@ func TestCampaignCompose(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	d.sender.mu.Lock()
-	if len(d.sender.news) != len(windowed) || len(d.sender.masses) != 1 || len(d.sender.masses[0]) != len(mass) {
-		t.Errorf("sent %d news and mass lists %v; want %d news and one list of %d", len(d.sender.news), d.sender.masses, len(windowed), len(mass))
+	d.sender.Lock()
+	if len(d.sender.News) != len(windowed) || len(d.sender.Lists) != 1 || len(d.sender.Lists[0]) != len(mass) {
+		t.Errorf("sent %d news and mass lists %v; want %d news and one list of %d", len(d.sender.News), d.sender.Lists, len(windowed), len(mass))
 	}
-	d.sender.mu.Unlock()
+	d.sender.Unlock()
 
 	page = org.do("GET", path, nil)
 	for _, want := range []string{"已完成", "发送结果", "计划<span class=\"big\">10</span>", "已发送<span class=\"big\">10</span>",
@@ -544,9 +513,9 @@ func TestPhonePreviewIsWhatIsSent(t *testing.T) {
 			}
 		}
 		got := map[string]int{}
-		d.sender.mu.Lock()
+		d.sender.Lock()
 		for _, o := range windowed {
-			a, p := d.sender.news[o], previews[o]
+			a, p := d.sender.News[o], previews[o]
 			if p.channel == "custom" {
 				got["custom"]++
 			}
@@ -556,7 +525,7 @@ func TestPhonePreviewIsWhatIsSent(t *testing.T) {
 		}
 		for _, o := range mass {
 			if tc.notice {
-				tm, p := d.sender.templates[o], previews[o]
+				tm, p := d.sender.Templates[o], previews[o]
 				if p.channel == "template" {
 					got["template"]++
 				}
@@ -567,13 +536,13 @@ func TestPhonePreviewIsWhatIsSent(t *testing.T) {
 				continue
 			}
 			p := previews["mass"]
-			text := d.sender.texts[len(d.sender.texts)-1]
+			text := d.sender.Texts[len(d.sender.Texts)-1]
 			if p.channel != "mass" || text != p.a || !strings.HasPrefix(text, "【增城科普】"+tc.title+"\n") {
 				t.Errorf("mass: phone %q, sent %q", p.a, text)
 			}
 			got["mass"] = len(mass)
 		}
-		d.sender.mu.Unlock()
+		d.sender.Unlock()
 		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: compared %v, want %v", tc.title, got, tc.want)
 		}

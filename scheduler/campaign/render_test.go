@@ -1,53 +1,16 @@
 package campaign_test
 
 import (
-	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign/campaigntest"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 )
-
-// recorder is a Sender that keeps exactly what the engine asked it to
-// send, links included (the fake WeChat keeps only a news card's title).
-type recorder struct {
-	mu        sync.Mutex
-	news      map[string]wechat.Article
-	templates map[string]wechat.TemplateMessage
-	mass      map[string]string // the text each openid was sent in a mass list
-}
-
-func newRecorder() *recorder {
-	return &recorder{news: map[string]wechat.Article{}, templates: map[string]wechat.TemplateMessage{}, mass: map[string]string{}}
-}
-
-func (r *recorder) SendNews(_ context.Context, openID string, a wechat.Article) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.news[openID] = a
-	return nil
-}
-
-func (r *recorder) SendTemplate(_ context.Context, m wechat.TemplateMessage) (int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.templates[m.ToUser] = m
-	return int64(len(r.templates)), nil
-}
-
-func (r *recorder) MassSendToOpenIDs(_ context.Context, openIDs []string, m wechat.MassMessage, _ string) (wechat.MassResult, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, o := range openIDs {
-		r.mass[o] = m.Text
-	}
-	return wechat.MassResult{MsgID: int64(len(r.mass))}, nil
-}
 
 // Every channel's preview (the plan's sample, rendered by Render) is
 // exactly what the engine then sends that subscriber, tracked links
@@ -58,7 +21,7 @@ func TestRenderIsWhatIsSent(t *testing.T) {
 	for _, notice := range []bool{false, true} {
 		t.Run(map[bool]string{false: "content", true: "notice"}[notice], func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
+			rec := campaigntest.NewSender()
 			var links *campaign.Links
 			b := setup(t, clock.Now, func(b *bundle, cfg *campaign.Config) {
 				var err error
@@ -93,8 +56,8 @@ func TestRenderIsWhatIsSent(t *testing.T) {
 				}
 				ids[line.OpenID] = id
 			}
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
+			rec.Lock()
+			defer rec.Unlock()
 			seen := map[string]int{}
 			for _, line := range rep.Sample {
 				m := line.Message
@@ -118,11 +81,11 @@ func TestRenderIsWhatIsSent(t *testing.T) {
 				switch m.Channel {
 				case "custom":
 					want := wechat.Article{Title: m.Title, Description: m.Description, URL: m.URL, PicURL: m.PicURL}
-					if got, ok := rec.news[line.OpenID]; !ok || got != want || m.Title != "荔枝花期管理" {
+					if got, ok := rec.News[line.OpenID]; !ok || got != want || m.Title != "荔枝花期管理" {
 						t.Errorf("%s: preview %+v, sent %+v", line.OpenID, want, got)
 					}
 				case "template":
-					got, ok := rec.templates[line.OpenID]
+					got, ok := rec.Templates[line.OpenID]
 					if !ok || got.URL != m.URL || got.TemplateID != "tmplNotice" || len(got.Data) != len(m.Fields) ||
 						m.Fields["thing1"] != "荔枝花期管理" {
 						t.Errorf("%s: preview %+v, sent %+v", line.OpenID, m, got)
@@ -134,7 +97,7 @@ func TestRenderIsWhatIsSent(t *testing.T) {
 					}
 				case "mass":
 					wantID = profile.ID{}
-					if got, ok := rec.mass[line.OpenID]; !ok || got != m.Text || !strings.HasSuffix(m.Text, "阅读全文："+m.URL) {
+					if got, ok := rec.Mass[line.OpenID]; !ok || got != m.Text || !strings.HasSuffix(m.Text, "阅读全文："+m.URL) {
 						t.Errorf("%s: preview %q, sent %q", line.OpenID, m.Text, got)
 					}
 				default:

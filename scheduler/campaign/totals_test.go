@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign/campaigntest"
 )
 
 // Totals, the list's numbers, are Stats' sent and clicks, subscriber and
 // mass clicks included, for each campaign asked about.
 func TestTotalsAreStats(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
+	rec := campaigntest.NewSender()
 	b := setup(t, clock.Now, func(b *bundle, cfg *campaign.Config) {
 		links, err := campaign.NewLinks(b.ctx, b.rdb, "https://kb.example.org")
 		if err != nil {
@@ -29,16 +30,16 @@ func TestTotalsAreStats(t *testing.T) {
 	c = b.waitDone(t, c.ID, 30*time.Second)
 	idle := b.create(t, &campaign.Campaign{Name: "未发", Audience: "group:worker", Mode: campaign.ModeItem, ItemID: "it2", Notice: true})
 
-	rec.mu.Lock()
+	rec.Lock()
 	var tokens []string
-	for _, a := range rec.news {
+	for _, a := range rec.News {
 		tokens = append(tokens, a.URL, a.URL) // a second click counts once
 	}
-	for _, text := range rec.mass {
+	for _, text := range rec.Mass {
 		tokens = append(tokens, text[strings.LastIndex(text, "：")+len("："):])
 		break
 	}
-	rec.mu.Unlock()
+	rec.Unlock()
 	if len(tokens) < 3 {
 		t.Fatalf("sent %d news links and mass texts; want some of both", len(tokens))
 	}
