@@ -93,3 +93,26 @@ func ActiveIndex(t time.Time) string { return "act:" + t.Format("20060102") }
 // t's calendar day (in t's location): the dashboard's growth. Like the
 // activity bitmaps it lives ActiveDays.
 func FollowIndex(t time.Time) string { return "fol:" + t.Format("20060102") }
+
+// IndexKey is the Redis key of a segment bitmap of one shard. Packages that
+// keep per-subscriber state beside the profiles (delivery states, clicks)
+// name their bitmaps with the functions below and get keys from here, so
+// every key of a shard carries the shard's hash tag.
+func IndexKey(account string, shard int, index string) string {
+	return indexKey(shardTag(account, shard), index)
+}
+
+// ShardKey is the Redis key of a shard's own, non-bitmap state: name is a
+// suffix such as "dl:c7:lease". It carries the shard's hash tag, so a script
+// may touch it together with the shard's bitmaps.
+func ShardKey(account string, shard int, name string) string {
+	return shardTag(account, shard) + ":" + name
+}
+
+// ReceivedIndex names the bitmap of subscribers who received an item (by any
+// campaign): corrections go to them, and nobody gets an item twice.
+func ReceivedIndex(item string) string { return "rcv:" + item }
+
+// PushedIndex names the bitmap of subscribers pushed to on t's calendar day
+// (in t's location): frequency caps read the last seven.
+func PushedIndex(t time.Time) string { return "push:" + t.Format("20060102") }

@@ -76,6 +76,43 @@ type Campaign struct {
 	Chunks int `json:"chunks"`
 	// Planned is the audience size at start.
 	Planned int64 `json:"planned"`
+	// Waiting says why a running campaign sends nothing now, and until
+	// when (nil: it is not waiting).
+	Waiting *Waiting `json:"waiting,omitempty"`
+}
+
+// Waiting is why a campaign holds its sends.
+type Waiting struct {
+	Reason string     `json:"reason"`
+	Until  *time.Time `json:"until,omitempty"`
+}
+
+// Reasons a campaign waits.
+const (
+	WaitQuietHours = "quiet_hours" // until the quiet hours end
+)
+
+// setWaiting records why c waits (a zero w: it no longer waits), writing
+// only a change, so thousands of waiting chunks do not contend.
+func (s *Store) setWaiting(ctx context.Context, c *Campaign, w Waiting) error {
+	same := func(x *Waiting) bool {
+		if x == nil || w.Reason == "" {
+			return (x == nil) == (w.Reason == "")
+		}
+		return x.Reason == w.Reason && ((x.Until == nil) == (w.Until == nil)) && (x.Until == nil || x.Until.Equal(*w.Until))
+	}
+	if same(c.Waiting) {
+		return nil
+	}
+	_, err := s.Update(ctx, c.Account, c.ID, func(c *Campaign) error {
+		if w.Reason == "" || c.Status != StatusRunning {
+			c.Waiting = nil
+			return nil
+		}
+		c.Waiting = &w
+		return nil
+	})
+	return err
 }
 
 // Errors callers branch on.
@@ -206,27 +243,16 @@ func (s *Store) chunkDone(ctx context.Context, account, id string, chunk string)
 }
 
 // chunkDoneScript: SADD the chunk to the done set; on first add, DECR
-// the left counter. Returns the counter (0 = all chunks done), or -1 when
-// the chunk was done already.
+// the left counter. Returns the counter (0 = all chunks done), also when
+// the chunk was done already, so a run that died between its chunkDone and
+// enqueueing the finalize job enqueues it on its rerun.
 // KEYS[1] set of done chunks, KEYS[2] chunks left; ARGV[1] chunk id.
 var chunkDoneScript = redis.NewScript(`
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return -1 end
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then
+  return tonumber(redis.call('GET', KEYS[2]) or '0')
+end
 return redis.call('DECR', KEYS[2])
 `)
-
-// addReasons counts failed or skipped recipients by reason.
-func (s *Store) addReasons(ctx context.Context, account, id string, reasons map[string]int64) error {
-	if len(reasons) == 0 {
-		return nil
-	}
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for r, n := range reasons {
-			p.HIncrBy(ctx, campKey(account, id)+":reasons", r, n)
-		}
-		return nil
-	})
-	return err
-}
 
 // rememberMassJob maps a mass send's msg_id to its campaign, so WeChat's
 // MASSSENDJOBFINISH report can be folded into the campaign's statistics.
@@ -274,19 +300,6 @@ func (s *Store) FoldReport(ctx context.Context, account string, r MassReport) er
 // WeChatCounts returns the folded MASSSENDJOBFINISH counts of a campaign.
 func (s *Store) WeChatCounts(ctx context.Context, account, id string) (map[string]int64, error) {
 	m, err := s.rdb.HGetAll(ctx, campKey(account, id)+":wechat").Result()
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k], _ = strconv.ParseInt(v, 10, 64)
-	}
-	return out, nil
-}
-
-// Reasons returns failed and skipped recipients by reason.
-func (s *Store) Reasons(ctx context.Context, account, id string) (map[string]int64, error) {
-	m, err := s.rdb.HGetAll(ctx, campKey(account, id)+":reasons").Result()
 	if err != nil {
 		return nil, err
 	}

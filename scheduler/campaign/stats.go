@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
-	"github.com/zengcheng-kexie/kepubot/content"
-	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
+		"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 )
 
 // Channels a recipient can be reached by, as stats name them.
@@ -27,6 +24,18 @@ type Stats struct {
 	ByChannel map[string]int64 `json:"by_channel"`
 	Clicks    int64            `json:"clicks"`
 	Reasons   map[string]int64 `json:"reasons"`
+	// Unreachable is Skipped under its truthful name: not sent by rule.
+	// Sent + Failed + Unreachable + Pending = Queued.
+	Unreachable int64 `json:"unreachable"`
+	// InFlight is how many messages are being sent now (or were, by a run
+	// that died: they are sent again once its lease expires).
+	InFlight int64 `json:"in_flight"`
+	// InDoubtResent counts customer-service messages sent again because a
+	// crash left their first send's fate unknown: each may have reached
+	// the phone twice (see notify).
+	InDoubtResent int64 `json:"in_doubt_resent"`
+	// Waiting says why nothing is sent now, and until when.
+	Waiting *Waiting `json:"waiting,omitempty"`
 	// WeChat is what WeChat reported for the campaign's mass sends
 	// (MASSSENDJOBFINISH): total, filtered (over a user's monthly limit),
 	// sent, error.
@@ -39,9 +48,10 @@ type Stats struct {
 // and groups (ids, may be nil) break the sent count down.
 func (e *Engine) Stats(ctx context.Context, c *Campaign, towns, groups []string) (Stats, error) {
 	st := Stats{Queued: c.Planned, ByChannel: map[string]int64{}}
-	rows := []string{sentIndex(c.ID), failedIndex(c.ID), skippedIndex(c.ID), clickIndex(c.ID)}
+	sc := scope(c)
+	rows := []string{sc.SentIndex(), sc.FailedIndex(), sc.SkippedIndex(), clickIndex(c.ID), sc.FlightIndex()}
 	for _, ch := range channels {
-		rows = append(rows, channelIndex(c.ID, ch))
+		rows = append(rows, sc.ChannelIndex(ch))
 	}
 	counts, err := e.cfg.Profiles.Count(ctx, c.Account, profile.Term(audIndex(c.ID)), rows, nil)
 	if err != nil {
@@ -49,14 +59,18 @@ func (e *Engine) Stats(ctx context.Context, c *Campaign, towns, groups []string)
 	}
 	st.Sent, st.Failed, st.Skipped, st.Clicks = counts.Rows[rows[0]], counts.Rows[rows[1]], counts.Rows[rows[2]], counts.Rows[rows[3]]
 	for i, ch := range channels {
-		st.ByChannel[ch] = counts.Rows[rows[4+i]]
+		st.ByChannel[ch] = counts.Rows[rows[5+i]]
 	}
+	st.Unreachable = st.Skipped
 	st.Pending = max(st.Queued-st.Sent-st.Failed-st.Skipped, 0)
+	st.InFlight = min(counts.Rows[rows[4]], st.Pending)
+	st.Waiting = c.Waiting
 	massClicks, _ := e.cfg.Store.rdb.Get(ctx, campKey(c.Account, c.ID)+":massclicks").Int64()
 	st.Clicks += massClicks
-	if st.Reasons, err = e.cfg.Store.Reasons(ctx, c.Account, c.ID); err != nil {
+	if st.Reasons, err = e.notify.Reasons(ctx, sc); err != nil {
 		return st, err
 	}
+	st.InDoubtResent = st.Reasons[notify.ReasonInDoubtResent]
 	if st.WeChat, err = e.cfg.Store.WeChatCounts(ctx, c.Account, c.ID); err != nil {
 		return st, err
 	}
@@ -68,7 +82,7 @@ func (e *Engine) Stats(ctx context.Context, c *Campaign, towns, groups []string)
 		for _, g := range groups {
 			dims = append(dims, profile.GroupIndex(g))
 		}
-		bd, err := e.cfg.Profiles.Count(ctx, c.Account, profile.Term(sentIndex(c.ID)), dims, nil)
+		bd, err := e.cfg.Profiles.Count(ctx, c.Account, profile.Term(sc.SentIndex()), dims, nil)
 		if err != nil {
 			return st, err
 		}
@@ -101,7 +115,7 @@ func (e *Engine) Totals(ctx context.Context, account string, ids []string) ([]To
 	}
 	var names []string
 	for _, id := range ids {
-		names = append(names, sentIndex(id), clickIndex(id))
+		names = append(names, scope(&Campaign{Account: account, ID: id}).SentIndex(), clickIndex(id))
 	}
 	counts, err := e.cfg.Profiles.BitCounts(ctx, account, names)
 	if err != nil {
@@ -119,7 +133,7 @@ func (e *Engine) Totals(ctx context.Context, account string, ids []string) ([]To
 	out := make([]Totals, len(ids))
 	for i, id := range ids {
 		n, _ := mass[i].Int64() // redis.Nil: no mass clicks
-		out[i] = Totals{Sent: counts[sentIndex(id)], Clicks: counts[clickIndex(id)] + n}
+		out[i] = Totals{Sent: counts[scope(&Campaign{Account: account, ID: id}).SentIndex()], Clicks: counts[clickIndex(id)] + n}
 	}
 	return out, nil
 }
@@ -167,138 +181,3 @@ func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 
 // clickBoost is how much a click raises interest in the item's topics.
 const clickBoost = 30
-
-// PlanReport is a campaign's dry run: who would get what, by which channel.
-type PlanReport struct {
-	Audience    int64            `json:"audience"`
-	Sampled     int              `json:"sampled"`
-	ByChannel   map[string]int64 `json:"by_channel"`  // estimated over the audience
-	Unreachable map[string]int64 `json:"unreachable"` // estimated, by reason
-	Sample      []PlanLine       `json:"sample"`
-}
-
-// PlanLine is one sampled recipient's plan.
-type PlanLine struct {
-	OpenID  string `json:"openid"`
-	Group   string `json:"group"`
-	Town    string `json:"town"`
-	Item    string `json:"item_id,omitempty"`
-	Title   string `json:"title,omitempty"`
-	Channel string `json:"channel,omitempty"`
-	Reason  string `json:"reason,omitempty"`
-	// Message is what their phone would show (Render).
-	Message *Message `json:"message,omitempty"`
-}
-
-// maxSample bounds a dry run's work: up to this many subscribers are
-// planned, and the counts are scaled to the whole audience.
-const maxSample = 5000
-
-// Plan dry-runs c now: nothing is sent or recorded.
-func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, error) {
-	now := e.cfg.Now()
-	rep := PlanReport{ByChannel: map[string]int64{}, Unreachable: map[string]int64{}}
-	prog, err := e.cfg.Compile(c.Audience, now)
-	if err != nil {
-		return rep, err
-	}
-	tmp := "c:" + c.ID + ":preview"
-	counts, err := e.cfg.Profiles.Materialize(ctx, c.Account, profile.And(prog, profile.Reachable()), tmp, 10*time.Minute)
-	if err != nil {
-		return rep, err
-	}
-	rep.Audience = counts.Total
-	var item *content.Item
-	var picker *plan.Picker
-	if c.Mode == ModeItem {
-		if item, err = e.cfg.Items.Item(ctx, c.Account, c.ItemID); err != nil {
-			return rep, err
-		}
-	} else if _, picker, err = e.picker(ctx, c.Account, now); err != nil {
-		return rep, err
-	}
-	kind := plan.KindContent
-	if c.Notice {
-		kind = plan.KindNotice
-	}
-	rules := e.cfg.Rules(c.Account)
-	perShard := maxSample/profile.Shards + 1
-	for shard := range profile.Shards {
-		max, err := e.cfg.Profiles.MaxLocal(ctx, c.Account, shard)
-		if err != nil {
-			return rep, err
-		}
-		var lids []int64
-		for from := int64(0); from <= max && len(lids) < perShard; from += chunkSize {
-			bits, err := e.cfg.Profiles.Bits(ctx, c.Account, shard, []string{tmp}, from, chunkSize)
-			if err != nil {
-				return rep, err
-			}
-			for i := int64(0); i < chunkSize && len(lids) < perShard; i++ {
-				if profile.BitSet(bits[0], i) {
-					lids = append(lids, from+i)
-				}
-			}
-		}
-		ms, err := e.cfg.Profiles.Members(ctx, c.Account, shard, lids)
-		if err != nil {
-			return rep, err
-		}
-		for _, m := range ms {
-			rep.Sampled++
-			line := PlanLine{OpenID: m.OpenID, Group: m.Profile.Group, Town: m.Profile.Town}
-			it := item
-			if picker != nil {
-				it, _, _ = picker.Pick(m.Profile, func(string) bool { return false }, nil)
-			}
-			if it == nil || (c.Mode == ModeItem && !deliverable(it, now)) {
-				line.Reason = "no_item"
-			} else {
-				line.Item, line.Title = it.ID, it.Title
-				d := plan.Choose(m.Profile, kind, rules, plan.Options{}, now)
-				if d.Channel == plan.ChannelNone {
-					line.Reason = d.Reason.String()
-				} else {
-					line.Channel = channelName(d.Channel)
-				}
-			}
-			if line.Channel != "" {
-				rep.ByChannel[line.Channel]++
-			} else {
-				rep.Unreachable[line.Reason]++
-			}
-			if len(rep.Sample) < show {
-				if line.Channel != "" {
-					line.Message = e.Render(c, it, m, line.Channel)
-				}
-				rep.Sample = append(rep.Sample, line)
-			}
-		}
-	}
-	if rep.Sampled > 0 {
-		scale := float64(rep.Audience) / float64(rep.Sampled)
-		for k, v := range rep.ByChannel {
-			rep.ByChannel[k] = int64(float64(v)*scale + 0.5)
-		}
-		for k, v := range rep.Unreachable {
-			rep.Unreachable[k] = int64(float64(v)*scale + 0.5)
-		}
-	}
-	return rep, nil
-}
-
-func channelName(ch plan.Channel) string {
-	switch ch {
-	case plan.ChannelCustom:
-		return "custom"
-	case plan.ChannelTemplate:
-		return "template"
-	case plan.ChannelSubscribe:
-		return "subscribe"
-	case plan.ChannelMass:
-		return "mass"
-	}
-	return strings.ToLower(fmt.Sprint(ch))
-}
-
-var _ = errors.New

@@ -133,6 +133,11 @@ func (f HandlerFunc) Handle(ctx context.Context, j Job) error { return f(ctx, j)
 // RetryError asks for the job to run again after a given delay, e.g. after
 // WeChat's 45009 frequency limit. It counts as a failed attempt.
 type RetryError struct {
+	// Free marks a wait, not a failure (quiet hours, a paused campaign, a
+	// batch that made progress before WeChat asked it to slow down): the
+	// job runs again after After without counting an attempt, so it never
+	// becomes a dead letter by waiting.
+	Free bool
 	Err   error
 	After time.Duration
 }
@@ -142,6 +147,10 @@ func (e *RetryError) Unwrap() error { return e.Err }
 
 // Retry wraps err so that the job runs again after at least after.
 func Retry(err error, after time.Duration) error { return &RetryError{Err: err, After: after} }
+
+// Later asks for the job to run again after at least after, without
+// counting a failed attempt (see RetryError.Free).
+func Later(err error, after time.Duration) error { return &RetryError{Err: err, After: after, Free: true} }
 
 // PermanentError marks a failure that no retry can fix (an unsubscribed
 // recipient, a malformed payload): the job goes straight to the dead letters.

@@ -34,6 +34,16 @@ func NewLimiter(rdb redis.UniversalClient) *Limiter {
 // Every replica that waits on the same key with the same limit shares it,
 // e.g. key "wechat:custom_send" for one WeChat API.
 func (l *Limiter) Wait(ctx context.Context, key string, limit Limit) error {
+	return l.WaitN(ctx, key, limit, 1)
+}
+
+// WaitN blocks until n events under key are allowed by limit (n at most
+// the burst), or ctx ends: a batch of sends takes its tokens in one round
+// trip.
+func (l *Limiter) WaitN(ctx context.Context, key string, limit Limit, n int) error {
+	if n < 1 || n > max(limit.Burst, 1) {
+		return fmt.Errorf("rate limit %s: %d events exceed the burst of %d", key, n, max(limit.Burst, 1))
+	}
 	if limit.Rate <= 0 || limit.Per <= 0 || limit.Burst < 0 {
 		return fmt.Errorf("rate limit %s: invalid limit %+v", key, limit)
 	}
@@ -42,7 +52,7 @@ func (l *Limiter) Wait(ctx context.Context, key string, limit Limit) error {
 	}
 	rl := redis_rate.Limit{Rate: limit.Rate, Period: limit.Per, Burst: max(limit.Burst, 1)}
 	for {
-		res, err := l.rl.Allow(ctx, rateKey(key), rl)
+		res, err := l.rl.AllowN(ctx, rateKey(key), rl, n)
 		if err != nil {
 			return fmt.Errorf("rate limit %s: %w", key, err)
 		}

@@ -50,6 +50,12 @@ func (w *Worker) run(ctx context.Context, d delivery) {
 		w.settle(ctx, d, outcomeDead, took, func(sctx context.Context) error {
 			return q.bury(sctx, j, perm.Err.Error())
 		})
+	case errors.As(err, &retry) && retry.Free:
+		// A wait, not a failure: the attempt count stays, and the log says
+		// it at debug level (a campaign held by quiet hours waits quietly).
+		q.log.Debug("job waits", "id", j.ID, "kind", j.Kind, "delay", retry.After, "err", err)
+		q.metrics.observe(q.opts.Name, j, outcomeRetry, took)
+		w.reschedule(ctx, d, j, retry.After)
 	case failures >= q.opts.MaxAttempts:
 		q.log.Warn("job failed too often", "id", j.ID, "kind", j.Kind, "attempt", failures, "err", err)
 		w.settle(ctx, d, outcomeDead, took, func(sctx context.Context) error {
@@ -64,15 +70,22 @@ func (w *Worker) run(ctx context.Context, d delivery) {
 		q.metrics.observe(q.opts.Name, j, outcomeRetry, took)
 		next := j
 		next.Attempt = failures
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-		defer cancel()
-		keys := []string{d.pt.stream(), d.pt.delayed()}
-		due := q.opts.Now().Add(delay).UnixMilli()
-		if err := retryScript.Run(sctx, q.rdb, keys, group, d.id, due, delayedMember(next)).Err(); err != nil {
-			// The delivery stays pending; it runs again after the
-			// visibility timeout.
-			q.log.Warn("scheduling retry failed", "id", j.ID, "err", err)
-		}
+		w.reschedule(ctx, d, next, delay)
+	}
+}
+
+// reschedule moves a delivery's job (as next) to the delayed set, due after
+// delay, and acknowledges the delivery, in one script.
+func (w *Worker) reschedule(ctx context.Context, d delivery, next Job, delay time.Duration) {
+	q := w.q
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	keys := []string{d.pt.stream(), d.pt.delayed()}
+	due := q.opts.Now().Add(delay).UnixMilli()
+	if err := retryScript.Run(sctx, q.rdb, keys, group, d.id, due, delayedMember(next)).Err(); err != nil {
+		// The delivery stays pending; it runs again after the
+		// visibility timeout.
+		q.log.Warn("scheduling retry failed", "id", next.ID, "err", err)
 	}
 }
 

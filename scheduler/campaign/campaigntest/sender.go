@@ -17,11 +17,12 @@ type Sender struct {
 	Mass      map[string]string                 // the text each openid was sent in a mass list
 	Lists     [][]string                        // the mass lists, in order
 	Texts     []string                          // their texts, in order
+	Custom    map[string]string                 // customer-service texts, by openid
 }
 
 // NewSender returns an empty Sender.
 func NewSender() *Sender {
-	return &Sender{News: map[string]wechat.Article{}, Templates: map[string]wechat.TemplateMessage{}, Mass: map[string]string{}}
+	return &Sender{News: map[string]wechat.Article{}, Templates: map[string]wechat.TemplateMessage{}, Mass: map[string]string{}, Custom: map[string]string{}}
 }
 
 // SendNews records a customer-service news message.
@@ -29,6 +30,14 @@ func (s *Sender) SendNews(_ context.Context, openID string, a wechat.Article) er
 	s.Lock()
 	defer s.Unlock()
 	s.News[openID] = a
+	return nil
+}
+
+// SendText records a customer-service text message.
+func (s *Sender) SendText(_ context.Context, openID, text string) error {
+	s.Lock()
+	defer s.Unlock()
+	s.Custom[openID] = text
 	return nil
 }
 

@@ -1,0 +1,248 @@
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
+	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
+	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
+)
+
+// rules is what deciding a campaign's recipients needs, loaded once per
+// chunk (or plan): the same for the send and its dry run, so a plan
+// cannot promise what the send will not do.
+type rules struct {
+	c          *Campaign
+	now        time.Time
+	item       *content.Item   // ModeItem
+	cand       []*content.Item // ModePersonalized
+	idx        map[string]int  // candidate id → position in cand
+	picker     *plan.Picker
+	rules      plan.Rules
+	kind       plan.Kind
+	configured bool // the account can send through WeChat
+}
+
+func (e *Engine) loadRules(ctx context.Context, c *Campaign, now time.Time) (*rules, error) {
+	r := &rules{c: c, now: now, rules: e.cfg.Rules(c.Account), kind: plan.KindContent, configured: e.notify.Configured(c.Account)}
+	if c.Notice {
+		r.kind = plan.KindNotice
+	}
+	var err error
+	if c.Mode == ModeItem {
+		if r.item, err = e.cfg.Items.Item(ctx, c.Account, c.ItemID); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	if r.cand, r.picker, err = e.picker(ctx, c.Account, now); err != nil {
+		return nil, err
+	}
+	r.idx = make(map[string]int, len(r.cand))
+	for k, x := range r.cand {
+		r.idx[x.ID] = k
+	}
+	return r, nil
+}
+
+// view is the bits of one range of local ids a decision reads.
+type view struct {
+	states notify.States
+	aud    []byte
+	days   [][]byte // pushed on each of the last 7 days, today first
+	recv   [][]byte // received each candidate item (ModeItem: the item)
+}
+
+// bitNames lists the bitmaps read into a view, in the order readView
+// splits them.
+func (r *rules) bitNames(audience string, loc *time.Location) []string {
+	names := append(scope(r.c).StateIndexes(), audience)
+	for i := range 7 {
+		names = append(names, profile.PushedIndex(r.now.In(loc).AddDate(0, 0, -i)))
+	}
+	if r.item != nil {
+		return append(names, profile.ReceivedIndex(r.item.ID))
+	}
+	for _, it := range r.cand {
+		names = append(names, profile.ReceivedIndex(it.ID))
+	}
+	return names
+}
+
+func (e *Engine) readView(ctx context.Context, r *rules, audience string, shard int, from int64) (*view, error) {
+	bits, err := e.cfg.Profiles.Bits(ctx, r.c.Account, shard, r.bitNames(audience, e.cfg.Loc), from, chunkSize)
+	if err != nil {
+		return nil, err
+	}
+	return &view{states: notify.States(bits[:5]), aud: bits[5], days: bits[6:13], recv: bits[13:]}, nil
+}
+
+// verdict is what the rules decide for one recipient.
+type verdict struct {
+	item    *content.Item
+	channel plan.Channel // ChannelCustom, ChannelTemplate or ChannelMass; ChannelNone with a reason
+	window  plan.Window
+	reason  string
+	failed  bool // the reason is a failure, not a rule (WeChat not configured)
+}
+
+// decide applies the campaign's rules to member m, bit i of view v.
+// inDoubt messages were claimed by a run that died: their caps and
+// received checks passed then, so they are only routed again.
+func (r *rules) decide(m profile.Member, v *view, i int64, caps plan.Caps, inDoubt bool) verdict {
+	c := r.c
+	if !m.Profile.Reachable() {
+		return verdict{reason: "unreachable"}
+	}
+	if !inDoubt && c.CorrectionOf == "" { // corrections are never capped
+		today, week := 0, 0
+		for d, db := range v.days {
+			if profile.BitSet(db, i) {
+				week++
+				if d == 0 {
+					today++
+				}
+			}
+		}
+		if !caps.Allow(today, week) {
+			return verdict{reason: "frequency_cap"}
+		}
+	}
+	it := r.item
+	if c.Mode == ModeItem {
+		if !inDoubt && profile.BitSet(v.recv[0], i) {
+			return verdict{reason: "already_received"}
+		}
+		if !deliverable(it, r.now) {
+			return verdict{reason: "item_not_deliverable"}
+		}
+		if c.CorrectionOf == "" && slices.ContainsFunc(it.Topics, m.Profile.OptedOutOf) {
+			return verdict{reason: "topic_opted_out"}
+		}
+	} else {
+		best, _, ok := r.picker.Pick(m.Profile, func(id string) bool { return profile.BitSet(v.recv[r.idx[id]], i) }, m.Profile.OptedOutOf)
+		if !ok {
+			return verdict{reason: "no_item"}
+		}
+		it = best
+	}
+	d := plan.Choose(m.Profile, r.kind, r.rules, plan.Options{}, r.now)
+	switch d.Channel {
+	case plan.ChannelCustom, plan.ChannelTemplate, plan.ChannelMass:
+	default:
+		return verdict{reason: d.Reason.String()}
+	}
+	if !r.configured {
+		return verdict{reason: notify.ReasonNotConfigured, failed: true}
+	}
+	return verdict{item: it, channel: d.Channel, window: d.Window}
+}
+
+// chunk decides and sends one chunk of the audience, under a lease.
+func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
+	c, now, err := e.runnable(ctx, ref)
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r, err := e.loadRules(ctx, c, now)
+	if err != nil {
+		return err
+	}
+	sc := scope(c)
+	lease, err := e.notify.Acquire(ctx, sc, ref.Shard, fmt.Sprint(ref.From))
+	if errors.Is(err, notify.ErrLeaseLost) {
+		return queue.Later(err, 5*time.Second) // another run sends this chunk now
+	}
+	if err != nil {
+		return err
+	}
+	defer lease.Release(ctx)
+	v, err := e.readView(ctx, r, audIndex(c.ID), ref.Shard, ref.From)
+	if err != nil {
+		return err
+	}
+	var lids []int64
+	for i := int64(0); i < chunkSize; i++ {
+		if profile.BitSet(v.aud, i) && !v.states.Done(i) {
+			lids = append(lids, ref.From+i)
+		}
+	}
+	var decided notify.Decided
+	var sends []notify.Send
+	if len(lids) > 0 {
+		members, err := e.cfg.Profiles.Members(ctx, c.Account, ref.Shard, lids)
+		if err != nil {
+			return err
+		}
+		found := make(map[int64]bool, len(members))
+		for _, m := range members {
+			found[m.ID.Local] = true
+		}
+		for _, lid := range lids {
+			if !found[lid] {
+				decided.Skip(lid, "erased")
+			}
+		}
+		for _, m := range members {
+			i := m.ID.Local - ref.From
+			inDoubt := v.states.InDoubt(i)
+			vd := r.decide(m, v, i, e.cfg.Caps, inDoubt)
+			switch {
+			case vd.failed:
+				decided.Fail(m.ID.Local, vd.reason)
+			case vd.channel == plan.ChannelMass:
+				decided.Plan(m.ID.Local, vd.item.ID)
+			case vd.channel == plan.ChannelNone:
+				decided.Skip(m.ID.Local, vd.reason)
+			default:
+				sends = append(sends, e.send(c, vd, m, inDoubt))
+			}
+		}
+	}
+	if len(decided.Mass) > 0 {
+		// Before the bits: finalize must know every item that has recipients.
+		items := make([]any, 0, len(decided.Mass))
+		for it := range decided.Mass {
+			items = append(items, it)
+		}
+		if err := e.cfg.Store.rdb.SAdd(ctx, massItemsKey(c.Account, c.ID), items...).Err(); err != nil {
+			return err
+		}
+	}
+	if err := lease.Deliver(ctx, decided, sends); err != nil {
+		return err
+	}
+	last, err := e.cfg.Store.chunkDone(ctx, c.Account, c.ID, fmt.Sprintf("%d:%d", ref.Shard, ref.From))
+	if err != nil {
+		return err
+	}
+	if last {
+		b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID})
+		_, err = e.cfg.Queue(c.Account).EnqueueOnce(ctx, queue.Job{ID: c.Account + ":" + c.ID + ":final", Kind: JobFinalize, Lane: queue.LaneBulk, Payload: b}, keepFor)
+	}
+	return err
+}
+
+// send is the direct send of verdict vd to m, its message rendered.
+func (e *Engine) send(c *Campaign, vd verdict, m profile.Member, inDoubt bool) notify.Send {
+	s := notify.Send{Member: m, Channel: vd.channel, Window: vd.window, Item: vd.item.ID, InDoubt: inDoubt}
+	if vd.channel == plan.ChannelTemplate {
+		t := e.template(c, m, e.Render(c, vd.item, m, "template"))
+		s.Message.Template = &t
+		return s
+	}
+	a := e.Render(c, vd.item, m, "custom").article()
+	s.Message.Article = &a
+	s.Fallback = vd.item.ID // a stale window: wait for the mass send
+	return s
+}

@@ -1,0 +1,124 @@
+package notify
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/wechat"
+	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
+)
+
+// Recipient is one subscriber of a mass send.
+type Recipient struct {
+	Shard  int
+	Lid    int64
+	OpenID string
+}
+
+// MassResult is what SendMass reports of one batch.
+type MassResult struct {
+	MsgID int64 // WeChat's msg_id, for its MASSSENDJOBFINISH report
+}
+
+// SendMass sends text to a batch of 2 to 10,000 recipients as one mass send
+// by openid list, records their outcome (sent, or failed with WeChat's
+// code) and spends their monthly mass budget. Its clientmsgid is derived
+// from key and the recipients, so the same batch sent again (after a crash
+// between the send and the record) is deduplicated by WeChat (45065) and
+// only recorded here. item ("" none) is marked received. A retryable
+// answer returns a queue.Retry error with nothing recorded.
+func (n *Notifier) SendMass(ctx context.Context, sc Scope, key, item, text string, batch []Recipient) (MassResult, error) {
+	if len(batch) < wechat.MassMinOpenIDs || len(batch) > wechat.MassMaxOpenIDs {
+		return MassResult{}, fmt.Errorf("mass send of %d recipients: WeChat takes %d to %d", len(batch), wechat.MassMinOpenIDs, wechat.MassMaxOpenIDs)
+	}
+	sender, err := n.cfg.Sender(sc.Account)
+	if err != nil {
+		return MassResult{}, n.recordMass(ctx, sc, batch, item, ReasonNotConfigured)
+	}
+	openIDs := make([]string, len(batch))
+	for i, r := range batch {
+		openIDs[i] = r.OpenID
+	}
+	if err := n.waitMass(ctx, sc.Account); err != nil {
+		return MassResult{}, err
+	}
+	res, err := sender.MassSendToOpenIDs(ctx, openIDs, wechat.MassMessage{Text: text}, batchID(sc.Name+"\x00"+key, openIDs))
+	switch wechat.Classify(err) {
+	case wechat.OK, wechat.Duplicate:
+		if res.MsgID == 0 {
+			var we *wechat.Error
+			if errors.As(err, &we) {
+				res.MsgID = we.MsgID
+			}
+		}
+		return MassResult{MsgID: res.MsgID}, n.recordMass(ctx, sc, batch, item, "")
+	case wechat.RateLimited:
+		return MassResult{}, queue.Retry(err, 10*time.Second) // 45009: back off, don't hammer
+	case wechat.Retry, wechat.TokenInvalid:
+		return MassResult{}, queue.Retry(err, 2*time.Second)
+	}
+	if ctx.Err() != nil {
+		return MassResult{}, ctx.Err()
+	}
+	code, _ := wechat.Code(err)
+	return MassResult{}, n.recordMass(ctx, sc, batch, item, fmt.Sprintf("wechat_%d", code))
+}
+
+// recordMass records a mass batch as sent (failReason "") or failed, shard
+// by shard; a sent batch spends each recipient's monthly mass budget first.
+func (n *Notifier) recordMass(ctx context.Context, sc Scope, batch []Recipient, item, failReason string) error {
+	now := n.cfg.Now()
+	byShard := map[int]*outcomes{}
+	for _, r := range batch {
+		o := byShard[r.Shard]
+		if o == nil {
+			o = newOutcomes(sc, r.Shard, now, n.cfg.Loc)
+			byShard[r.Shard] = o
+		}
+		if failReason != "" {
+			o.failed[failReason] = append(o.failed[failReason], r.Lid)
+			continue
+		}
+		o.sent["mass"] = append(o.sent["mass"], r.Lid)
+		if item != "" {
+			o.received[item] = append(o.received[item], r.Lid)
+		}
+		o.spendMass = append(o.spendMass, r.OpenID)
+	}
+	for shard, o := range byShard {
+		if err := n.spend(ctx, o); err != nil {
+			return err
+		}
+		var c changes
+		o.changes(&c)
+		if err := n.apply(ctx, sc, shard, "", "", 0, &c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitMass respects WeChat's mass-send call limits: 60 a minute, 100 a day
+// (one a day for a subscription account).
+func (n *Notifier) waitMass(ctx context.Context, account string) error {
+	if err := n.wait(ctx, "mass-min:"+account, n.cfg.Limits.MassPerMinute, 1); err != nil {
+		return err
+	}
+	return n.wait(ctx, "mass-day:"+account, n.cfg.Limits.MassPerDay, 1)
+}
+
+// batchID is a mass send's clientmsgid (WeChat allows 64 bytes): the same
+// key and members give the same id, so WeChat deduplicates a repeated call
+// (45065) within 24 hours.
+func batchID(key string, openIDs []string) string {
+	h := sha1.New()
+	h.Write([]byte(key))
+	for _, o := range openIDs {
+		h.Write([]byte("\x00" + o))
+	}
+	return "kb" + hex.EncodeToString(h.Sum(nil))
+}

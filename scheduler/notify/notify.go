@@ -1,0 +1,444 @@
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/bot/wechat"
+	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
+	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
+)
+
+// Sender is WeChat's send API as notify uses it (*wechat.Client).
+type Sender interface {
+	SendNews(ctx context.Context, openID string, a wechat.Article) error
+	SendText(ctx context.Context, openID, text string) error
+	SendTemplate(ctx context.Context, m wechat.TemplateMessage) (int64, error)
+	MassSendToOpenIDs(ctx context.Context, openIDs []string, m wechat.MassMessage, clientMsgID string) (wechat.MassResult, error)
+}
+
+// ErrNotConfigured is what Config.Sender returns for an account without
+// WeChat API credentials: its messages fail as "wechat_not_configured".
+var ErrNotConfigured = errors.New("wechat not configured")
+
+// ReasonNotConfigured is the failure reason of a message whose account has
+// no WeChat API credentials.
+const ReasonNotConfigured = "wechat_not_configured"
+
+// Config is what a Notifier needs. Redis, Profiles and Sender are required.
+type Config struct {
+	Redis    redis.UniversalClient
+	Profiles *profile.Store
+	// Sender returns an account's WeChat sender, or an error wrapping
+	// ErrNotConfigured.
+	Sender func(account string) (Sender, error)
+	// Limiter shares WeChat's call rates across replicas (nil: no limit).
+	Limiter *queue.Limiter
+	// Limits per API; zero fields take DefaultLimits.
+	Limits Limits
+	// Senders is how many messages of one batch are in flight at once (a
+	// wave): the most a crash can leave in doubt per running batch.
+	Senders int
+	// Lease is how long a batch's lease lives without renewal; a run
+	// renews it with every wave.
+	Lease time.Duration
+	// Backoff is the first pause after a retryable answer, doubled up to
+	// MaxBackoff; after Attempts failing waves in a row the batch yields
+	// (queue.Later) and its job runs again later.
+	Backoff, MaxBackoff time.Duration
+	Attempts            int
+	Loc                 *time.Location
+	Now                 func() time.Time
+	Logger              *slog.Logger
+}
+
+// Limits are the shared call rates of WeChat's send APIs, per account.
+type Limits struct {
+	Custom, Template queue.Limit
+	// MassPerMinute and MassPerDay bound mass-send calls (60/min, 100/day;
+	// a subscription account: 1/day).
+	MassPerMinute, MassPerDay queue.Limit
+}
+
+// DefaultLimits are WeChat's documented limits, kept with a margin.
+var DefaultLimits = Limits{
+	Custom:        queue.Limit{Rate: 100, Per: time.Second, Burst: 100},
+	Template:      queue.Limit{Rate: 50, Per: time.Second, Burst: 50},
+	MassPerMinute: queue.Limit{Rate: 60, Per: time.Minute, Burst: 60},
+	MassPerDay:    queue.Limit{Rate: 100, Per: 24 * time.Hour, Burst: 100},
+}
+
+// Notifier sends messages and keeps their states. It is safe for
+// concurrent use.
+type Notifier struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a notifier.
+func New(cfg Config) (*Notifier, error) {
+	if cfg.Redis == nil || cfg.Profiles == nil || cfg.Sender == nil {
+		return nil, errors.New("notify: Redis, Profiles and Sender are required")
+	}
+	if cfg.Limits.Custom.Rate == 0 {
+		cfg.Limits.Custom = DefaultLimits.Custom
+	}
+	if cfg.Limits.Template.Rate == 0 {
+		cfg.Limits.Template = DefaultLimits.Template
+	}
+	if cfg.Limits.MassPerMinute.Rate == 0 {
+		cfg.Limits.MassPerMinute = DefaultLimits.MassPerMinute
+	}
+	if cfg.Limits.MassPerDay.Rate == 0 {
+		cfg.Limits.MassPerDay = DefaultLimits.MassPerDay
+	}
+	if cfg.Senders <= 0 {
+		cfg.Senders = 16
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 100 * time.Millisecond
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Second
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 6
+	}
+	if cfg.Loc == nil {
+		cfg.Loc = time.UTC
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Notifier{cfg: cfg, log: cfg.Logger.With("component", "notify")}, nil
+}
+
+// Senders is the wave size: the most messages of one batch in flight.
+func (n *Notifier) Senders() int { return n.cfg.Senders }
+
+// Configured reports whether account can send through WeChat.
+func (n *Notifier) Configured(account string) bool {
+	_, err := n.cfg.Sender(account)
+	return err == nil
+}
+
+// Message is what one send carries: a news card or a text through the
+// customer-service API, or a template message.
+type Message struct {
+	Article  *wechat.Article
+	Text     string
+	Template *wechat.TemplateMessage // ToUser is filled in
+}
+
+// Send is one message to send directly (customer-service or template).
+type Send struct {
+	Member  profile.Member
+	Channel plan.Channel // ChannelCustom or ChannelTemplate
+	Window  plan.Window  // the customer-service window it spends
+	Item    string       // the item it carries ("" none): marked received
+	// Fallback is the item of a mass send to wait for when WeChat says the
+	// window is closed after all ("" = none: the message is unreachable).
+	Fallback string
+	InDoubt  bool // left in flight by a run that died: counted when resent
+	Message  Message
+}
+
+// Lease is one run's hold on a batch of one shard: while it holds it, no
+// other run sends that batch's messages.
+type Lease struct {
+	n     *Notifier
+	sc    Scope
+	shard int
+	name  string
+	owner string
+}
+
+// Acquire takes the lease name of scope's shard, or returns ErrLeaseLost
+// when another live run holds it (the caller retries later).
+func (n *Notifier) Acquire(ctx context.Context, sc Scope, shard int, name string) (*Lease, error) {
+	b := make([]byte, 12)
+	rand.Read(b)
+	l := &Lease{n: n, sc: sc, shard: shard, name: name, owner: hex.EncodeToString(b)}
+	if err := n.apply(ctx, sc, shard, name, l.owner, n.cfg.Lease, &changes{}); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Release gives the lease up (safe to call after a failed run).
+func (l *Lease) Release(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := l.n.apply(ctx, l.sc, l.shard, l.name, l.owner, 0, &changes{})
+	if errors.Is(err, ErrLeaseLost) {
+		return nil
+	}
+	return err
+}
+
+// Deliver records decided outcomes and sends sends, all of the lease's
+// shard, wave by wave (see the package comment). It returns nil when every
+// message has an outcome or waits for a mass send; a queue.Later error when
+// WeChat keeps answering "try again" (what was settled stays settled, the
+// rest stays pending for the job's next run); ErrLeaseLost when another
+// run took the batch over; or a Redis error.
+func (l *Lease) Deliver(ctx context.Context, decided Decided, sends []Send) error {
+	n := l.n
+	now := n.cfg.Now()
+	o := newOutcomes(l.sc, l.shard, now, n.cfg.Loc)
+	decided.into(o)
+	var sender Sender
+	if len(sends) > 0 {
+		var err error
+		if sender, err = n.cfg.Sender(l.sc.Account); err != nil {
+			for _, s := range sends {
+				o.failed[ReasonNotConfigured] = append(o.failed[ReasonNotConfigured], s.Member.ID.Local)
+			}
+			sends = nil
+		}
+	}
+	pending := sends
+	failing := 0
+	backoff := n.cfg.Backoff
+	for {
+		wave := pending[:min(n.cfg.Senders, len(pending))]
+		pending = pending[len(wave):]
+		// Settle the last wave and claim this one in one call.
+		if err := n.spend(ctx, o); err != nil {
+			return err
+		}
+		var c changes
+		o.changes(&c)
+		l.claim(&c, wave)
+		if err := n.apply(ctx, l.sc, l.shard, l.name, l.owner, n.cfg.Lease, &c); err != nil {
+			return err
+		}
+		if len(wave) == 0 {
+			return nil
+		}
+		o = newOutcomes(l.sc, l.shard, n.cfg.Now(), n.cfg.Loc)
+		retry, lastErr, err := n.sendWave(ctx, l.sc.Account, sender, wave, o)
+		if err != nil {
+			// The rate limit holds us for long, or we are stopping.
+			if serr := n.settle(ctx, l, o); serr != nil {
+				return serr
+			}
+			return err
+		}
+		if len(retry) == 0 {
+			failing, backoff = 0, n.cfg.Backoff
+			continue
+		}
+		// WeChat asked to try again (or this process is stopping): those
+		// messages go back to pending, first in line.
+		pending = append(retry, pending...)
+		failing++
+		if failing >= n.cfg.Attempts || ctx.Err() != nil {
+			if err := n.settle(ctx, l, o); err != nil {
+				return err
+			}
+			return queue.Later(fmt.Errorf("%d messages wait for WeChat: %w", len(pending), lastErr), backoff)
+		}
+		if wechat.Classify(lastErr) == wechat.RateLimited {
+			backoff = max(backoff, time.Second) // 45009: back off, don't hammer
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		backoff = min(2*backoff, n.cfg.MaxBackoff)
+	}
+}
+
+// settle writes outcomes o under the lease (context-free: it runs on
+// shutdown too).
+func (n *Notifier) settle(ctx context.Context, l *Lease, o *outcomes) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := n.spend(sctx, o); err != nil {
+		return err
+	}
+	var c changes
+	o.changes(&c)
+	return n.apply(sctx, l.sc, l.shard, l.name, l.owner, n.cfg.Lease, &c)
+}
+
+// claim adds the in-flight bits of a wave to c, counting the in-doubt
+// messages sent again by channel.
+func (l *Lease) claim(c *changes, wave []Send) {
+	key := profile.IndexKey(l.sc.Account, l.shard, l.sc.FlightIndex())
+	var custom, templ []int64
+	for _, s := range wave {
+		if s.Channel == plan.ChannelTemplate {
+			templ = append(templ, s.Member.ID.Local)
+		} else {
+			custom = append(custom, s.Member.ID.Local)
+		}
+	}
+	// "old" counts ids already in flight: in doubt, sent once more.
+	c.add(group{key: key, bit: 1, ttl: l.sc.TTL, reason: ReasonInDoubtResent, old: true, lids: custom})
+	c.add(group{key: key, bit: 1, ttl: l.sc.TTL, reason: ReasonInDoubtRekeyed, old: true, lids: templ})
+}
+
+// sendWave sends a wave in parallel and files each answer in o. It returns
+// the messages to try again and the last retryable error; an error when
+// the wave could not be sent at all (its messages are back to pending).
+func (n *Notifier) sendWave(ctx context.Context, account string, sender Sender, wave []Send, o *outcomes) ([]Send, error, error) {
+	var custom, templ int
+	for _, s := range wave {
+		if s.Channel == plan.ChannelTemplate {
+			templ++
+		} else {
+			custom++
+		}
+	}
+	err := n.wait(ctx, "custom:"+account, n.cfg.Limits.Custom, custom)
+	if err == nil {
+		err = n.wait(ctx, "template:"+account, n.cfg.Limits.Template, templ)
+	}
+	if err != nil {
+		for _, s := range wave {
+			o.unclaim = append(o.unclaim, s.Member.ID.Local)
+		}
+		if ctx.Err() != nil {
+			return nil, nil, queue.Later(err, time.Second)
+		}
+		return nil, nil, err
+	}
+	errs := make([]error, len(wave))
+	var wg sync.WaitGroup
+	for i := range wave {
+		wg.Go(func() { errs[i] = send(ctx, sender, wave[i]) })
+	}
+	wg.Wait()
+	var retry []Send
+	var last error
+	for i, s := range wave {
+		if n.file(ctx, account, s, errs[i], o) {
+			retry = append(retry, s)
+			last = errs[i]
+		}
+	}
+	return retry, last, nil
+}
+
+func send(ctx context.Context, sender Sender, s Send) error {
+	m := s.Message
+	switch {
+	case s.Channel == plan.ChannelTemplate && m.Template != nil:
+		t := *m.Template
+		t.ToUser = s.Member.OpenID
+		_, err := sender.SendTemplate(ctx, t)
+		return err
+	case s.Channel == plan.ChannelCustom && m.Article != nil:
+		return sender.SendNews(ctx, s.Member.OpenID, *m.Article)
+	case s.Channel == plan.ChannelCustom && m.Text != "":
+		return sender.SendText(ctx, s.Member.OpenID, m.Text)
+	}
+	return fmt.Errorf("notify: nothing to send through %v", s.Channel)
+}
+
+// file records one answer in o and reports whether to try again.
+func (n *Notifier) file(ctx context.Context, account string, s Send, err error, o *outcomes) (again bool) {
+	lid := s.Member.ID.Local
+	ch := channelName(s.Channel)
+	if err != nil && ctx.Err() != nil {
+		o.unclaim = append(o.unclaim, lid) // shutting down: not an answer
+		return true
+	}
+	switch wechat.Classify(err) {
+	case wechat.OK, wechat.Duplicate:
+		o.sent[ch] = append(o.sent[ch], lid)
+		if s.Item != "" {
+			o.received[s.Item] = append(o.received[s.Item], lid)
+		}
+		if s.Channel == plan.ChannelCustom {
+			if s.Window == plan.WindowEvent {
+				o.spendEvt = append(o.spendEvt, s.Member.OpenID)
+			} else {
+				o.spendMsg = append(o.spendMsg, s.Member.OpenID)
+			}
+		}
+	case wechat.WindowClosed, wechat.QuotaUsed:
+		// Our record of the window was stale.
+		if s.Fallback != "" {
+			o.mass[s.Fallback] = append(o.mass[s.Fallback], lid)
+		} else {
+			o.skipped["window_closed"] = append(o.skipped["window_closed"], lid)
+		}
+	case wechat.Unfollowed:
+		o.failed["unfollowed"] = append(o.failed["unfollowed"], lid)
+		n.cfg.Profiles.Update(ctx, account, s.Member.OpenID, func(p *profile.Profile) (*profile.Profile, error) {
+			if p != nil {
+				p.Subscribed = false
+			}
+			return p, nil
+		})
+	case wechat.Retry, wechat.RateLimited, wechat.TokenInvalid:
+		o.unclaim = append(o.unclaim, lid)
+		return true
+	default:
+		code, _ := wechat.Code(err)
+		r := fmt.Sprintf("wechat_%d", code)
+		o.failed[r] = append(o.failed[r], lid)
+	}
+	return false
+}
+
+// wait takes k tokens of the shared rate limit of key (in bursts the limit
+// allows). A limit that would hold the worker for long becomes a
+// queue.Later, so the worker serves other jobs meanwhile.
+func (n *Notifier) wait(ctx context.Context, key string, limit queue.Limit, k int) error {
+	if n.cfg.Limiter == nil || k == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for k > 0 {
+		step := min(k, max(limit.Burst, 1))
+		err := n.cfg.Limiter.WaitN(wctx, "wechat:"+key, limit, step)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return queue.Later(fmt.Errorf("rate limit %s", key), 10*time.Minute)
+		}
+		if err != nil {
+			return err
+		}
+		k -= step
+	}
+	return nil
+}
+
+// ChannelName is a channel's name in stats and plans.
+func channelName(ch plan.Channel) string {
+	switch ch {
+	case plan.ChannelCustom:
+		return "custom"
+	case plan.ChannelTemplate:
+		return "template"
+	case plan.ChannelSubscribe:
+		return "subscribe"
+	case plan.ChannelMass:
+		return "mass"
+	}
+	return "none"
+}
+
+// ChannelName is a channel's name in stats and plans.
+func ChannelName(ch plan.Channel) string { return channelName(ch) }

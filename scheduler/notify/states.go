@@ -1,0 +1,266 @@
+package notify
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
+)
+
+//go:embed scripts/settle.lua
+var settleLua string
+
+// settleScript: see scripts/settle.lua.
+var settleScript = redis.NewScript(settleLua)
+
+// ErrLeaseLost says another run holds a batch's lease: this run must stop.
+var ErrLeaseLost = errors.New("delivery lease held by another run")
+
+// changes is one atomic write to a shard: bitmap groups and the reasons
+// they count.
+type changes struct {
+	keys   []string       // bitmap keys, by position
+	pos    map[string]int // key → position in keys
+	groups []group
+}
+
+type group struct {
+	key    string
+	bit    int
+	ttl    time.Duration
+	reason string
+	old    bool // count ids whose bit was already set, not those that changed
+	lids   []int64
+}
+
+func (c *changes) add(g group) {
+	if len(g.lids) == 0 {
+		return
+	}
+	if c.pos == nil {
+		c.pos = map[string]int{}
+	}
+	if _, ok := c.pos[g.key]; !ok {
+		c.pos[g.key] = len(c.keys)
+		c.keys = append(c.keys, g.key)
+	}
+	c.groups = append(c.groups, g)
+}
+
+func (c *changes) empty() bool { return len(c.groups) == 0 }
+
+// apply writes c to shard under the lease (lease "" = no lease: outcomes
+// that need none, e.g. a mass batch's). leaseFor 0 releases the lease.
+func (n *Notifier) apply(ctx context.Context, sc Scope, shard int, lease, owner string, leaseFor time.Duration, c *changes) error {
+	leaseKey := sc.leaseKey(shard, "none")
+	if lease != "" {
+		leaseKey = sc.leaseKey(shard, lease)
+	}
+	if lease == "" {
+		owner, leaseFor = "-", 0
+	}
+	keys := append([]string{leaseKey, sc.reasonsKey(shard)}, c.keys...)
+	args := []any{owner, leaseFor.Milliseconds(), sc.ttlSeconds(), len(c.groups)}
+	for _, g := range c.groups {
+		mode := "new"
+		if g.old {
+			mode = "old"
+		}
+		args = append(args, c.pos[g.key]+3, g.bit, int64(g.ttl/time.Second), g.reason, mode, len(g.lids))
+		for _, l := range g.lids {
+			args = append(args, l)
+		}
+	}
+	ok, err := settleScript.Run(ctx, n.cfg.Redis, keys, args...).Int()
+	if err != nil {
+		return fmt.Errorf("settle %s shard %d: %w", sc.Name, shard, err)
+	}
+	if ok == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// outcomes collects what happened to messages of one shard, to be written
+// in one call.
+type outcomes struct {
+	sc        Scope
+	acct      string
+	shard     int
+	now       time.Time
+	loc       *time.Location
+	sent      map[string][]int64 // channel → lids
+	received  map[string][]int64 // item → lids
+	failed    map[string][]int64 // reason → lids
+	skipped   map[string][]int64 // reason → lids
+	mass      map[string][]int64 // item → lids planned for a mass send
+	unclaim   []int64            // in flight, back to pending
+	spendMsg  []string
+	spendEvt  []string
+	spendMass []string
+}
+
+func newOutcomes(sc Scope, shard int, now time.Time, loc *time.Location) *outcomes {
+	return &outcomes{sc: sc, shard: shard, now: now, loc: loc,
+		sent: map[string][]int64{}, received: map[string][]int64{}, failed: map[string][]int64{},
+		skipped: map[string][]int64{}, mass: map[string][]int64{}}
+}
+
+// changes turns the outcomes into bitmap groups; each outcome also clears
+// the message's in-flight bit.
+func (o *outcomes) changes(c *changes) {
+	acct, sh, sc := o.sc.Account, o.shard, o.sc
+	ix := func(name string) string { return profile.IndexKey(acct, sh, name) }
+	var done []int64
+	for ch, lids := range o.sent {
+		c.add(group{key: ix(sc.SentIndex()), bit: 1, ttl: sc.TTL, lids: lids})
+		c.add(group{key: ix(sc.ChannelIndex(ch)), bit: 1, ttl: sc.TTL, lids: lids})
+		c.add(group{key: ix(profile.PushedIndex(o.now.In(o.loc))), bit: 1, ttl: pushedTTL, lids: lids})
+		done = append(done, lids...)
+	}
+	for item, lids := range o.received {
+		c.add(group{key: ix(profile.ReceivedIndex(item)), bit: 1, lids: lids})
+	}
+	for r, lids := range o.failed {
+		c.add(group{key: ix(sc.FailedIndex()), bit: 1, ttl: sc.TTL, reason: "failed:" + r, lids: lids})
+		done = append(done, lids...)
+	}
+	for r, lids := range o.skipped {
+		c.add(group{key: ix(sc.SkippedIndex()), bit: 1, ttl: sc.TTL, reason: "skipped:" + r, lids: lids})
+		done = append(done, lids...)
+	}
+	for item, lids := range o.mass {
+		c.add(group{key: ix(sc.MassIndex(item)), bit: 1, ttl: sc.TTL, lids: lids})
+		c.add(group{key: ix(sc.PlannedIndex()), bit: 1, ttl: sc.TTL, lids: lids})
+		done = append(done, lids...)
+	}
+	c.add(group{key: ix(sc.FlightIndex()), bit: 0, lids: append(done, o.unclaim...)})
+}
+
+// spend counts sent messages against the subscribers' WeChat limits. It
+// runs before the outcome is written, so a crash between the two can only
+// over-count (a later send then picks a more conservative channel).
+func (n *Notifier) spend(ctx context.Context, o *outcomes) error {
+	if err := n.cfg.Profiles.SpendMany(ctx, o.sc.Account, o.spendMsg, profile.SpendMessage, 0); err != nil {
+		return err
+	}
+	if err := n.cfg.Profiles.SpendMany(ctx, o.sc.Account, o.spendEvt, profile.SpendEvent, 0); err != nil {
+		return err
+	}
+	month := plan.MonthNumber(o.now, o.loc)
+	if err := n.cfg.Profiles.SpendMany(ctx, o.sc.Account, o.spendMass, profile.SpendMass, month); err != nil {
+		return err
+	}
+	o.spendMsg, o.spendEvt, o.spendMass = nil, nil, nil
+	return nil
+}
+
+// Record writes outcomes decided without a send (unreachable by rule,
+// failed before sending, waiting for a mass send) for lids of one shard.
+func (n *Notifier) Record(ctx context.Context, sc Scope, shard int, d Decided) error {
+	o := newOutcomes(sc, shard, n.cfg.Now(), n.cfg.Loc)
+	d.into(o)
+	var c changes
+	o.changes(&c)
+	if c.empty() {
+		return nil
+	}
+	return n.apply(ctx, sc, shard, "", "", 0, &c)
+}
+
+// Decided is what was decided for messages without sending them.
+type Decided struct {
+	Skipped map[string][]int64 // unreachable, by reason
+	Failed  map[string][]int64 // failed, by reason
+	Mass    map[string][]int64 // waiting for a mass send, by item
+}
+
+// Skip records lid as unreachable for reason.
+func (d *Decided) Skip(lid int64, reason string) {
+	if d.Skipped == nil {
+		d.Skipped = map[string][]int64{}
+	}
+	d.Skipped[reason] = append(d.Skipped[reason], lid)
+}
+
+// Fail records lid as failed for reason.
+func (d *Decided) Fail(lid int64, reason string) {
+	if d.Failed == nil {
+		d.Failed = map[string][]int64{}
+	}
+	d.Failed[reason] = append(d.Failed[reason], lid)
+}
+
+// Plan records lid as waiting for a mass send of item.
+func (d *Decided) Plan(lid int64, item string) {
+	if d.Mass == nil {
+		d.Mass = map[string][]int64{}
+	}
+	d.Mass[item] = append(d.Mass[item], lid)
+}
+
+func (d Decided) into(o *outcomes) {
+	for r, l := range d.Skipped {
+		o.skipped[r] = append(o.skipped[r], l...)
+	}
+	for r, l := range d.Failed {
+		o.failed[r] = append(o.failed[r], l...)
+	}
+	for it, l := range d.Mass {
+		o.mass[it] = append(o.mass[it], l...)
+	}
+}
+
+// Reasons sums a scope's reasons over every shard.
+func (n *Notifier) Reasons(ctx context.Context, sc Scope) (map[string]int64, error) {
+	cmds := make([]*redis.MapStringStringCmd, profile.Shards)
+	_, err := n.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for sh := range profile.Shards {
+			cmds[sh] = p.HGetAll(ctx, sc.reasonsKey(sh))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reasons of %s: %w", sc.Name, err)
+	}
+	out := map[string]int64{}
+	for _, c := range cmds {
+		for k, v := range c.Val() {
+			x, _ := strconv.ParseInt(v, 10, 64)
+			out[k] += x
+		}
+	}
+	return out, nil
+}
+
+// Forget deletes a scope's reasons and leases (its bitmaps expire with TTL).
+func (n *Notifier) Forget(ctx context.Context, sc Scope) error {
+	_, err := n.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for sh := range profile.Shards {
+			p.Del(ctx, sc.reasonsKey(sh))
+		}
+		return nil
+	})
+	return err
+}
+
+// States are the state bits of a range of local ids, as read by
+// profile.Store.Bits over Scope.StateIndexes.
+type States [][]byte
+
+// Done reports whether message i of the range has an outcome (sent,
+// failed, unreachable, or waiting for a mass send).
+func (s States) Done(i int64) bool {
+	return profile.BitSet(s[1], i) || profile.BitSet(s[2], i) || profile.BitSet(s[3], i) || profile.BitSet(s[4], i)
+}
+
+// InDoubt reports whether message i was left in flight by a run that died.
+// Only meaningful under the batch's lease (no other run is sending).
+func (s States) InDoubt(i int64) bool { return profile.BitSet(s[0], i) && !s.Done(i) }
