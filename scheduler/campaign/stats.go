@@ -8,7 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
-		"github.com/zengcheng-kexie/kepubot/scheduler/notify"
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 )
 
 // Channels a recipient can be reached by, as stats name them.

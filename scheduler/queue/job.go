@@ -137,7 +137,7 @@ type RetryError struct {
 	// batch that made progress before WeChat asked it to slow down): the
 	// job runs again after After without counting an attempt, so it never
 	// becomes a dead letter by waiting.
-	Free bool
+	Free  bool
 	Err   error
 	After time.Duration
 }
@@ -150,7 +150,9 @@ func Retry(err error, after time.Duration) error { return &RetryError{Err: err, 
 
 // Later asks for the job to run again after at least after, without
 // counting a failed attempt (see RetryError.Free).
-func Later(err error, after time.Duration) error { return &RetryError{Err: err, After: after, Free: true} }
+func Later(err error, after time.Duration) error {
+	return &RetryError{Err: err, After: after, Free: true}
+}
 
 // PermanentError marks a failure that no retry can fix (an unsubscribed
 // recipient, a malformed payload): the job goes straight to the dead letters.
