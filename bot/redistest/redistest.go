@@ -31,8 +31,10 @@ type Server struct {
 	// Network is "unix" or "tcp".
 	Network string
 
-	cmd *exec.Cmd
-	dir string
+	cmd  *exec.Cmd
+	dir  string
+	bin  string
+	args []string
 }
 
 // Options tune a server. The zero value is a unix-socket server with no
@@ -102,16 +104,31 @@ func StartServer(tb testing.TB, opts Options) *Server {
 	}
 	args = append(args, opts.Args...)
 
-	s.cmd = exec.Command(bin, args...)
+	s.bin, s.args = bin, args
+	tb.Cleanup(s.Stop)
+	s.start(tb)
+	return s
+}
+
+func (s *Server) start(tb testing.TB) {
+	tb.Helper()
+	s.cmd = exec.Command(s.bin, s.args...)
 	if err := s.cmd.Start(); err != nil {
 		tb.Fatalf("start redis-server: %v", err)
 	}
-	tb.Cleanup(s.Stop)
 	if err := s.waitReady(10 * time.Second); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+		log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
 		tb.Fatalf("redis-server did not start: %v\n%s", err, log)
 	}
-	return s
+}
+
+// Restart starts the server again after Kill, on the same address and
+// directory: with persistence on (e.g. Args "--appendonly", "yes") it loads
+// what it had written, as a restarted production Redis would.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.Kill()
+	s.start(tb)
 }
 
 // Client returns a new client for the server, closed when tb ends.

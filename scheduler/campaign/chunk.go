@@ -219,7 +219,9 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 			return err
 		}
 	}
-	if err := lease.Deliver(ctx, decided, sends); err != nil {
+	if err := lease.Deliver(ctx, decided, sends); errors.Is(err, notify.ErrLeaseLost) {
+		return queue.Later(err, 5*time.Second) // another run took the chunk over
+	} else if err != nil {
 		return err
 	}
 	last, err := e.cfg.Store.chunkDone(ctx, c.Account, c.ID, fmt.Sprintf("%d:%d", ref.Shard, ref.From))

@@ -54,6 +54,9 @@ func (c *testClock) Now() time.Time {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envWorker) == "1" {
+		os.Exit(faultWorker()) // a worker process of the fault tests
+	}
 	fake = wechattest.New(wechattest.Options{Seed: 3})
 	if err := wechat.SetAPIBase(fake.URL()); err != nil {
 		fmt.Fprintln(os.Stderr, err)

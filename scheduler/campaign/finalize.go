@@ -20,6 +20,11 @@ func (e *Engine) finalize(ctx context.Context, ref jobRef) error {
 	if err != nil {
 		return err
 	}
+	// A Redis that restarted may have lost the record of a batch this
+	// process sent: write it again before batches are made from the states.
+	if err := e.notify.Sync(ctx, scope(c)); err != nil {
+		return err
+	}
 	items, err := e.cfg.Store.rdb.SMembers(ctx, massItemsKey(c.Account, c.ID)).Result()
 	if err != nil {
 		return err
@@ -52,6 +57,12 @@ func (e *Engine) massItem(ctx context.Context, c *Campaign, itemID string) error
 		return err
 	}
 	sc := scope(c)
+	// A batch a dead run sent but did not record is sent again as it was.
+	if res, err := e.notify.ResumeMass(ctx, sc, itemID); err != nil {
+		return err
+	} else if err := e.cfg.Store.rememberMassJob(ctx, c.Account, c.ID, res.MsgID); err != nil {
+		return err
+	}
 	var rs []notify.Recipient
 	for shard := range profile.Shards {
 		max, err := e.cfg.Profiles.MaxLocal(ctx, c.Account, shard)

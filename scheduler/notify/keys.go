@@ -20,6 +20,10 @@ import (
 //	                          "in_doubt_resent", "in_doubt_rekeyed" → count
 //	kb:{A:n}:dl:S:<lease>     string: the owner token of a batch's lease
 //
+// and, per account:
+//
+//	kb:{A:notify}:mass:S:<key> string: the mass batch being sent (write-ahead)
+//
 // Bitmap names go through profile.IndexKey, which owns the shard's key
 // space; the day-of-push and received-item bitmaps are profile's
 // (profile.PushedIndex, profile.ReceivedIndex).
@@ -79,6 +83,10 @@ func (s Scope) reasonsKey(shard int) string { return profile.ShardKey(s.Account,
 
 func (s Scope) leaseKey(shard int, lease string) string {
 	return profile.ShardKey(s.Account, shard, "dl:"+s.Name+":"+lease)
+}
+
+func (s Scope) massKey(key string) string {
+	return "kb:{" + s.Account + ":notify}:mass:" + s.Name + ":" + key
 }
 
 func (s Scope) ttlSeconds() int64 { return int64(s.TTL / time.Second) }

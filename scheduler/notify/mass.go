@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
@@ -14,9 +17,9 @@ import (
 
 // Recipient is one subscriber of a mass send.
 type Recipient struct {
-	Shard  int
-	Lid    int64
-	OpenID string
+	Shard  int    `json:"s"`
+	Lid    int64  `json:"l"`
+	OpenID string `json:"o"`
 }
 
 // MassResult is what SendMass reports of one batch.
@@ -27,14 +30,54 @@ type MassResult struct {
 // SendMass sends text to a batch of 2 to 10,000 recipients as one mass send
 // by openid list, records their outcome (sent, or failed with WeChat's
 // code) and spends their monthly mass budget. Its clientmsgid is derived
-// from key and the recipients, so the same batch sent again (after a crash
-// between the send and the record) is deduplicated by WeChat (45065) and
-// only recorded here. item ("" none) is marked received. A retryable
-// answer returns a queue.Retry error with nothing recorded.
+// from key and the recipients. The batch is written ahead of the send and
+// cleared after its record: a run that dies between the two leaves it, and
+// ResumeMass sends exactly that batch again (WeChat answers 45065 and the
+// batch is only recorded), however the states changed meanwhile. item (""
+// none) is marked received. A retryable answer returns a queue.Retry error.
 func (n *Notifier) SendMass(ctx context.Context, sc Scope, key, item, text string, batch []Recipient) (MassResult, error) {
 	if len(batch) < wechat.MassMinOpenIDs || len(batch) > wechat.MassMaxOpenIDs {
 		return MassResult{}, fmt.Errorf("mass send of %d recipients: WeChat takes %d to %d", len(batch), wechat.MassMinOpenIDs, wechat.MassMaxOpenIDs)
 	}
+	b, _ := json.Marshal(pendingMass{Item: item, Text: text, Batch: batch})
+	if err := n.cfg.Redis.Set(ctx, sc.massKey(key), b, 7*24*time.Hour).Err(); err != nil {
+		return MassResult{}, fmt.Errorf("mass send %s: %w", sc.Name, err)
+	}
+	res, err := n.sendMass(ctx, sc, key, item, text, batch)
+	if err != nil {
+		return res, err
+	}
+	if err := n.cfg.Redis.Del(ctx, sc.massKey(key)).Err(); err != nil {
+		return res, fmt.Errorf("mass send %s: %w", sc.Name, err)
+	}
+	return res, nil
+}
+
+// pendingMass is a mass batch written ahead of its send.
+type pendingMass struct {
+	Item  string      `json:"i"`
+	Text  string      `json:"t"`
+	Batch []Recipient `json:"b"`
+}
+
+// ResumeMass finishes the mass batch of key a dead run left between its
+// send and its record, if any: call it before making batches from states.
+func (n *Notifier) ResumeMass(ctx context.Context, sc Scope, key string) (MassResult, error) {
+	b, err := n.cfg.Redis.Get(ctx, sc.massKey(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return MassResult{}, nil
+	}
+	if err != nil {
+		return MassResult{}, fmt.Errorf("resume mass send %s: %w", sc.Name, err)
+	}
+	var p pendingMass
+	if err := json.Unmarshal(b, &p); err != nil {
+		return MassResult{}, fmt.Errorf("resume mass send %s: %w", sc.Name, err)
+	}
+	return n.SendMass(ctx, sc, key, p.Item, p.Text, p.Batch)
+}
+
+func (n *Notifier) sendMass(ctx context.Context, sc Scope, key, item, text string, batch []Recipient) (MassResult, error) {
 	sender, err := n.cfg.Sender(sc.Account)
 	if err != nil {
 		return MassResult{}, n.recordMass(ctx, sc, batch, item, ReasonNotConfigured)

@@ -80,8 +80,9 @@ var DefaultLimits = Limits{
 // Notifier sends messages and keeps their states. It is safe for
 // concurrent use.
 type Notifier struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	journal journal
 }
 
 // New returns a notifier.
@@ -125,7 +126,7 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{cfg: cfg, log: cfg.Logger.With("component", "notify")}, nil
+	return &Notifier{cfg: cfg, log: cfg.Logger.With("component", "notify"), journal: journal{now: time.Now}}, nil
 }
 
 // Senders is the wave size: the most messages of one batch in flight.
@@ -245,7 +246,16 @@ func (l *Lease) Deliver(ctx context.Context, decided Decided, sends []Send) erro
 			continue
 		}
 		// WeChat asked to try again (or this process is stopping): those
-		// messages go back to pending, first in line.
+		// messages go back to pending, first in line. A wave that sent
+		// something made progress: only waves that sent nothing count
+		// towards yielding, and only they double the pause.
+		limited := wechat.Classify(lastErr) == wechat.RateLimited
+		if len(retry) < len(wave) && !limited {
+			// Progress: try those again after the rest, no pause.
+			failing, backoff = 0, n.cfg.Backoff
+			pending = append(pending, retry...)
+			continue
+		}
 		pending = append(retry, pending...)
 		failing++
 		if failing >= n.cfg.Attempts || ctx.Err() != nil {
@@ -254,7 +264,7 @@ func (l *Lease) Deliver(ctx context.Context, decided Decided, sends []Send) erro
 			}
 			return queue.Later(fmt.Errorf("%d messages wait for WeChat: %w", len(pending), lastErr), backoff)
 		}
-		if wechat.Classify(lastErr) == wechat.RateLimited {
+		if limited {
 			backoff = max(backoff, time.Second) // 45009: back off, don't hammer
 		}
 		t := time.NewTimer(backoff)

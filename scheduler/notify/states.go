@@ -58,6 +58,8 @@ func (c *changes) empty() bool { return len(c.groups) == 0 }
 
 // apply writes c to shard under the lease (lease "" = no lease: outcomes
 // that need none, e.g. a mass batch's). leaseFor 0 releases the lease.
+// Every write is kept a few seconds in the journal, and written again if
+// the shard's server turns out to have restarted meanwhile.
 func (n *Notifier) apply(ctx context.Context, sc Scope, shard int, lease, owner string, leaseFor time.Duration, c *changes) error {
 	leaseKey := sc.leaseKey(shard, "none")
 	if lease != "" {
@@ -66,6 +68,18 @@ func (n *Notifier) apply(ctx context.Context, sc Scope, shard int, lease, owner 
 	if lease == "" {
 		owner, leaseFor = "-", 0
 	}
+	ok, runID, err := n.run(ctx, sc, shard, leaseKey, owner, leaseFor, c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrLeaseLost
+	}
+	return n.journal.wrote(ctx, n, sc, shard, runID, c)
+}
+
+// run calls the settle script (scripts/settle.lua).
+func (n *Notifier) run(ctx context.Context, sc Scope, shard int, leaseKey, owner string, leaseFor time.Duration, c *changes) (bool, string, error) {
 	keys := append([]string{leaseKey, sc.reasonsKey(shard)}, c.keys...)
 	args := []any{owner, leaseFor.Milliseconds(), sc.ttlSeconds(), len(c.groups)}
 	for _, g := range c.groups {
@@ -78,14 +92,16 @@ func (n *Notifier) apply(ctx context.Context, sc Scope, shard int, lease, owner 
 			args = append(args, l)
 		}
 	}
-	ok, err := settleScript.Run(ctx, n.cfg.Redis, keys, args...).Int()
+	res, err := settleScript.Run(ctx, n.cfg.Redis, keys, args...).Slice()
 	if err != nil {
-		return fmt.Errorf("settle %s shard %d: %w", sc.Name, shard, err)
+		return false, "", fmt.Errorf("settle %s shard %d: %w", sc.Name, shard, err)
 	}
-	if ok == 0 {
-		return ErrLeaseLost
+	if len(res) != 2 {
+		return false, "", fmt.Errorf("settle %s shard %d: unexpected answer %v", sc.Name, shard, res)
 	}
-	return nil
+	ok, _ := res[0].(int64)
+	runID, _ := res[1].(string)
+	return ok == 1, runID, nil
 }
 
 // outcomes collects what happened to messages of one shard, to be written

@@ -13,12 +13,15 @@
 --         seconds (0 = keep), reason field ("" = none), count mode
 --         ("new": count ids whose bit changed, "old": count ids whose bit
 --         was already 1), count N, then N local ids.
--- Returns 1, or 0 when another owner holds the lease (then nothing is
--- written: the caller has lost the delivery and must stop).
+-- Returns {1, run_id}, or {0, run_id} when another owner holds the lease
+-- (then nothing is written: the caller has lost the delivery and must
+-- stop). run_id is the server's: a new one means the server restarted (or
+-- failed over) and may have lost its last writes (see journal.go).
+local runID = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') or ''
 local owner = ARGV[1]
 local leaseMs = tonumber(ARGV[2])
 local cur = redis.call('GET', KEYS[1])
-if cur and cur ~= owner then return 0 end
+if cur and cur ~= owner then return {0, runID} end
 local reasonsTTL = tonumber(ARGV[3])
 local g = tonumber(ARGV[4])
 local p = 5
@@ -54,4 +57,4 @@ if leaseMs > 0 then
 else
   redis.call('DEL', KEYS[1])
 end
-return 1
+return {1, runID}
