@@ -296,8 +296,8 @@ func (r *faultRun) waitProgress(id string, f float64, within time.Duration) {
 // only duplicates are customer-service messages in flight at a kill, each
 // counted in in_doubt_resent.
 func TestDeliveryUnderWorkerSIGKILL(t *testing.T) {
-	runs := envInt("KEPUBOT_FAULT_RUNS", 2)
-	n := envInt("KEPUBOT_FAULT_AUDIENCE", 2000)
+	runs := envInt("KEPUBOT_FAULT_RUNS", 1)
+	n := envInt("KEPUBOT_FAULT_AUDIENCE", 1000)
 	if testing.Short() {
 		runs, n = 1, 1000
 	}
@@ -354,7 +354,7 @@ func TestDeliveryUnderWorkerSIGKILL(t *testing.T) {
 // nobody is left out and the stats equal what the phones received.
 func TestDeliveryUnderRedisSIGKILL(t *testing.T) {
 	runs := envInt("KEPUBOT_FAULT_REDIS_RUNS", 2)
-	n := envInt("KEPUBOT_FAULT_AUDIENCE", 2000)
+	n := envInt("KEPUBOT_FAULT_AUDIENCE", 1000)
 	if testing.Short() {
 		runs, n = 1, 1000
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
@@ -164,4 +166,84 @@ func batchID(key string, openIDs []string) string {
 		h.Write([]byte("\x00" + o))
 	}
 	return "kb" + hex.EncodeToString(h.Sum(nil))
+}
+
+// MassAll sends text to every message of sc waiting for a mass send of key
+// (recorded with Decided.Plan(lid, key)) and not yet sent or failed, in
+// lists of up to 10,000 made in the same order on every run. It first
+// replays what a restarted Redis lost (Sync) and finishes the batch a dead
+// run left (ResumeMass). A lone recipient is unreachable as
+// "mass_batch_of_one" (WeChat's lists take two or more). item ("" none) is
+// marked received. It returns WeChat's msg_ids of the batches it sent.
+func (n *Notifier) MassAll(ctx context.Context, sc Scope, key, item, text string) ([]int64, error) {
+	if err := n.Sync(ctx, sc); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	res, err := n.ResumeMass(ctx, sc, key)
+	if err != nil {
+		return nil, err
+	}
+	if res.MsgID != 0 {
+		ids = append(ids, res.MsgID)
+	}
+	rs, err := n.massRecipients(ctx, sc, key)
+	if err != nil {
+		return ids, err
+	}
+	for start := 0; start < len(rs); start += wechat.MassMaxOpenIDs {
+		batch := rs[start:min(start+wechat.MassMaxOpenIDs, len(rs))]
+		if len(batch) < wechat.MassMinOpenIDs {
+			for _, r := range batch {
+				var d Decided
+				d.Skip(r.Lid, "mass_batch_of_one")
+				if err := n.Record(ctx, sc, r.Shard, d); err != nil {
+					return ids, err
+				}
+			}
+			continue
+		}
+		res, err := n.SendMass(ctx, sc, key, item, text, batch)
+		if err != nil {
+			return ids, err
+		}
+		if res.MsgID != 0 {
+			ids = append(ids, res.MsgID)
+		}
+	}
+	return ids, nil
+}
+
+// massRecipients lists the messages of sc waiting for a mass send of key,
+// shard by shard in local-id order.
+func (n *Notifier) massRecipients(ctx context.Context, sc Scope, key string) ([]Recipient, error) {
+	var rs []Recipient
+	for shard := range profile.Shards {
+		max, err := n.cfg.Profiles.MaxLocal(ctx, sc.Account, shard)
+		if err != nil {
+			return nil, err
+		}
+		size := (max/8 + 1) * 8
+		bits, err := n.cfg.Profiles.Bits(ctx, sc.Account, shard, []string{sc.MassIndex(key), sc.SentIndex(), sc.FailedIndex(), sc.SkippedIndex()}, 0, size)
+		if err != nil {
+			return nil, err
+		}
+		var lids []int64
+		for i := range size {
+			if profile.BitSet(bits[0], i) && !profile.BitSet(bits[1], i) && !profile.BitSet(bits[2], i) && !profile.BitSet(bits[3], i) {
+				lids = append(lids, i)
+			}
+		}
+		const page = 1024
+		for start := 0; start < len(lids); start += page {
+			ms, err := n.cfg.Profiles.Members(ctx, sc.Account, shard, lids[start:min(start+page, len(lids))])
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range ms {
+				rs = append(rs, Recipient{Shard: shard, Lid: m.ID.Local, OpenID: m.OpenID})
+			}
+		}
+	}
+	return rs, nil
 }
