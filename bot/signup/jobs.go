@@ -13,6 +13,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
@@ -109,116 +110,171 @@ func (s *Service) Handle(ctx context.Context, j queue.Job) error {
 	case JobRemind:
 		return s.remind(ctx, ref, ev)
 	case JobPromoted:
-		return s.notifyOnce(ctx, ref.Account, ev, keysFor(ref.Account, ev.ID).promo(), ref.Op, ref.OpenID,
-			s.promotedText(ev), "promo-"+ref.Op)
+		return s.notifyOne(ctx, ref.Account, ev, "promo:"+ref.Op, ref.OpenID, s.promotedText(ev), "")
 	case JobFeedback:
-		return s.notifyOnce(ctx, ref.Account, ev, keysFor(ref.Account, ev.ID).asked(), ref.OpenID, ref.OpenID,
-			fmt.Sprintf(txtFeedbackAsk, ev.Title), "fb-"+ref.OpenID)
+		return s.notifyOne(ctx, ref.Account, ev, "fb", ref.OpenID, fmt.Sprintf(txtFeedbackAsk, ev.Title), keysFor(ref.Account, ev.ID).asked())
 	}
 	return queue.Permanent(fmt.Errorf("unknown job kind %q", j.Kind))
 }
 
-// notifyOnce sends text to one subscriber, once per member of the set
-// claims: claimed before the send (customer-service messages have no
-// idempotency key at WeChat) and released when the send fails in a way a
-// retry may fix. A lone notice never goes as a mass send (WeChat's list
-// sends need two openids, and a mass message spends one of the month's
-// four); without a direct channel it is counted as undelivered.
-func (s *Service) notifyOnce(ctx context.Context, account string, ev content.Event, claims, member, openID, text, msgKey string) error {
-	ok, err := s.rdb.SAdd(ctx, claims, member).Result()
-	if err != nil {
-		return err
-	}
-	if ok == 0 {
+// Notice scopes: each notice of an event keeps its per-message states in
+// notify (claimed, sent once, retried, resent after a crash).
+func noticeScope(account, event, key string) notify.Scope {
+	return notify.Scope{Account: account, Name: "ev:" + event + ":" + key, TTL: noticeKeep}
+}
+
+// noticeKeep is how long a notice's delivery states are kept.
+const noticeKeep = 60 * 24 * time.Hour
+
+// massKey names a notice's mass send in its scope.
+const massKey = "notice"
+
+// notifyOne sends text to one subscriber, once per scope key (a promotion,
+// a feedback question). A lone notice never goes as a mass send (WeChat's
+// list sends need two openids, and a mass message spends one of the
+// month's four); without a direct channel it is counted as unreachable.
+// recordTo (a set, "" none) gets the openid once the notice was sent.
+func (s *Service) notifyOne(ctx context.Context, account string, ev content.Event, key, openID, text, recordTo string) error {
+	p, id, err := s.cfg.Profiles.Get(ctx, account, openID)
+	if errors.Is(err, profile.ErrNotFound) {
 		return nil
 	}
-	ch, err := s.sendDirect(ctx, account, ev, openID, text, msgKey, true)
 	if err != nil {
-		s.rdb.SRem(ctx, claims, member)
 		return err
 	}
-	if ch == plan.ChannelNone {
-		s.rdb.HIncrBy(ctx, keysFor(account, ev.ID).reasons(), "undelivered", 1)
+	p.OpenID = openID
+	m := profile.Member{ID: id, OpenID: openID, Profile: p}
+	return s.deliver(ctx, noticeScope(account, ev.ID, key), ev, []profile.Member{m}, text, true, recordTo)
+}
+
+// deliver sends text to members through notify, shard by shard under a
+// lease: a customer-service message inside their window, else a template
+// notice when one is configured, else (directOnly false) a mass send.
+// recordTo (a set, "" none) gets the openids the notice was sent to.
+func (s *Service) deliver(ctx context.Context, sc notify.Scope, ev content.Event, members []profile.Member, text string, directOnly bool, recordTo string) error {
+	n := s.notifier()
+	rules := s.cfg.Rules(sc.Account)
+	rules.Loc = s.cfg.Loc
+	rules.TemplateConfigured = rules.TemplateConfigured && s.cfg.Template != ""
+	now := s.cfg.Now()
+	byShard := map[int][]profile.Member{}
+	for _, m := range members {
+		byShard[m.ID.Shard] = append(byShard[m.ID.Shard], m)
+	}
+	tmpl := wechat.TemplateMessage{TemplateID: s.cfg.Template,
+		Data: map[string]string{"thing1": truncate(ev.Title, 20), "thing2": truncate(firstLine(text), 20)}}
+	planned := false
+	for shard, ms := range byShard {
+		lease, err := n.Acquire(ctx, sc, shard, "notice")
+		if errors.Is(err, notify.ErrLeaseLost) {
+			return queue.Later(err, 5*time.Second) // another run sends it now
+		}
+		if err != nil {
+			return err
+		}
+		states, err := s.states(ctx, sc, shard, ms)
+		if err != nil {
+			lease.Release(ctx)
+			return err
+		}
+		var decided notify.Decided
+		var sends []notify.Send
+		for _, m := range ms {
+			i := m.ID.Local
+			if states.Done(i) {
+				continue
+			}
+			d := plan.Choose(m.Profile, plan.KindNotice, rules, plan.Options{DirectOnly: directOnly}, now)
+			send := notify.Send{Member: m, Channel: d.Channel, Window: d.Window, InDoubt: states.InDoubt(i)}
+			switch d.Channel {
+			case plan.ChannelCustom:
+				send.Message.Text = text
+				if !directOnly {
+					send.Fallback = massKey
+				}
+				sends = append(sends, send)
+			case plan.ChannelTemplate:
+				t := tmpl
+				t.ClientMsgID = clientMsgID(sc.Account, ev.ID, sc.Name+"-"+m.OpenID)
+				send.Message.Template = &t
+				sends = append(sends, send)
+			case plan.ChannelMass:
+				decided.Plan(i, massKey)
+				planned = true
+			case plan.ChannelSubscribe:
+				decided.Skip(i, "subscribe_not_tracked") // opt-ins are not tracked for events
+			default:
+				decided.Skip(i, d.Reason.String())
+			}
+		}
+		err = lease.Deliver(ctx, decided, sends)
+		lease.Release(ctx)
+		if errors.Is(err, notify.ErrLeaseLost) {
+			return queue.Later(err, 5*time.Second)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.recordSent(ctx, sc, shard, ms, recordTo); err != nil {
+			return err
+		}
+	}
+	if directOnly || !planned {
+		return nil
+	}
+	if _, err := n.MassAll(ctx, sc, massKey, "", text); err != nil {
+		return err
+	}
+	for shard, ms := range byShard {
+		if err := s.recordSent(ctx, sc, shard, ms, recordTo); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// sendDirect sends text to openID through the cheapest channel open now.
-// It returns ChannelMass (nothing sent) when only a mass send would reach
-// them and directOnly is false, ChannelNone when nothing would, and a
-// queue.Retry error when WeChat asks to try again later.
-func (s *Service) sendDirect(ctx context.Context, account string, ev content.Event, openID, text, msgKey string, directOnly bool) (plan.Channel, error) {
-	p, _, err := s.cfg.Profiles.Get(ctx, account, openID)
-	if errors.Is(err, profile.ErrNotFound) {
-		return plan.ChannelNone, nil
+// states reads the delivery states of members (all of one shard).
+func (s *Service) states(ctx context.Context, sc notify.Scope, shard int, ms []profile.Member) (notify.States, error) {
+	var top int64
+	for _, m := range ms {
+		top = max(top, m.ID.Local)
 	}
-	if err != nil {
-		return plan.ChannelNone, err
-	}
-	rules := s.cfg.Rules(account)
-	rules.Loc = s.cfg.Loc
-	rules.TemplateConfigured = rules.TemplateConfigured && s.cfg.Template != ""
-	now := s.cfg.Now()
-	d := plan.Choose(p, plan.KindNotice, rules, plan.Options{DirectOnly: directOnly}, now)
-	if d.Channel == plan.ChannelNone || d.Channel == plan.ChannelMass || d.Channel == plan.ChannelSubscribe {
-		if d.Channel == plan.ChannelSubscribe {
-			return plan.ChannelNone, nil // opt-ins are not tracked for events
-		}
-		return d.Channel, nil
-	}
-	if s.cfg.Sender == nil {
-		return plan.ChannelNone, nil
-	}
-	sender, err := s.cfg.Sender(account)
-	if err != nil {
-		return plan.ChannelNone, nil // WeChat not configured for the account
-	}
-	if d.Channel == plan.ChannelCustom {
-		err := sender.SendText(ctx, openID, text)
-		switch wechat.Classify(err) {
-		case wechat.OK:
-			kind := profile.SpendMessage
-			if d.Window == plan.WindowEvent {
-				kind = profile.SpendEvent
-			}
-			s.cfg.Profiles.Spend(ctx, account, openID, kind, 0)
-			return plan.ChannelCustom, nil
-		case wechat.WindowClosed, wechat.QuotaUsed:
-			// Our record of the window was stale: try the next channel.
-			if !rules.TemplateConfigured || rules.AccountType != plan.ServiceAccount {
-				if directOnly {
-					return plan.ChannelNone, nil
-				}
-				return plan.ChannelMass, nil
-			}
-		default:
-			return plan.ChannelNone, sendError(err)
-		}
-	}
-	_, err = sender.SendTemplate(ctx, wechat.TemplateMessage{
-		ToUser: openID, TemplateID: s.cfg.Template,
-		Data:        map[string]string{"thing1": truncate(ev.Title, 20), "thing2": truncate(firstLine(text), 20)},
-		ClientMsgID: clientMsgID(account, ev.ID, msgKey),
-	})
-	if err := sendError(err); err != nil {
-		return plan.ChannelNone, err
-	}
-	return plan.ChannelTemplate, nil
+	bits, err := s.cfg.Profiles.Bits(ctx, sc.Account, shard, sc.StateIndexes(), 0, (top/8+1)*8)
+	return notify.States(bits), err
 }
 
-// sendError maps a WeChat error to what the job does: nil for done (sent,
-// or refused for good), a retry for what may pass.
-func sendError(err error) error {
-	switch wechat.Classify(err) {
-	case wechat.OK, wechat.Duplicate, wechat.Unfollowed, wechat.WindowClosed, wechat.QuotaUsed, wechat.Permanent:
+// recordSent adds the members the notice was sent to to the set recordTo
+// (what statistics and the feedback dialog read).
+func (s *Service) recordSent(ctx context.Context, sc notify.Scope, shard int, ms []profile.Member, recordTo string) error {
+	if recordTo == "" {
 		return nil
 	}
-	return queue.Retry(err, 5*time.Second)
+	var top int64
+	for _, m := range ms {
+		top = max(top, m.ID.Local)
+	}
+	bits, err := s.cfg.Profiles.Bits(ctx, sc.Account, shard, []string{sc.SentIndex()}, 0, (top/8+1)*8)
+	if err != nil {
+		return err
+	}
+	var sent []any
+	for _, m := range ms {
+		if profile.BitSet(bits[0], m.ID.Local) {
+			sent = append(sent, m.OpenID)
+		}
+	}
+	if len(sent) == 0 {
+		return nil
+	}
+	return s.rdb.SAdd(ctx, recordTo, sent...).Err()
 }
 
+// notifier is the one sender (Config.Notifier).
+func (s *Service) notifier() *notify.Notifier { return s.notify }
+
 // remind sends the reminder at ref.Offset to every confirmed attendee not
-// yet reminded at it: direct sends one by one, the rest as mass sends in
-// lists of up to 10,000.
+// yet reminded at it: direct sends where a window or a template notice
+// reaches them, the rest as mass sends in lists of up to 10,000.
 func (s *Service) remind(ctx context.Context, ref jobRef, ev content.Event) error {
 	now := s.cfg.Now()
 	d, err := time.ParseDuration(ref.Offset)
@@ -233,74 +289,24 @@ func (s *Service) remind(ctx context.Context, ref jobRef, ev content.Event) erro
 	case !hasOffset(ev, ref.Offset):
 		return nil // the offset was removed
 	}
-	k := keysFor(ref.Account, ev.ID)
-	members, err := s.Confirmed(ctx, ref.Account, ev.ID)
+	openIDs, err := s.Confirmed(ctx, ref.Account, ev.ID)
 	if err != nil {
 		return err
 	}
-	text := s.reminderText(ev)
-	var mass []string
-	for _, o := range members {
-		if ok, err := s.rdb.SAdd(ctx, k.reminded(ref.Offset), o).Result(); err != nil {
-			return err
-		} else if ok == 0 {
-			continue
+	var members []profile.Member
+	for _, o := range openIDs {
+		p, id, err := s.cfg.Profiles.Get(ctx, ref.Account, o)
+		if errors.Is(err, profile.ErrNotFound) {
+			continue // erased
 		}
-		ch, err := s.sendDirect(ctx, ref.Account, ev, o, text, "rem-"+ref.Offset+"-"+o, false)
-		switch {
-		case err != nil:
-			s.rdb.SRem(ctx, k.reminded(ref.Offset), o)
+		if err != nil {
 			return err
-		case ch == plan.ChannelMass:
-			mass = append(mass, o)
-		case ch == plan.ChannelNone:
-			s.rdb.SRem(ctx, k.reminded(ref.Offset), o)
-			s.rdb.HIncrBy(ctx, k.reasons(), "reminder_unreachable", 1)
 		}
+		p.OpenID = o
+		members = append(members, profile.Member{ID: id, OpenID: o, Profile: p})
 	}
-	return s.remindMass(ctx, ref, ev, text, mass)
-}
-
-// remindMass sends the reminder to the subscribers only a mass send
-// reaches. The clientmsgid is derived from the batch, so a rerun is
-// deduplicated by WeChat itself (45065).
-func (s *Service) remindMass(ctx context.Context, ref jobRef, ev content.Event, text string, openIDs []string) error {
 	k := keysFor(ref.Account, ev.ID)
-	release := func(ids []string) {
-		if len(ids) > 0 {
-			s.rdb.SRem(ctx, k.reminded(ref.Offset), toAny(ids)...)
-		}
-	}
-	if len(openIDs) < wechat.MassMinOpenIDs {
-		release(openIDs)
-		if len(openIDs) > 0 {
-			s.rdb.HIncrBy(ctx, k.reasons(), "reminder_unreachable", int64(len(openIDs)))
-		}
-		return nil
-	}
-	sender, err := s.cfg.Sender(ref.Account)
-	if err != nil {
-		release(openIDs)
-		return nil
-	}
-	month := plan.MonthNumber(s.cfg.Now(), s.cfg.Loc)
-	for start := 0; start < len(openIDs); start += wechat.MassMaxOpenIDs {
-		batch := openIDs[start:min(start+wechat.MassMaxOpenIDs, len(openIDs))]
-		if len(batch) < wechat.MassMinOpenIDs {
-			release(batch)
-			continue
-		}
-		_, err := sender.MassSendToOpenIDs(ctx, batch, wechat.MassMessage{Text: text},
-			clientMsgID(ref.Account, ev.ID, "rem-"+ref.Offset+"-"+strings.Join(batch, ",")))
-		if err := sendError(err); err != nil {
-			release(openIDs[start:])
-			return err
-		}
-		if err := s.cfg.Profiles.SpendMany(ctx, ref.Account, batch, profile.SpendMass, month); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.deliver(ctx, noticeScope(ref.Account, ev.ID, "rem:"+ref.Offset), ev, members, s.reminderText(ev), false, k.reminded(ref.Offset))
 }
 
 func hasOffset(ev content.Event, off string) bool {

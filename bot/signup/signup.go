@@ -34,10 +34,10 @@ import (
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
-	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
@@ -55,12 +55,8 @@ var (
 	attendScript = redis.NewScript(attendLua)
 )
 
-// Sender sends through WeChat (*wechat.Client).
-type Sender interface {
-	SendText(ctx context.Context, openID, text string) error
-	SendTemplate(ctx context.Context, m wechat.TemplateMessage) (int64, error)
-	MassSendToOpenIDs(ctx context.Context, openIDs []string, m wechat.MassMessage, clientMsgID string) (wechat.MassResult, error)
-}
+// Sender sends through WeChat (*wechat.Client); see notify.Sender.
+type Sender = notify.Sender
 
 // Config is what the service needs. Redis, Events, Profiles and Queue are
 // required; the rest may be nil or zero.
@@ -72,8 +68,12 @@ type Config struct {
 	Tax      *taxonomy.Taxonomy // resolves an audience's group; nil: ids only
 	// Queue returns an account's delivery queue.
 	Queue func(account string) *queue.Queue
+	// Notifier sends (the app's one sender). When nil, the service makes
+	// one from Sender and Limiter.
+	Notifier *notify.Notifier
 	// Sender returns the WeChat sender of an account.
-	Sender func(account string) (Sender, error)
+	Sender  func(account string) (Sender, error)
+	Limiter *queue.Limiter
 	// Rules returns an account's channel rules (plan.Rules.Loc unused: Loc is).
 	Rules func(account string) plan.Rules
 	// Template is the template id of service notices ("" = none).
@@ -95,9 +95,10 @@ type Config struct {
 // Service runs sign-ups, reminders and check-ins. It is safe for
 // concurrent use.
 type Service struct {
-	cfg Config
-	rdb redis.UniversalClient
-	log *slog.Logger
+	cfg    Config
+	rdb    redis.UniversalClient
+	log    *slog.Logger
+	notify *notify.Notifier
 }
 
 // Shanghai returns the Asia/Shanghai zone, or a fixed UTC+8 zone (China has
@@ -136,7 +137,19 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Rules == nil {
 		cfg.Rules = func(string) plan.Rules { return plan.Rules{AccountType: plan.ServiceAccount} }
 	}
-	return &Service{cfg: cfg, rdb: cfg.Redis, log: cfg.Logger.With("component", "signup")}, nil
+	n := cfg.Notifier
+	if n == nil {
+		sender := cfg.Sender
+		if sender == nil {
+			sender = func(string) (Sender, error) { return nil, notify.ErrNotConfigured }
+		}
+		var err error
+		if n, err = notify.New(notify.Config{Redis: cfg.Redis, Profiles: cfg.Profiles, Sender: sender, Limiter: cfg.Limiter,
+			Loc: cfg.Loc, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+	}
+	return &Service{cfg: cfg, rdb: cfg.Redis, log: cfg.Logger.With("component", "signup"), notify: n}, nil
 }
 
 // Status is where a subscriber stands for an event.

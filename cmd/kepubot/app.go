@@ -185,15 +185,9 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	}
 	a.signups, err = signup.New(signup.Config{
 		Redis: a.rdb, Events: a.content, Profiles: a.profiles, Scenes: a.scenes, Tax: a.tax,
-		Queue: func(account string) *queue.Queue { return a.delivery.queues[account] },
-		Sender: func(account string) (signup.Sender, error) {
-			c, ok := a.wechat[account]
-			if !ok {
-				return nil, fmt.Errorf("account %s: no WeChat API credentials", account)
-			}
-			return c, nil
-		},
-		Rules: a.rules, Template: a.cfg.Delivery.NoticeTemplate,
+		Queue:    func(account string) *queue.Queue { return a.delivery.queues[account] },
+		Notifier: a.delivery.notifier,
+		Rules:    a.rules, Template: a.cfg.Delivery.NoticeTemplate,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine,
 		Loc: a.cfg.loc, Now: a.now, Logger: a.logger,
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 	"github.com/zengcheng-kexie/kepubot/scheduler/jobs"
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 	"github.com/zengcheng-kexie/kepubot/scheduler/upkeep"
@@ -32,6 +33,7 @@ import (
 // campaign engine, and the workers that run its jobs.
 type delivery struct {
 	queues    map[string]*queue.Queue
+	notifier  *notify.Notifier // the one way every message is sent
 	limiter   *queue.Limiter
 	campaigns *campaign.Store
 	engine    *campaign.Engine
@@ -55,19 +57,19 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		return err
 	}
 	quiet, _ := plan.ParseQuietHours(a.cfg.Delivery.QuietHours) // validated with the config
+	d.notifier, err = notify.New(notify.Config{
+		Redis: a.rdb, Profiles: a.profiles, Limiter: d.limiter, Sender: a.sender,
+		Loc: a.cfg.loc, Now: a.now, Logger: a.logger,
+	})
+	if err != nil {
+		return err
+	}
 	d.engine = campaign.New(campaign.Config{
 		Store:    d.campaigns,
 		Profiles: a.profiles,
 		Items:    campaign.StoreItems{Store: a.content},
 		Queue:    func(account string) *queue.Queue { return d.queues[account] },
-		Limiter:  d.limiter,
-		Sender: func(account string) (campaign.Sender, error) {
-			c, ok := a.wechat[account]
-			if !ok {
-				return nil, fmt.Errorf("account %s: no WeChat API credentials", account)
-			}
-			return c, nil
-		},
+		Notifier: d.notifier,
 		Compile:  a.compile,
 		Rules:    a.rules,
 		Quiet:    quiet,
@@ -80,6 +82,15 @@ func (a *App) buildDelivery(ctx context.Context) error {
 	})
 	a.delivery = d
 	return a.buildScheduler()
+}
+
+// sender is an account's WeChat sender, for notify.
+func (a *App) sender(account string) (notify.Sender, error) {
+	c, ok := a.wechat[account]
+	if !ok {
+		return nil, fmt.Errorf("account %s: no WeChat API credentials: %w", account, notify.ErrNotConfigured)
+	}
+	return c, nil
 }
 
 // buildScheduler declares the calendar's jobs (schedule in the district's
