@@ -38,9 +38,11 @@ func (c *Client) AccessToken(ctx context.Context) (string, error) {
 
 // dropToken forgets tok if it is still the cached token.
 func (c *Client) dropToken(ctx context.Context, tok string) error {
+	c.cache.forget(tokenKey(c.cfg.AppID))
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	n, err := dropTokenScript.Run(ctx, c.rdb, []string{tokenKey(c.cfg.AppID)}, tok).Int()
+	c.cache.forget(tokenKey(c.cfg.AppID)) // and after: a read may have raced the delete
 	if err != nil {
 		return fmt.Errorf("drop access token: %w", err)
 	}

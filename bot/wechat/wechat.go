@@ -97,10 +97,20 @@ func installGlobals() {
 	setupOnce.Do(func() {
 		util.SetURIModifier(rewriteURI)
 		if !clientSet.Load() {
-			util.DefaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
+			util.DefaultHTTPClient = defaultHTTPClient()
 		}
 		logrus.SetLevel(logrus.WarnLevel)
 	})
+}
+
+// defaultHTTPClient has timeouts and keeps enough idle connections for a
+// campaign's concurrent sends: Go's default keeps 2 per host, so every
+// further concurrent send would dial WeChat anew.
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
+	return &http.Client{Timeout: 10 * time.Second, Transport: t}
 }
 
 func rewriteURI(uri string) string {

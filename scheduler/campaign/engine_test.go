@@ -89,8 +89,14 @@ func setup(t testing.TB, now func() time.Time, opts ...func(*bundle, *campaign.C
 // setupQuiet is setup with quiet hours; opts change the engine's config.
 func setupQuiet(t testing.TB, now func() time.Time, quiet string, opts ...func(*bundle, *campaign.Config)) *bundle {
 	t.Helper()
+	return setupOn(t, redistest.Start(t), now, quiet, opts...)
+}
+
+// setupOn is setupQuiet on a given Redis.
+func setupOn(t testing.TB, rdb redis.UniversalClient, now func() time.Time, quiet string, opts ...func(*bundle, *campaign.Config)) *bundle {
+	t.Helper()
 	ctx := context.Background()
-	b := &bundle{ctx: ctx, rdb: redistest.Start(t), now: now}
+	b := &bundle{ctx: ctx, rdb: rdb, now: now}
 	b.appID = fmt.Sprintf("wxcamp%010d", appSeq.Add(1))
 	fake.AddAccount(wechattest.Account{AppID: b.appID, Secret: "sec", Token: "tok"})
 	var err error
