@@ -233,6 +233,9 @@ var (
 		"mass_batch_of_one":     "群发名单只有 1 人（微信要求至少 2 人）",
 		"wechat_not_configured": "公众号接口未配置",
 		"unfollowed":            "发送时已取消关注",
+		"in_doubt_resent":       "发送中断后重发（可能收到两条）",
+		"in_doubt_rekeyed":      "发送中断后重发（微信去重，只收到一条）",
+		"subscribe_not_tracked": "只订阅了通知，活动消息无法送达",
 	}
 )
 
@@ -319,6 +322,22 @@ type campaignView struct {
 	SendAt      string // the schedule form's default, in the district's time
 	Zone        string
 	Pickers     pickers // the persona's group and town
+	Waiting     string  // why nothing is sent now, and until when ("" = not waiting)
+}
+
+// waitingText says in Chinese why a campaign holds its sends.
+func waitingText(w *campaign.Waiting, loc *time.Location) string {
+	if w == nil {
+		return ""
+	}
+	switch w.Reason {
+	case campaign.WaitQuietHours:
+		if w.Until != nil {
+			return "现在是免打扰时段，" + w.Until.In(loc).Format("1月2日 15:04") + " 起自动发送。"
+		}
+		return "现在是免打扰时段，结束后自动发送。"
+	}
+	return "暂缓发送。"
 }
 
 // campaignPage serves GET /console/campaigns/{id}: the campaign, its
@@ -364,6 +383,9 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, s *Sessio
 		v.Towns = c.byTown(st.ByTown)
 		v.Groups = c.byGroup(st.ByGroup)
 		v.CTR = pct(st.Clicks, st.Sent)
+		if cj.Status == campaign.StatusRunning {
+			v.Waiting = waitingText(st.Waiting, loc)
+		}
 	}
 	c.render(w, http.StatusOK, "campaign.html", view{Title: cj.Name, Session: s, Data: v})
 	return nil
@@ -425,6 +447,7 @@ func (c *Console) planAndPhone(ctx context.Context, s *Session, account string, 
 	if err != nil {
 		return err
 	}
+	v.Waiting = waitingText(rep.Waiting, c.cfg.Now().Location())
 	p := &planView{Audience: rep.Audience, Sampled: rep.Sampled,
 		Channels:    countLines(rep.ByChannel, func(k string) string { return channelNames[k] }),
 		Unreachable: countLines(rep.Unreachable, reasonName)}

@@ -357,15 +357,28 @@ func TestQuietHoursHoldThenRelease(t *testing.T) {
 	if got := b.delivered(ps); len(got) != 0 {
 		t.Fatalf("%d subscribers got a push during quiet hours", len(got))
 	}
+	// The campaign says why it waits, and until when.
+	held, _ := b.store.Get(b.ctx, "default", c.ID)
+	st, err := b.engine.Stats(b.ctx, held, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Waiting == nil || st.Waiting.Reason != campaign.WaitQuietHours || st.Waiting.Until == nil ||
+		!st.Waiting.Until.Equal(time.Date(2027, 4, 7, 7, 30, 0, 0, shanghai)) {
+		t.Errorf("stats.waiting = %+v, want quiet_hours until 07:30", st.Waiting)
+	}
 	// 07:30: released.
 	clk.mu.Lock()
 	clk.t = time.Date(2027, 4, 7, 7, 30, 0, 0, shanghai)
 	clk.mu.Unlock()
-	b.waitDone(t, c.ID, 30*time.Second)
+	done := b.waitDone(t, c.ID, 30*time.Second)
 	for o, n := range b.delivered(ps) {
 		if n != 1 {
 			t.Errorf("%s: %d deliveries, want 1", o, n)
 		}
+	}
+	if done.Waiting != nil {
+		t.Errorf("a finished campaign still waits: %+v", done.Waiting)
 	}
 	if len(b.delivered(ps)) == 0 {
 		t.Error("nothing delivered after quiet hours")
