@@ -17,7 +17,11 @@
 -- (then nothing is written: the caller has lost the delivery and must
 -- stop). run_id is the server's: a new one means the server restarted (or
 -- failed over) and may have lost its last writes (see journal.go).
-local runID = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') or ''
+-- INFO may be refused (the embedded Redis of the zero-setup mode has none
+-- in scripts): then run_id is "" and the journal never replays.
+local info = redis.pcall('INFO', 'server')
+local runID = ''
+if type(info) == 'string' then runID = string.match(info, 'run_id:(%w+)') or '' end
 local owner = ARGV[1]
 local leaseMs = tonumber(ARGV[2])
 local cur = redis.call('GET', KEYS[1])
