@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/content"
@@ -59,19 +58,10 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 		if err := DecodeJSON(r, &req); err != nil {
 			return nil, err
 		}
-		c, err := d.validate(r.Context(), Account(r), req)
+		c, err := d.Engine.Create(r.Context(), Account(r), campaign.Draft{Name: req.Name, Audience: req.Audience,
+			ItemID: req.ItemID, Mode: req.Mode, Notice: req.Notice, SendAt: req.SendAt, CorrectionOf: req.CorrectionOf, CreatedBy: p.UserID})
 		if err != nil {
-			return nil, err
-		}
-		c.CreatedBy, c.CreatedAt = p.UserID, d.Now().UTC()
-		if err := d.Store.Create(r.Context(), c); err != nil {
-			return nil, err
-		}
-		if c.Status == campaign.StatusScheduled {
-			// Starts by itself at send_at, once across replicas.
-			if err := d.Engine.Enqueue(r.Context(), c); err != nil {
-				return nil, err
-			}
+			return nil, campaignError(err)
 		}
 		return Created{campaignView{Campaign: c, Stats: campaign.Stats{ByChannel: map[string]int64{}}}}, nil
 	}, RoleOrganizer)
@@ -108,49 +98,15 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 		return d.Engine.Plan(r.Context(), c, show)
 	}, RoleOrganizer, RoleEditor, RoleViewer)
 
-	transition := func(verb string, fn func(c *campaign.Campaign, now time.Time) error) {
-		s.Handle("POST /api/v1/campaigns/{id}/"+verb, func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
-			now := d.Now()
-			c, err := d.Store.Update(r.Context(), Account(r), r.PathValue("id"), func(c *campaign.Campaign) error { return fn(c, now) })
+	for _, a := range []campaign.Action{campaign.ActStart, campaign.ActPause, campaign.ActResume, campaign.ActCancel} {
+		s.Handle("POST /api/v1/campaigns/{id}/"+string(a), func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+			c, err := d.Engine.Change(r.Context(), Account(r), r.PathValue("id"), a)
 			if err != nil {
 				return nil, campaignError(err)
-			}
-			if verb == "start" {
-				if err := d.Engine.Enqueue(r.Context(), &campaign.Campaign{ID: c.ID, Account: c.Account}); err != nil {
-					return nil, err
-				}
 			}
 			return campaignView{Campaign: c, Stats: campaign.Stats{Queued: c.Planned, ByChannel: map[string]int64{}}}, nil
 		}, RoleOrganizer)
 	}
-	transition("start", func(c *campaign.Campaign, now time.Time) error {
-		if c.Status != campaign.StatusDraft && c.Status != campaign.StatusScheduled {
-			return campaign.ErrBadTransition
-		}
-		c.Status, c.StartedAt = campaign.StatusRunning, &now
-		return nil
-	})
-	transition("pause", func(c *campaign.Campaign, _ time.Time) error {
-		if c.Status != campaign.StatusRunning {
-			return campaign.ErrBadTransition
-		}
-		c.Status = campaign.StatusPaused
-		return nil
-	})
-	transition("resume", func(c *campaign.Campaign, _ time.Time) error {
-		if c.Status != campaign.StatusPaused {
-			return campaign.ErrBadTransition
-		}
-		c.Status = campaign.StatusRunning
-		return nil
-	})
-	transition("cancel", func(c *campaign.Campaign, _ time.Time) error {
-		if c.Status == campaign.StatusDone || c.Status == campaign.StatusCancelled {
-			return campaign.ErrBadTransition
-		}
-		c.Status = campaign.StatusCancelled
-		return nil
-	})
 
 	// schedule sends a draft at a later time: the composer creates a draft,
 	// shows its plan, then sends it now (start) or at send_at (here).
@@ -159,22 +115,12 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 		if err := DecodeJSON(r, &req); err != nil {
 			return nil, err
 		}
-		if req.SendAt == nil || !req.SendAt.After(d.Now()) {
-			return nil, Invalid(map[string]string{"send_at": "must be in the future"}, "invalid send_at")
+		if req.SendAt == nil {
+			return nil, Invalid(map[string]string{"send_at": "请填写定时发送的时间"}, "invalid send_at")
 		}
-		c, err := d.Store.Update(r.Context(), Account(r), r.PathValue("id"), func(c *campaign.Campaign) error {
-			if c.Status != campaign.StatusDraft {
-				return campaign.ErrBadTransition
-			}
-			c.Status, c.SendAt = campaign.StatusScheduled, req.SendAt
-			return nil
-		})
+		c, err := d.Engine.Schedule(r.Context(), Account(r), r.PathValue("id"), *req.SendAt)
 		if err != nil {
 			return nil, campaignError(err)
-		}
-		// Starts by itself at send_at, once across replicas.
-		if err := d.Engine.Enqueue(r.Context(), c); err != nil {
-			return nil, err
 		}
 		return campaignView{Campaign: c, Stats: campaign.Stats{ByChannel: map[string]int64{}}}, nil
 	}, RoleOrganizer)
@@ -208,63 +154,21 @@ func (d CampaignDeps) get(r *http.Request) (*campaign.Campaign, error) {
 	return c, campaignError(err)
 }
 
+// campaignError maps the campaign service's errors to the API's.
 func campaignError(err error) error {
+	var inv *campaign.InvalidError
 	switch {
+	case errors.As(err, &inv):
+		e := &InvalidError{Msg: "invalid campaign", Fields: inv.Fields}
+		var se *segment.SyntaxError
+		if errors.As(err, &se) {
+			e.Msg, e.Position, e.HasPosition = "audience: "+se.Error(), se.Pos, true
+		}
+		return e
 	case errors.Is(err, campaign.ErrNotFound):
 		return ErrNotFound
 	case errors.Is(err, campaign.ErrBadTransition):
 		return &StatusError{Status: http.StatusConflict, Err: err}
 	}
 	return err
-}
-
-// validate checks a campaign request and builds the campaign.
-func (d CampaignDeps) validate(ctx context.Context, account string, req campaignRequest) (*campaign.Campaign, error) {
-	fields := map[string]string{}
-	c := &campaign.Campaign{Account: account, Name: strings.TrimSpace(req.Name), Audience: req.Audience,
-		Notice: req.Notice, Status: campaign.StatusDraft}
-	if c.Name == "" || len([]rune(c.Name)) > 100 {
-		fields["name"] = "required, at most 100 characters"
-	}
-	if _, err := d.Compile(req.Audience, d.Now()); err != nil {
-		var se *segment.SyntaxError
-		if errors.As(err, &se) {
-			return nil, &InvalidError{Msg: "audience: " + err.Error(), Fields: map[string]string{"audience": err.Error()},
-				Position: se.Pos, HasPosition: true}
-		}
-		fields["audience"] = err.Error()
-	}
-	switch {
-	case req.ItemID != "" && req.Mode != "" && req.Mode != campaign.ModeItem:
-		fields["mode"] = "give item_id or mode \"personalized\", not both"
-	case req.ItemID != "":
-		c.Mode, c.ItemID = campaign.ModeItem, req.ItemID
-		it, err := d.Item(ctx, account, req.ItemID)
-		switch {
-		case err != nil:
-			fields["item_id"] = "no such item"
-		case it.Status != content.StatusPublished:
-			fields["item_id"] = "the item is " + string(it.Status) + ": only published items can be sent"
-		}
-	case req.Mode == campaign.ModePersonalized:
-		c.Mode = campaign.ModePersonalized
-	default:
-		fields["item_id"] = "give item_id, or mode \"personalized\""
-	}
-	if req.CorrectionOf != "" {
-		if _, err := d.Item(ctx, account, req.CorrectionOf); err != nil {
-			fields["correction_of"] = "no such item"
-		}
-		c.CorrectionOf = req.CorrectionOf
-	}
-	if req.SendAt != nil {
-		if !req.SendAt.After(d.Now()) {
-			fields["send_at"] = "must be in the future"
-		}
-		c.SendAt, c.Status = req.SendAt, campaign.StatusScheduled
-	}
-	if len(fields) > 0 {
-		return nil, Invalid(fields, "invalid campaign")
-	}
-	return c, nil
 }

@@ -65,7 +65,7 @@ func newFullAPI(t *testing.T) *fullAPI {
 		Now: time.Now, Loc: time.UTC})
 	admin.RegisterSubscribers(s, profiles)
 	admin.RegisterQRCodes(s, admin.QRCodeDeps{Tax: tax})
-	admin.RegisterQuiz(s, admin.QuizDeps{Campaigns: &campaign.Store{}, Tax: tax})
+	admin.RegisterQuiz(s, admin.QuizDeps{Campaigns: &campaign.Engine{}, Tax: tax})
 	admin.RegisterSignups(s, admin.SignupDeps{})
 	admin.RegisterCampaigns(s, admin.CampaignDeps{})
 	admin.RegisterJobs(s, admin.JobDeps{Programmes: &jobs.Programmes{}, TagSync: &jobs.TagSync{}})

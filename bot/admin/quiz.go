@@ -14,14 +14,13 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/quiz"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
-	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 )
 
 // QuizDeps is what the quiz-competition routes need.
 type QuizDeps struct {
 	Quiz      *quiz.Store
 	Content   *content.Store
-	Campaigns *campaign.Store // for invitations; nil disables the route
+	Campaigns quiz.Campaigns // the campaign service, for invitations; nil disables the route
 	Tax       *taxonomy.Taxonomy
 	Now       func() time.Time
 }
@@ -119,7 +118,7 @@ func RegisterQuiz(s *Server, d QuizDeps) {
 		if u, err := url.Parse(req.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, Invalid(map[string]string{"url": "an http(s) URL is required"}, "invalid invitation")
 		}
-		camp, err := quiz.Invite(r.Context(), d.Content, d.Campaigns, Account(r), r.PathValue("id"), req.URL, p.UserID, d.Now())
+		camp, err := quiz.Invite(r.Context(), d.Content, d.Campaigns, Account(r), r.PathValue("id"), req.URL, p.UserID)
 		switch {
 		case errors.Is(err, quiz.ErrNotPublished):
 			return nil, &StatusError{Status: http.StatusConflict, Err: err}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
@@ -35,7 +34,7 @@ func InvitationItem(c content.Competition, url string) content.Item {
 // audience, which an organizer starts or schedules like any other
 // (POST /api/v1/campaigns/{id}/start). The campaign engine then picks each
 // subscriber's channel through the planner, within WeChat's limits.
-func Invite(ctx context.Context, lib *content.Store, camps *campaign.Store, account, compID, url, by string, now time.Time) (*campaign.Campaign, error) {
+func Invite(ctx context.Context, lib *content.Store, camps Campaigns, account, compID, url, by string) (*campaign.Campaign, error) {
 	c, err := lib.Competition(ctx, account, compID)
 	if err != nil {
 		return nil, fmt.Errorf("invite: %w", err)
@@ -47,12 +46,17 @@ func Invite(ctx context.Context, lib *content.Store, camps *campaign.Store, acco
 	if err != nil {
 		return nil, fmt.Errorf("invite: %w", err)
 	}
-	camp := &campaign.Campaign{Account: account, Name: truncate("竞赛邀请："+c.Title, 100), Audience: c.Audience,
-		Mode: campaign.ModeItem, ItemID: it.ID, Status: campaign.StatusDraft, CreatedBy: by, CreatedAt: now.UTC()}
-	if err := camps.Create(ctx, camp); err != nil {
+	camp, err := camps.Create(ctx, account, campaign.Draft{Name: truncate("竞赛邀请："+c.Title, 100), Audience: c.Audience,
+		ItemID: it.ID, CreatedBy: by})
+	if err != nil {
 		return nil, fmt.Errorf("invite: %w", err)
 	}
 	return camp, nil
+}
+
+// Campaigns creates campaigns (*campaign.Engine, the campaign service).
+type Campaigns interface {
+	Create(ctx context.Context, account string, d campaign.Draft) (*campaign.Campaign, error)
 }
 
 // ErrNotPublished is returned when inviting to a competition that is not

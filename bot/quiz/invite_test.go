@@ -3,9 +3,13 @@ package quiz_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/quiz"
 	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/content/segment"
+	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 )
 
@@ -16,8 +20,23 @@ func TestInvite(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	c, _ := f.competition(t, 2, func(c *content.Competition) { c.Audience = "group:farmer & town:paitan" })
-	camps := campaign.NewStore(f.rdb)
-	camp, err := quiz.Invite(f.ctx, f.lib, camps, "default", c.ID, "https://kepu.example.org/quiz", "u1", f.clock.Now())
+	ps, err := profile.NewStore(f.ctx, f.rdb, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tax, err := taxonomy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	camps := campaign.New(campaign.Config{Store: campaign.NewStore(f.rdb), Profiles: ps, Items: campaign.StoreItems{Store: f.lib},
+		Compile: func(expr string, at time.Time) (profile.Program, error) {
+			e, err := segment.Parse(expr, tax)
+			if err != nil {
+				return nil, err
+			}
+			return e.Compile(at, time.UTC), nil
+		}})
+	camp, err := quiz.Invite(f.ctx, f.lib, camps, "default", c.ID, "https://kepu.example.org/quiz", "u1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +59,7 @@ func TestInvite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := quiz.Invite(f.ctx, f.lib, camps, "default", draft.ID, "https://x.example", "u1", f.clock.Now()); err == nil {
+	if _, err := quiz.Invite(f.ctx, f.lib, camps, "default", draft.ID, "https://x.example", "u1"); err == nil {
 		t.Error("Invite to a draft competition succeeded")
 	}
 }

@@ -88,22 +88,13 @@ func (s *Service) CreateNotice(ctx context.Context, account string, ev content.E
 	if err != nil {
 		return nil, fmt.Errorf("create notice item for %s: %w", ev.ID, err)
 	}
-	c := &campaign.Campaign{Account: account, Name: truncate("活动通知："+ev.Title, 100), Audience: ev.Audience,
-		Mode: campaign.ModeItem, ItemID: it.ID, Notice: true, Status: campaign.StatusDraft,
-		CreatedBy: by, CreatedAt: s.cfg.Now().UTC()}
-	if sendAt != nil {
-		c.SendAt, c.Status = sendAt, campaign.StatusScheduled
-	}
-	if err := s.cfg.Campaigns.Create(ctx, c); err != nil {
+	c, err := s.cfg.Engine.Create(ctx, account, campaign.Draft{Name: truncate("活动通知："+ev.Title, 100), Audience: ev.Audience,
+		ItemID: it.ID, Notice: true, CreatedBy: by, SendAt: sendAt})
+	if err != nil {
 		return nil, err
 	}
 	if err := s.rdb.HSet(ctx, keysFor(account, ev.ID).meta(), "campaign", c.ID).Err(); err != nil {
 		return nil, fmt.Errorf("link notice to %s: %w", ev.ID, err)
-	}
-	if c.Status == campaign.StatusScheduled {
-		if err := s.cfg.Engine.Enqueue(ctx, c); err != nil {
-			return nil, err
-		}
 	}
 	return c, nil
 }

@@ -221,7 +221,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	admin.RegisterQRCodes(a.admin, admin.QRCodeDeps{Scenes: a.scenes, Tax: a.tax, WeChat: a.wechatClient, Now: a.now})
 	a.registerDelivery()
 	admin.RegisterQuiz(a.admin, admin.QuizDeps{Quiz: a.quiz.Store(), Content: a.content,
-		Campaigns: a.delivery.campaigns, Tax: a.tax, Now: a.now})
+		Campaigns: a.delivery.engine, Tax: a.tax, Now: a.now})
 	admin.RegisterSignups(a.admin, admin.SignupDeps{Signups: a.signups, Events: a.content, WeChat: a.wechatClient})
 	admin.RegisterDemand(a.admin, admin.DemandDeps{Log: demand.New(a.rdb, a.cfg.loc), Tax: a.tax, Now: a.now})
 	a.console, err = console.New(console.Config{

@@ -163,14 +163,10 @@ func (e *Engine) Handle(ctx context.Context, j queue.Job) error {
 func (e *Engine) start(ctx context.Context, ref jobRef) error {
 	now := e.cfg.Now()
 	c, err := e.cfg.Store.Update(ctx, ref.Account, ref.ID, func(c *Campaign) error {
-		switch c.Status {
-		case StatusDraft, StatusScheduled:
-			c.Status, c.StartedAt = StatusRunning, &now
-		case StatusRunning:
-		default:
-			return ErrBadTransition
+		if c.Status == StatusRunning {
+			return nil // started already: this is a rerun
 		}
-		return nil
+		return c.apply(ActStart, now)
 	})
 	if errors.Is(err, ErrBadTransition) || errors.Is(err, ErrNotFound) {
 		return nil // cancelled or paused before it started; nothing to do

@@ -29,8 +29,8 @@ func (e *Engine) finalize(ctx context.Context, ref jobRef) error {
 		}
 	}
 	_, err = e.cfg.Store.Update(ctx, c.Account, c.ID, func(c *Campaign) error {
-		if c.Status == StatusRunning {
-			c.Status, c.DoneAt, c.Waiting = StatusDone, &now, nil
+		if err := c.apply(ActFinish, now); err != nil && c.Status != StatusDone {
+			return nil // paused or cancelled meanwhile: not finished by us
 		}
 		return nil
 	})
