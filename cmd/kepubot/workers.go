@@ -116,7 +116,7 @@ func (a *App) buildScheduler() error {
 	declared := []jobs.Job{
 		{Name: "daily-tip", Spec: "0 8 * * *", Policy: jobs.PolicySkip, Run: jobs.DailyTip(cs, "default", "active:30d")},
 		{Name: "weekly-digest", Spec: "0 19 * * 5", Policy: jobs.PolicyCatchUpLast, Grace: 2 * time.Hour,
-			Run: jobs.CampaignJob(cs, campaign.Campaign{Account: "default", Name: "weekly-digest", Mode: campaign.ModePersonalized})},
+			Run: jobs.CampaignJob(cs, "default", campaign.Draft{Name: "weekly-digest", Mode: campaign.ModePersonalized})},
 		{Name: "farming-calendar", Spec: "0 7 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 3 * time.Hour,
 			Run: jobs.FarmingCalendar(cs, campaign.StoreItems{Store: a.content}, "default", nil, a.cfg.loc)},
 		{Name: "tag-sync", Spec: "30 3 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 12 * time.Hour, Run: d.tagSync.Job(accounts...)},

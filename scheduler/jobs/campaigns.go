@@ -14,9 +14,12 @@ import (
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 )
 
-// Starter starts (or schedules) a stored campaign; *campaign.Engine.
-// Enqueue must be safe to call twice for one campaign.
+// Starter is the campaign service (*campaign.Engine): it creates
+// campaigns, changes their state and enqueues their start (safe to call
+// twice for one campaign).
 type Starter interface {
+	Create(ctx context.Context, account string, d campaign.Draft) (*campaign.Campaign, error)
+	Change(ctx context.Context, account, id string, a campaign.Action) (*campaign.Campaign, error)
 	Enqueue(ctx context.Context, c *campaign.Campaign) error
 }
 
@@ -41,8 +44,8 @@ func NewCampaigns(rdb redis.UniversalClient, store *campaign.Store, engine Start
 // any tick can be re-run.
 const keepCampKeys = 90 * 24 * time.Hour
 
-// Start creates and starts c (its Account, Name, Audience, Mode, ItemID,
-// Notice) unless a campaign was already started for key, in which case it
+// Start creates (through the campaign service) and starts draft d of
+// account unless a campaign was already started for key, in which case it
 // makes sure that one is started and returns it.
 //
 // The campaign store numbers campaigns itself, so the key maps to the id:
@@ -50,15 +53,16 @@ const keepCampKeys = 90 * 24 * time.Hour
 // started (Engine.Enqueue is idempotent); a loser's draft is cancelled
 // before anything was enqueued for it, and a crash between the two steps
 // leaves only an unstarted draft. Two runs of one tick therefore send once.
-func (cs *Campaigns) Start(ctx context.Context, key string, c campaign.Campaign) (*campaign.Campaign, error) {
+func (cs *Campaigns) Start(ctx context.Context, key, account string, d campaign.Draft) (*campaign.Campaign, error) {
 	if got, err := cs.started(ctx, key); err != nil || got != nil {
 		return got, err
 	}
-	c.ID, c.Status, c.CreatedAt, c.SendAt = "", campaign.StatusDraft, cs.now().UTC(), nil
-	if c.CreatedBy == "" {
-		c.CreatedBy = "scheduler"
+	if d.CreatedBy == "" {
+		d.CreatedBy = "scheduler"
 	}
-	if err := cs.store.Create(ctx, &c); err != nil {
+	d.SendAt = nil
+	c, err := cs.engine.Create(ctx, account, d)
+	if err != nil {
 		return nil, fmt.Errorf("campaign for %s: %w", key, err)
 	}
 	won, err := cs.rdb.SetNX(ctx, campKey(key), c.Account+":"+c.ID, keepCampKeys).Result()
@@ -66,18 +70,15 @@ func (cs *Campaigns) Start(ctx context.Context, key string, c campaign.Campaign)
 		return nil, fmt.Errorf("campaign for %s: claim: %w", key, err)
 	}
 	if !won {
-		if _, err := cs.store.Update(ctx, c.Account, c.ID, func(d *campaign.Campaign) error {
-			d.Status = campaign.StatusCancelled
-			return nil
-		}); err != nil {
+		if _, err := cs.engine.Change(ctx, c.Account, c.ID, campaign.ActCancel); err != nil {
 			return nil, fmt.Errorf("campaign for %s: cancel duplicate draft %s: %w", key, c.ID, err)
 		}
 		return cs.started(ctx, key)
 	}
-	if err := cs.engine.Enqueue(ctx, &c); err != nil {
+	if err := cs.engine.Enqueue(ctx, c); err != nil {
 		return nil, fmt.Errorf("campaign %s for %s: start: %w", c.ID, key, err)
 	}
-	return &c, nil
+	return c, nil
 }
 
 // started returns the campaign key already maps to, enqueued again (a
@@ -109,11 +110,11 @@ func (cs *Campaigns) started(ctx context.Context, key string) (*campaign.Campaig
 
 // CampaignJob returns a job function that starts one campaign like tmpl
 // per tick, named "<tmpl.Name> <tick key>": a weekly digest, a programme.
-func CampaignJob(cs *Campaigns, tmpl campaign.Campaign) func(context.Context, Tick) error {
+func CampaignJob(cs *Campaigns, account string, tmpl campaign.Draft) func(context.Context, Tick) error {
 	return func(ctx context.Context, tick Tick) error {
-		c := tmpl
-		c.Name = strings.TrimSpace(tmpl.Name + " " + tick.Key())
-		_, err := cs.Start(ctx, tick.Key(), c)
+		d := tmpl
+		d.Name = strings.TrimSpace(tmpl.Name + " " + tick.Key())
+		_, err := cs.Start(ctx, tick.Key(), account, d)
 		return err
 	}
 }
@@ -123,7 +124,7 @@ func CampaignJob(cs *Campaigns, tmpl campaign.Campaign) func(context.Context, Ti
 // everyone reachable. The engine leaves out who cannot be reached now and
 // applies quiet hours and frequency caps.
 func DailyTip(cs *Campaigns, account, audience string) func(context.Context, Tick) error {
-	return CampaignJob(cs, campaign.Campaign{Account: account, Name: "daily-tip", Audience: audience, Mode: campaign.ModePersonalized})
+	return CampaignJob(cs, account, campaign.Draft{Name: "daily-tip", Audience: audience, Mode: campaign.ModePersonalized})
 }
 
 // Items lists the published items deliverable at t (the campaign
@@ -168,9 +169,9 @@ func FarmingCalendar(cs *Campaigns, items Items, account string, crops []string,
 			if len(topics) == 0 {
 				continue
 			}
-			_, err := cs.Start(ctx, tick.Key()+"/"+it.ID, campaign.Campaign{
-				Account: account, Name: "farming-calendar " + term + " " + it.ID + " " + tick.Key(),
-				Audience: "interest:(" + strings.Join(topics, "|") + ")", Mode: campaign.ModeItem, ItemID: it.ID,
+			_, err := cs.Start(ctx, tick.Key()+"/"+it.ID, account, campaign.Draft{
+				Name:     "farming-calendar " + term + " " + it.ID + " " + tick.Key(),
+				Audience: "interest:(" + strings.Join(topics, "|") + ")", ItemID: it.ID,
 			})
 			if err != nil {
 				errs = append(errs, err)

@@ -205,7 +205,7 @@ func (ps *Programmes) jobs(ctx context.Context) ([]Job, error) {
 	for _, p := range all {
 		out = append(out, Job{
 			Name: p.Job, Spec: p.Spec, Policy: PolicyCatchUpLast, Grace: programmeGrace,
-			Run: CampaignJob(ps.campaigns, campaign.Campaign{Account: p.Account, Name: p.Name, Audience: p.Audience,
+			Run: CampaignJob(ps.campaigns, p.Account, campaign.Draft{Name: p.Name, Audience: p.Audience,
 				Mode: p.Mode, ItemID: p.ItemID, CreatedBy: p.CreatedBy}),
 		})
 	}
