@@ -93,3 +93,12 @@ func ActiveIndex(t time.Time) string { return "act:" + t.Format("20060102") }
 // t's calendar day (in t's location): the dashboard's growth. Like the
 // activity bitmaps it lives ActiveDays.
 func FollowIndex(t time.Time) string { return "fol:" + t.Format("20060102") }
+
+// nonceKey records which message a signed webhook request (its timestamp
+// and nonce, which the URL signature covers) carried. It has no hash tag
+// shared with other keys: one SET touches it.
+//
+//	kb:wn:<acct>:<timestamp>:<nonce>    digest of the message the request carried (with TTL)
+func nonceKey(account, timestamp, nonce string) string {
+	return "kb:wn:" + account + ":" + timestamp + ":" + nonce
+}

@@ -78,6 +78,13 @@ var accountRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 // ValidAccount reports whether id can name an account in Redis keys.
 func ValidAccount(id string) bool { return accountRE.MatchString(id) }
 
+var openIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidOpenID reports whether openID has the shape of a WeChat openid
+// (28 characters of letters, digits, - and _ today; up to 64 allowed), so
+// it can name Redis keys and never carries braces, spaces or markup.
+func ValidOpenID(openID string) bool { return openIDRE.MatchString(openID) }
+
 // Session is one subscriber loaded for handling one inbound message, from
 // Begin until Commit.
 type Session struct {
@@ -118,7 +125,7 @@ func (s *Store) Begin(ctx context.Context, account, openID, msgKey string, ttl t
 	if !ValidAccount(account) {
 		return nil, fmt.Errorf("begin: invalid account %q", account)
 	}
-	if openID == "" || len(openID) > 64 {
+	if !ValidOpenID(openID) {
 		return nil, fmt.Errorf("begin: invalid openid")
 	}
 	shard := ShardOf(openID)

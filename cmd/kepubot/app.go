@@ -152,7 +152,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 		if ac.APIBase != a.cfg.WeChat.APIBase {
 			return fmt.Errorf("config: accounts %q: api_base must equal wechat.api_base (the SDK's API base is process-wide)", ac.ID)
 		}
-		accounts = append(accounts, bot.Account{ID: ac.ID, AppID: ac.AppID, AppSecret: ac.AppSecret, Token: ac.Token, EncodingAESKey: ac.AESKey})
+		accounts = append(accounts, bot.Account{ID: ac.ID, AppID: ac.AppID, AppSecret: ac.AppSecret, Token: ac.Token, EncodingAESKey: ac.AESKey, EncodingMode: ac.EncodingMode})
 		if ac.AppSecret == "" {
 			a.logger.Warn("no app secret: WeChat API calls (pushes, QR codes, menu) are off for this account", "account", ac.ID)
 			continue

@@ -70,14 +70,17 @@ type Config struct {
 // AccountConfig configures one Official Account. The default account
 // (key `wechat`) is served at /wechat; further ones at /wechat/{id}.
 type AccountConfig struct {
-	ID        string       `yaml:"id"`
-	AppID     string       `yaml:"app_id"`
-	AppSecret string       `yaml:"app_secret"`
-	Token     string       `yaml:"token"`
-	AESKey    string       `yaml:"aes_key"`
-	APIBase   string       `yaml:"api_base"`
-	Type      string       `yaml:"type"` // service or subscription
-	Menu      []MenuButton `yaml:"menu"`
+	ID        string `yaml:"id"`
+	AppID     string `yaml:"app_id"`
+	AppSecret string `yaml:"app_secret"`
+	Token     string `yaml:"token"`
+	AESKey    string `yaml:"aes_key"`
+	// EncodingMode is plain, compat or safe (bot.Account.EncodingMode);
+	// empty: compat with an aes_key, plain without.
+	EncodingMode string       `yaml:"encoding_mode"`
+	APIBase      string       `yaml:"api_base"`
+	Type         string       `yaml:"type"` // service or subscription
+	Menu         []MenuButton `yaml:"menu"`
 }
 
 // MenuButton is one custom-menu button; a click sends Key to the bot as
@@ -134,6 +137,7 @@ var envKeys = []struct {
 	{"KEPUBOT_LOG_LEVEL", func(c *Config, v string) { c.Log.Level = v }},
 	{"KEPUBOT_LOG_FORMAT", func(c *Config, v string) { c.Log.Format = v }},
 	{"KEPUBOT_QUIET_HOURS", func(c *Config, v string) { c.Delivery.QuietHours = v }},
+	{"KEPUBOT_WECHAT_ENCODING_MODE", func(c *Config, v string) { c.WeChat.EncodingMode = v }},
 }
 
 // LoadConfig builds the configuration from defaults, the file at path (if
@@ -240,7 +244,7 @@ func (c *Config) validate() error {
 		}
 		seen[a.ID] = true
 	}
-	return nil
+	return c.validateSecrets()
 }
 
 func (a *AccountConfig) validate(key string, isDefault bool) error {
@@ -261,6 +265,15 @@ func (a *AccountConfig) validate(key string, isDefault bool) error {
 	}
 	if a.AESKey != "" && !aesKeyRE.MatchString(a.AESKey) {
 		return fmt.Errorf("config: %s.aes_key%s must be 43 letters and digits (the EncodingAESKey)", key, env("AES_KEY"))
+	}
+	switch a.EncodingMode {
+	case "", "plain", "compat":
+	case "safe":
+		if a.AESKey == "" {
+			return fmt.Errorf("config: %s.encoding_mode%s safe needs aes_key%s", key, env("ENCODING_MODE"), env("AES_KEY"))
+		}
+	default:
+		return fmt.Errorf("config: %s.encoding_mode%s %q must be plain, compat or safe", key, env("ENCODING_MODE"), a.EncodingMode)
 	}
 	if a.APIBase == "" {
 		a.APIBase = "https://api.weixin.qq.com"
