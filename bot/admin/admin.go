@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -135,6 +136,8 @@ func ErrorStatus(err error) int {
 	switch {
 	case errors.As(err, &se):
 		return se.Status
+	case errors.As(err, new(*ThrottledError)):
+		return http.StatusTooManyRequests
 	case errors.As(err, &ie):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrUnauthorized):
@@ -163,7 +166,11 @@ type Server struct {
 	auth   Authenticator
 	audit  Auditor
 	logger *slog.Logger
-	mux    *http.ServeMux
+	// throttle, when set, slows down wrong bearer tokens per client
+	// address (ThrottleTokens).
+	throttle *Throttle
+	clientIP func(*http.Request) string
+	mux      *http.ServeMux
 	// routes is every pattern registered, in order, for Routes.
 	mu     sync.Mutex
 	routes []Route
@@ -337,7 +344,42 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	if !ok || token == "" || s.auth == nil {
 		return Principal{}, ErrUnauthorized
 	}
-	return s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	if s.throttle == nil {
+		return s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	}
+	ctr := Counter{Key: bearerFailKey(s.clientIP(r)), Free: maxTokenFailures, Base: time.Second}
+	wait, err := s.throttle.Wait(r.Context(), ctr)
+	if err != nil {
+		return Principal{}, err
+	}
+	if wait > 0 {
+		return Principal{}, &ThrottledError{RetryAfter: max(wait, time.Second)}
+	}
+	p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	if errors.Is(err, ErrUnauthorized) {
+		s.throttle.Reserve(r.Context(), ctr) // counted; the next one may wait
+	}
+	return p, err
+}
+
+// ThrottleTokens makes wrong bearer tokens from one client address (as
+// clientIP finds it) slow down the next attempts from there: after
+// maxTokenFailures, each waits twice as long as the last, up to
+// ThrottleCap (429 with Retry-After meanwhile).
+func (s *Server) ThrottleTokens(t *Throttle, clientIP func(*http.Request) string) {
+	s.throttle, s.clientIP = t, clientIP
+}
+
+// maxTokenFailures is how many wrong bearer tokens an address may send
+// before it is slowed down.
+const maxTokenFailures = 10
+
+// ThrottledError is a request refused because of too many failures from
+// its address.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed attempts; retry in %s", e.RetryAfter.Round(time.Second))
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -360,6 +402,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kepubot"`)
+	}
+	if te, ok := errors.AsType[*ThrottledError](err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(te.RetryAfter.Round(time.Second).Seconds())))
 	}
 	WriteJSON(w, status, body)
 }

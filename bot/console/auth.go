@@ -5,6 +5,9 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
+
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
 )
 
 // loginView is the login form's data.
@@ -49,7 +52,9 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PostForm.Get("name")
-	who.Name = name
+	// A refused login is audited under a hash of the name: a password
+	// typed into the name field must not land in the audit log.
+	who.Name = "name#" + nameHash(admin.FoldName(strings.TrimSpace(name)))
 	s, err := c.acc.Login(r.Context(), name, r.PostForm.Get("password"), c.cfg.ClientIP(r))
 	var limited *LimitedError
 	switch {

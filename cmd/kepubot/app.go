@@ -216,6 +216,8 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	users := admin.NewUsers(a.rdb)
 	auditLog := admin.NewAuditLog(a.rdb, a.logger)
 	a.admin = admin.NewServer(admin.BootstrapAdmin(a.cfg.Admin.Token, users), a.logger)
+	clientIP := admin.ClientIP(a.cfg.proxies)
+	a.admin.ThrottleTokens(admin.NewThrottle(a.rdb, nil), clientIP)
 	admin.RegisterUsers(a.admin, users)
 	admin.RegisterAudit(a.admin, auditLog)
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
@@ -234,7 +236,8 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,
 		API: a.admin, Phones: opts.Phones, Accounts: a.accountIDs(),
-		Now: func() time.Time { return a.now().In(a.cfg.loc) },
+		Now:      func() time.Time { return a.now().In(a.cfg.loc) },
+		ClientIP: clientIP,
 		// Cookies are Secure; plain HTTP works on localhost only.
 	})
 	if err != nil {

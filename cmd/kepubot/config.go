@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 )
 
@@ -23,6 +25,10 @@ import (
 type Config struct {
 	HTTP struct {
 		Addr string `yaml:"addr"`
+		// TrustedProxies are the reverse proxies (IPs or CIDR prefixes)
+		// whose X-Forwarded-For names the client, for login and token
+		// throttling per address.
+		TrustedProxies []string `yaml:"trusted_proxies"`
 	} `yaml:"http"`
 	PublicURL string `yaml:"public_url"`
 	Timezone  string `yaml:"timezone"`
@@ -64,7 +70,8 @@ type Config struct {
 		Format string `yaml:"format"`
 	} `yaml:"log"`
 
-	loc *time.Location
+	loc     *time.Location
+	proxies []netip.Prefix
 }
 
 // AccountConfig configures one Official Account. The default account
@@ -138,6 +145,7 @@ var envKeys = []struct {
 	{"KEPUBOT_LOG_FORMAT", func(c *Config, v string) { c.Log.Format = v }},
 	{"KEPUBOT_QUIET_HOURS", func(c *Config, v string) { c.Delivery.QuietHours = v }},
 	{"KEPUBOT_WECHAT_ENCODING_MODE", func(c *Config, v string) { c.WeChat.EncodingMode = v }},
+	{"KEPUBOT_TRUSTED_PROXIES", func(c *Config, v string) { c.HTTP.TrustedProxies = strings.Split(v, ",") }},
 }
 
 // LoadConfig builds the configuration from defaults, the file at path (if
@@ -191,6 +199,9 @@ func (c *Config) validate() error {
 	c.loc = loc
 	if c.HTTP.Addr == "" || !strings.Contains(c.HTTP.Addr, ":") {
 		return fmt.Errorf("config: http.addr (KEPUBOT_HTTP_ADDR) %q must be host:port", c.HTTP.Addr)
+	}
+	if c.proxies, err = admin.ParseProxies(c.HTTP.TrustedProxies); err != nil {
+		return fmt.Errorf("config: http.trusted_proxies (KEPUBOT_TRUSTED_PROXIES): %w", err)
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

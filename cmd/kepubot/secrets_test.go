@@ -50,3 +50,16 @@ func TestEncodingModeConfig(t *testing.T) {
 		}
 	}
 }
+
+// Finding 5: the trusted proxies are configurable; a bad entry names the key.
+func TestTrustedProxiesConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig("", env(map[string]string{"KEPUBOT_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7"}))
+	if err != nil || len(cfg.proxies) != 2 {
+		t.Fatalf("LoadConfig = %+v, %v; want two proxies", cfg, err)
+	}
+	if _, err := LoadConfig("", env(map[string]string{"KEPUBOT_TRUSTED_PROXIES": "proxy.local"})); err == nil ||
+		!strings.Contains(err.Error(), "KEPUBOT_TRUSTED_PROXIES") {
+		t.Errorf("bad proxy: %v, want an error naming KEPUBOT_TRUSTED_PROXIES", err)
+	}
+}
