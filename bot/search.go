@@ -87,7 +87,7 @@ func (s *ContentSearch) Search(ctx context.Context, req *Request) (Reply, error)
 	s.mu.Unlock()
 	if s.demand != nil && seg != nil {
 		select {
-		case s.records <- demandRecord{account: req.Msg.Account, group: p.Group, town: p.Town, words: seg.Words(req.Msg.Text), at: req.Now}:
+		case s.records <- demandRecord{account: req.Msg.Account, group: p.Group, town: p.Town, words: seg.DemandWords(req.Msg.Text), at: req.Now}:
 		default: // the log is behind: drop a count rather than slow a reply
 		}
 	}

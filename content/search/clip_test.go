@@ -37,3 +37,25 @@ func TestLongQueryClipped(t *testing.T) {
 		}
 	}
 }
+
+// Finding 8: the demand log counts dictionary words only: no phone
+// numbers, no names or strings nobody's dictionary has.
+func TestDemandWordsAreDictionaryWords(t *testing.T) {
+	t.Parallel()
+	seg, err := DefaultSegmenter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := seg.DemandWords("荔枝 施肥 13812345678 xq7zzk 电话138-1234-5678")
+	joined := " " + strings.Join(got, " ") + " "
+	for _, want := range []string{" 荔枝 ", " 施肥 "} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("DemandWords = %v, lacks %q", got, want)
+		}
+	}
+	for _, bad := range []string{"138", "1234", "5678", "xq7zzk", "13812345678"} {
+		if strings.Contains(joined, bad) {
+			t.Errorf("DemandWords = %v, keeps %q", got, bad)
+		}
+	}
+}
