@@ -19,8 +19,18 @@ import (
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
 
-func TestCampaignSchedule(t *testing.T) {
-	t.Parallel()
+// campaignAPI is the campaign routes over a real engine and Redis, with
+// one published item it1 and no WeChat.
+type campaignAPI struct {
+	*segmentBundle
+	ctx      context.Context
+	now      time.Time
+	store    *campaign.Store
+	profiles *profile.Store
+}
+
+func setupCampaigns(t *testing.T) *campaignAPI {
+	t.Helper()
 	ctx := context.Background()
 	rdb := redistest.Start(t)
 	loc := time.FixedZone("CST", 8*3600)
@@ -56,7 +66,13 @@ func TestCampaignSchedule(t *testing.T) {
 		Item: items.Item, Queue: func(string) *queue.Queue { return q }})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	b := &segmentBundle{srv: srv}
+	return &campaignAPI{segmentBundle: &segmentBundle{srv: srv}, ctx: ctx, now: now, store: store, profiles: ps}
+}
+
+func TestCampaignSchedule(t *testing.T) {
+	t.Parallel()
+	b := setupCampaigns(t)
+	ctx, now, store := b.ctx, b.now, b.store
 
 	code, body := b.do(t, "organizer", "POST", "/api/v1/campaigns", `{"name":"荔枝","audience":"group:farmer","item_id":"it1"}`)
 	if code != http.StatusCreated || body["status"] != "draft" {
