@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
 )
 
 // Role is what a user of the admin API may do.
@@ -170,6 +172,8 @@ type Server struct {
 	// address (ThrottleTokens).
 	throttle *Throttle
 	clientIP func(*http.Request) string
+	// accounts, when set, are the accounts served (SetAccounts).
+	accounts map[string]bool
 	mux      *http.ServeMux
 	// routes is every pattern registered, in order, for Routes.
 	mu     sync.Mutex
@@ -261,6 +265,9 @@ func (s *Server) handle(pattern string, h HandlerFunc, audited bool, roles []Rol
 		p, err := s.authenticate(r)
 		if err == nil && !allowed(p.Role, roles) {
 			err = ErrForbidden
+		}
+		if err == nil {
+			err = s.checkAccount(r)
 		}
 		var body any
 		hw := &writeTracker{ResponseWriter: w}
@@ -360,6 +367,32 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 		s.throttle.Reserve(r.Context(), ctr) // counted; the next one may wait
 	}
 	return p, err
+}
+
+// SetAccounts names the accounts the API serves: a request whose
+// account parameter names another is a 404, before any handler builds a
+// Redis key from it. Without it only the shape is checked.
+func (s *Server) SetAccounts(ids []string) {
+	s.accounts = map[string]bool{}
+	for _, id := range ids {
+		s.accounts[id] = true
+	}
+}
+
+// checkAccount refuses an account parameter that is malformed (400) or
+// not served (404).
+func (s *Server) checkAccount(r *http.Request) error {
+	if !r.URL.Query().Has("account") {
+		return nil
+	}
+	a := Account(r)
+	if !profile.ValidAccount(a) {
+		return Invalid(map[string]string{"account": "1-32 of a-z, 0-9, _ and -"}, "invalid account")
+	}
+	if s.accounts != nil && !s.accounts[a] {
+		return fmt.Errorf("account %s: %w", a, ErrNotFound)
+	}
+	return nil
 }
 
 // ThrottleTokens makes wrong bearer tokens from one client address (as

@@ -62,6 +62,7 @@ func setupCampaigns(t *testing.T) *campaignAPI {
 		Sender: func(string) (campaign.Sender, error) { return nil, errors.New("no WeChat in this test") },
 		Rules:  func(string) plan.Rules { return plan.Rules{AccountType: plan.ServiceAccount, Loc: loc} }})
 	s := NewServer(roleAuth(), nil)
+	s.SetAccounts([]string{"default"})
 	RegisterCampaigns(s, CampaignDeps{Store: store, Engine: engine, Compile: compile, Now: clock,
 		Item: items.Item, Queue: func(string) *queue.Queue { return q }})
 	srv := httptest.NewServer(s)

@@ -218,6 +218,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	a.admin = admin.NewServer(admin.BootstrapAdmin(a.cfg.Admin.Token, users), a.logger)
 	clientIP := admin.ClientIP(a.cfg.proxies)
 	a.admin.ThrottleTokens(admin.NewThrottle(a.rdb, nil), clientIP)
+	a.admin.SetAccounts(a.accountIDs())
 	admin.RegisterUsers(a.admin, users)
 	admin.RegisterAudit(a.admin, auditLog)
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
