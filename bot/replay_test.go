@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,6 +164,27 @@ func TestSafeModeRefusesPlaintext(t *testing.T) {
 	} {
 		if _, err := bot.NewWebhook(f.store, nil, []bot.Account{a}, bot.WebhookOptions{}); err == nil {
 			t.Errorf("NewWebhook(mode %q, key %q) = nil error", a.EncodingMode, a.EncodingAESKey)
+		}
+	}
+}
+
+// Finding 13: after 删除我的数据 + 确认删除 no Redis key name carries the
+// openid (the webhook's dedup records, which outlive the erasure by
+// minutes, are named by pseudonym).
+func TestErasureLeavesNoOpenIDKeys(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.event(t, "oGone", "subscribe", "", nil)
+	f.text(t, "oGone", "农民")
+	f.text(t, "oGone", "删除我的数据")
+	f.text(t, "oGone", "确认删除")
+	keys, err := f.rdb.Keys(f.ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "oGone") {
+			t.Errorf("key %q names the erased subscriber", k)
 		}
 	}
 }

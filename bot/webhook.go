@@ -422,12 +422,14 @@ func (m *Message) isReport() bool {
 // dedupKey names the message for deduplication: its MsgId, or for events
 // the sender, CreateTime, event and key (WECHAT.md).
 // The key lives under the sender's shard, which many subscribers share,
-// so it names the sender too.
+// so it names the sender too, by pseudonym: the record outlives an
+// erasure by minutes, its name must not carry the openid.
 func (m *Message) dedupKey() string {
+	who := profile.Pseudonym(m.OpenID)
 	if m.MsgID != 0 {
-		return "m:" + m.OpenID + ":" + strconv.FormatInt(m.MsgID, 10)
+		return "m:" + who + ":" + strconv.FormatInt(m.MsgID, 10)
 	}
-	return "e:" + m.OpenID + ":" + strconv.FormatInt(m.CreateTime.Unix(), 10) + ":" + m.Event + ":" +
+	return "e:" + who + ":" + strconv.FormatInt(m.CreateTime.Unix(), 10) + ":" + m.Event + ":" +
 		strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(m.EventKey))), 36)
 }
 

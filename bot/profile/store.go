@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	_ "embed"
 	"encoding/binary"
 	"encoding/hex"
@@ -79,6 +80,14 @@ var accountRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 func ValidAccount(id string) bool { return accountRE.MatchString(id) }
 
 var openIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Pseudonym names a subscriber in keys that outlive nothing but a short
+// TTL (webhook dedup, chat operation results): 64 bits of the openid's
+// SHA-256, so no Redis key name carries an openid past an erasure.
+func Pseudonym(openID string) string {
+	sum := sha256.Sum256([]byte(openID))
+	return hex.EncodeToString(sum[:8])
+}
 
 // ValidOpenID reports whether openID has the shape of a WeChat openid
 // (28 characters of letters, digits, - and _ today; up to 64 allowed), so
