@@ -188,3 +188,39 @@ func TestErasureLeavesNoOpenIDKeys(t *testing.T) {
 		}
 	}
 }
+
+// Finding 16: an openid outside [A-Za-z0-9_-]{1,64} is refused (400) and
+// stored nowhere.
+func TestMalformedOpenIDRefused(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	now := f.clock.Now()
+	for i, id := range []string{"o{x}", "o x", "o<b>", strings.Repeat("o", 65), "微信用户"} {
+		r, err := f.phone.Post(f.ctx, textXML(id, "订阅", now, int64(900+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("openid %q: status %d, want 400", id, r.Status)
+		}
+	}
+	if keys, _ := f.rdb.Keys(f.ctx, "*").Result(); len(keys) > 0 {
+		for _, k := range keys {
+			if strings.Contains(k, "{x}") || strings.Contains(k, "<b>") {
+				t.Errorf("key %q from a malformed openid", k)
+			}
+		}
+	}
+}
+
+// 我的数据 shows the data, as 我的 does (it fell through to search).
+func TestMyDataShowsProfile(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.event(t, "oMine", "subscribe", "", nil)
+	f.text(t, "oMine", "农民")
+	want := f.text(t, "oMine", "我的").Content
+	if got := f.text(t, "oMine", "我的数据").Content; got != want || !strings.Contains(got, "农民") {
+		t.Errorf("我的数据 = %q, want what 我的 shows: %q", got, want)
+	}
+}

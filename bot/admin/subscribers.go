@@ -28,6 +28,9 @@ type Subscriber struct {
 // information: only admins and organizers read them, only admins erase.
 func RegisterSubscribers(s *Server, store *profile.Store) {
 	s.Handle("GET /api/v1/subscribers/{openid}", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		if !profile.ValidOpenID(r.PathValue("openid")) {
+			return nil, ErrNotFound // no subscriber has such an openid
+		}
 		p, id, err := store.Get(r.Context(), Account(r), r.PathValue("openid"))
 		if errors.Is(err, profile.ErrNotFound) {
 			return nil, ErrNotFound
@@ -39,6 +42,9 @@ func RegisterSubscribers(s *Server, store *profile.Store) {
 	}, RoleOrganizer)
 
 	s.Handle("DELETE /api/v1/subscribers/{openid}", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		if !profile.ValidOpenID(r.PathValue("openid")) {
+			return nil, ErrNotFound
+		}
 		found := false
 		err := store.Update(r.Context(), Account(r), r.PathValue("openid"), func(p *profile.Profile) (*profile.Profile, error) {
 			found = p != nil
