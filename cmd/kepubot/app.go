@@ -226,7 +226,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 		Signups:       a.signups})
 	admin.RegisterSegments(a.admin, admin.SegmentDeps{Profiles: a.profiles, Tax: a.tax,
 		Segments: segment.NewStore(a.rdb, a.tax), Now: a.now, Loc: a.cfg.loc})
-	admin.RegisterSubscribers(a.admin, a.profiles)
+	admin.RegisterSubscribers(a.admin, a.profiles, a.quiz, a.signups)
 	admin.RegisterQRCodes(a.admin, admin.QRCodeDeps{Scenes: a.scenes, Tax: a.tax, WeChat: a.wechatClient, Now: a.now})
 	a.registerDelivery()
 	admin.RegisterQuiz(a.admin, admin.QuizDeps{Quiz: a.quiz.Store(), Content: a.content,
