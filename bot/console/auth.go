@@ -60,9 +60,13 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &limited):
 		status = http.StatusTooManyRequests
-		minutes := int(math.Ceil(limited.RetryAfter.Minutes()))
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
-		c.showLogin(w, status, name, "登录失败次数过多，请 "+strconv.Itoa(minutes)+" 分钟后再试")
+		seconds := int(math.Ceil(limited.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(seconds))
+		wait := strconv.Itoa(int(math.Ceil(limited.RetryAfter.Minutes()))) + " 分钟"
+		if seconds < 60 { // the back-off starts at a second
+			wait = strconv.Itoa(seconds) + " 秒"
+		}
+		c.showLogin(w, status, name, "登录失败次数过多，请 "+wait+"后再试")
 		return
 	case errors.Is(err, ErrBadLogin):
 		status = http.StatusUnauthorized

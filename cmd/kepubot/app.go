@@ -216,6 +216,9 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	users := admin.NewUsers(a.rdb)
 	auditLog := admin.NewAuditLog(a.rdb, a.logger)
 	a.admin = admin.NewServer(admin.BootstrapAdmin(a.cfg.Admin.Token, users), a.logger)
+	if t := a.cfg.Admin.Token; t != "" && len(t) < minAdminToken {
+		a.logger.Warn("the admin token is short: production refuses fewer than 16 characters", "length", len(t))
+	}
 	clientIP := admin.ClientIP(a.cfg.proxies)
 	a.admin.ThrottleTokens(admin.NewThrottle(a.rdb, nil), clientIP)
 	a.admin.SetAccounts(a.accountIDs())
