@@ -17,10 +17,14 @@ import (
 // signature replayed with a forged body.
 var ErrNonceReused = errors.New("nonce already used by another message")
 
-var nonceRE = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+var (
+	nonceRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	timestampRE = regexp.MustCompile(`^-?[0-9]{1,19}$`)
+)
 
 // ValidNonce reports whether nonce may name a webhook request in Redis.
-// WeChat's nonces are decimal digits.
+// WeChat's nonces are decimal digits; letters, digits, _ . and - are
+// allowed (never braces, colons or spaces).
 func ValidNonce(nonce string) bool { return nonceRE.MatchString(nonce) }
 
 // ClaimNonce records that the webhook request signed with (timestamp,
@@ -29,7 +33,7 @@ func ValidNonce(nonce string) bool { return nonceRE.MatchString(nonce) }
 // answers) is allowed; with another message it is ErrNonceReused. Only a
 // digest of msgKey is kept: the record names nobody. One round trip.
 func (s *Store) ClaimNonce(ctx context.Context, account, timestamp, nonce, msgKey string, ttl time.Duration) error {
-	if !ValidAccount(account) || !ValidNonce(nonce) || !nonceRE.MatchString(timestamp) {
+	if !ValidAccount(account) || !ValidNonce(nonce) || !timestampRE.MatchString(timestamp) {
 		return ErrNonceReused
 	}
 	sum := sha256.Sum256([]byte(msgKey))
