@@ -224,3 +224,27 @@ func TestMyDataShowsProfile(t *testing.T) {
 		t.Errorf("我的数据 = %q, want what 我的 shows: %q", got, want)
 	}
 }
+
+// Finding 1: a nonce that could not name a Redis key (braces, colons,
+// spaces, too long) is refused; WeChat's digits and test-style names pass.
+func TestNonceShape(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	now := f.clock.Now()
+	for i, tc := range []struct {
+		nonce string
+		want  int
+	}{
+		{"1320562132", http.StatusOK}, {"nonce-1_a.b", http.StatusOK},
+		{"{x}", http.StatusForbidden}, {"a:b", http.StatusForbidden}, {"a b", http.StatusForbidden},
+		{strings.Repeat("7", 65), http.StatusForbidden},
+	} {
+		r, err := f.phone.Post(f.ctx, textXML("oNonce", "帮助", now, int64(300+i)), wechattest.WithNonce(tc.nonce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != tc.want {
+			t.Errorf("nonce %q: status %d, want %d", tc.nonce, r.Status, tc.want)
+		}
+	}
+}
