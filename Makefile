@@ -46,9 +46,12 @@ bench-smoke:    ## every benchmark once, on small data, so they keep working
 bench:          ## full benchmarks (1.5 M subscribers); numbers go to BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
 
-fuzz:           ## a short fuzzing pass over the parsers that take outside input
-	$(GO) test -run '^$$' -fuzz FuzzWebhook -fuzztime 30s ./bot/
-	$(GO) test -run '^$$' -fuzz FuzzDecrypt -fuzztime 30s ./bot/
+FUZZTIME ?= 30s
+
+fuzz:           ## a short fuzzing pass over the parsers that take outside input (FUZZTIME each; CI: 10s)
+	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $(FUZZTIME) ./bot/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecrypt$$' -fuzztime $(FUZZTIME) ./bot/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./content/segment/
 
 clean:
 	rm -rf bin $(ASSETS)/node_modules $(VENDOR)

@@ -44,9 +44,10 @@ func bareServer(tb testing.TB, token string) string {
 	return hs.URL
 }
 
-// signedText builds a WeChat text message POST for url.
-func signedText(url, token, openID, content string, msgID int64) *http.Request {
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
+// signedText builds a WeChat text message POST for url, signed at now
+// (the webhook refuses stale timestamps).
+func signedText(url, token, openID, content string, msgID int64, now time.Time) *http.Request {
+	ts := strconv.FormatInt(now.Unix(), 10)
 	nonce := strconv.FormatInt(msgID, 10)
 	body := fmt.Sprintf("<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName>"+
 		"<CreateTime>%s</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content><MsgId>%d</MsgId></xml>",
@@ -92,10 +93,10 @@ func BenchmarkWebhookText(b *testing.B) {
 	for b.Loop() {
 		id++
 		openID := fmt.Sprintf("oBench%06d", id%users)
-		d := post(b, c, signedText(f.url, f.account.Token, openID, "帮助", id))
+		d := post(b, c, signedText(f.url, f.account.Token, openID, "帮助", id, f.clock.Now()))
 		kepu = append(kepu, d)
 		kepuTotal += d
-		base = append(base, post(b, c, signedText(bare, f.account.Token, openID, "帮助", id)))
+		base = append(base, post(b, c, signedText(bare, f.account.Token, openID, "帮助", id, f.clock.Now())))
 	}
 	rtts := float64(f.rtts.Load()) / float64(len(kepu))
 	p := func(ds []time.Duration, q float64) float64 {

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/silenceper/wechat/v2/util"
@@ -21,8 +23,9 @@ func FuzzWebhook(f *testing.F) {
 	f.Add([]byte("<xml><FromUserName>o</FromUserName><MsgType>event</MsgType></xml>"))
 	f.Add([]byte("<xml><FromUserName>o</FromUserName><MsgType>text</MsgType><MsgId>-1</MsgId><Content>&#0;</Content></xml>"))
 	fx := setup(f)
+	var n atomic.Int64
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ts, nonce := "1803000000", "7"
+		ts, nonce := fuzzStamp(fx, &n)
 		req := httptest.NewRequest("POST", "/wechat?signature="+util.Signature(fx.account.Token, ts, nonce)+
 			"&timestamp="+ts+"&nonce="+nonce, bytes.NewReader(body))
 		w := httptest.NewRecorder()
@@ -40,8 +43,9 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add("AAAA")
 	f.Add("kb5rnx0oUd4r2uXfG2MS0O2lqFVjlFJ+b2pg4UwGrntNhVLkwBFzPr4bSs+HydYt1rTzqHn/G0ktWMK0yzsKh8YsflmLOROzHTYZRoWnSAgBEi9l5pJNAZWGb+Sp48jkRijsZXKSSvyVUlEgbaDfEw+1kRC56Cc3H+TaW47EnwyHutG4hmJT7KHsV/JDqVV6MpuwXJBMp+g8qH9gIOPtjj8f9XsFDZUNz2yavtsRKPu/fnbOK6A8fvcj7+LvDM8AjqsnRkU6yxq4fUXkjILkfn3ACXFBVYv6sy3dNmIfqjclU6IOxZpoUyGeN6zIy20+Ixpu1Rtq9OZv0ijBTdzQbjUnLskb2DkncICT6y2wCV3tzbzIRjuCA8BTHOKJgNgw3j+9JRA8yPGl0vf9q2O+6fmKXMEtj8XiCv/cmbnMkijTMdVNq64O4DOBfF4tuqmTOdE/y+jbX+X3rq+Ip2pFs3/Jw/xAFM/R4xO/OTmx5bxLanMyMbqw6DJxYxc/Z2fnufHWSTXXZT7fvHYC08tX6Rnle2Q3P+TTx87ioyDp5TvDlgE9L9GsGdVWwE/h/lQHKWNWbEwDeQ+fmcpn5y+4zlI6utCepmXs4fE6K/9C4a8U2ehKr3x6pLxKDTVJMW9M+YYDJRMAqYJkd8LQ7tbTA0k2TFhCkAgRzf5YrqUJRkQfhtEM=")
 	fx := setup(f)
+	var n atomic.Int64
 	f.Fuzz(func(t *testing.T, enc string) {
-		ts, nonce := "1803000000", "7"
+		ts, nonce := fuzzStamp(fx, &n)
 		body := "<xml><ToUserName><![CDATA[gh_x]]></ToUserName><Encrypt><![CDATA[" + enc + "]]></Encrypt></xml>"
 		q := "/wechat?encrypt_type=aes&signature=" + util.Signature(fx.account.Token, ts, nonce) +
 			"&timestamp=" + ts + "&nonce=" + nonce + "&msg_signature=" + util.Signature(fx.account.Token, ts, nonce, enc)
@@ -52,6 +56,12 @@ func FuzzDecrypt(f *testing.F) {
 			t.Errorf("status %d for Encrypt %q", w.Code, enc)
 		}
 	})
+}
+
+// fuzzStamp returns a fresh timestamp and a nonce never used before, so
+// every input is judged on its body, not refused as a replay.
+func fuzzStamp(fx *fixture, n *atomic.Int64) (ts, nonce string) {
+	return strconv.FormatInt(fx.clock.Now().Unix(), 10), "f" + strconv.FormatInt(n.Add(1), 10)
 }
 
 func postTo(f *fixture, w http.ResponseWriter, r *http.Request) {

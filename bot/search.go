@@ -60,10 +60,16 @@ func (s *ContentSearch) Ready() bool { return s.index.Load() != nil }
 func (s *ContentSearch) SetIndex(ix *search.Index) { s.index.Store(ix) }
 
 // Search implements Searcher.
-func (s *ContentSearch) Search(_ context.Context, req *Request) (Reply, error) {
+func (s *ContentSearch) Search(ctx context.Context, req *Request) (Reply, error) {
 	ix := s.index.Load()
 	if ix == nil {
 		return Reply{}, nil
+	}
+	// The search reads the first search.MaxQueryRunes characters only
+	// (segmentation is quadratic in repeats), and gives up at the
+	// request's deadline rather than answer after WeChat stopped waiting.
+	if err := ctx.Err(); err != nil {
+		return Reply{}, err
 	}
 	p := req.Profile
 	q := search.Query{Text: req.Msg.Text, Group: p.Group, Town: p.Town, Interests: map[string]int{}}
@@ -81,9 +87,12 @@ func (s *ContentSearch) Search(_ context.Context, req *Request) (Reply, error) {
 	s.mu.Unlock()
 	if s.demand != nil && seg != nil {
 		select {
-		case s.records <- demandRecord{account: req.Msg.Account, group: p.Group, town: p.Town, words: seg.Words(req.Msg.Text), at: req.Now}:
+		case s.records <- demandRecord{account: req.Msg.Account, group: p.Group, town: p.Town, words: seg.DemandWords(req.Msg.Text), at: req.Now}:
 		default: // the log is behind: drop a count rather than slow a reply
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Reply{}, err
 	}
 	res := ix.Search(q, searchResults)
 	if len(res) == 0 {

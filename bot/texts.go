@@ -54,7 +54,7 @@ const (
 var (
 	wordsSkip      = []string{"跳过", "不填", "略过", "skip"}
 	wordsHelp      = []string{"帮助", "help", "?", "？", "菜单", "功能"}
-	wordsProfile   = []string{"我的", "设置", "我的资料", "个人资料", "资料"}
+	wordsProfile   = []string{"我的", "设置", "我的资料", "我的数据", "个人资料", "资料"}
 	wordsOptOut    = []string{"退订", "取消订阅", "不要推送", "停止推送", "TD"}
 	wordsOptIn     = []string{"订阅", "恢复推送", "开启推送"}
 	wordsErase     = []string{"删除我的数据", "删除数据", "删除我的资料", "注销"}

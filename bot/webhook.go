@@ -29,7 +29,19 @@ type Account struct {
 	AppSecret      string
 	Token          string
 	EncodingAESKey string
+	// EncodingMode is "plain" (plaintext messages only), "compat" (both)
+	// or "safe" (encrypted only: a plaintext body, which the URL signature
+	// does not cover, is refused). Empty: "compat" with an EncodingAESKey,
+	// "plain" without.
+	EncodingMode string
 }
+
+// Encoding modes of an account (Account.EncodingMode).
+const (
+	ModePlain  = "plain"
+	ModeCompat = "compat"
+	ModeSafe   = "safe"
+)
 
 // ReportSink receives WeChat's delivery reports (MASSSENDJOBFINISH,
 // TEMPLATESENDJOBFINISH) and subscribe-notification opt-ins. It must be
@@ -44,8 +56,14 @@ type WebhookOptions struct {
 	Metrics *Metrics
 	Reports ReportSink
 	Now     func() time.Time // injected clock
-	// ReplyTTL is how long a reply is kept for WeChat's retries (default
-	// 2 minutes: WeChat retries three times within about 15 s).
+	// MaxSkew is how far a request's signed timestamp may be from now
+	// (default 5 minutes: WeChat retries within about 15 s; the rest is
+	// clock skew). Older or newer requests are refused.
+	MaxSkew time.Duration
+	// ReplyTTL is how long a reply is kept for WeChat's retries. It must
+	// outlive every request that MaxSkew lets in, or a replayed request
+	// would be handled again: the default and the least is 2×MaxSkew + 1
+	// minute.
 	ReplyTTL time.Duration
 	// DialogTTL is how long an open dialog waits for an answer (default 7 days).
 	DialogTTL time.Duration
@@ -83,9 +101,10 @@ func NewWebhook(store *profile.Store, h Handler, accounts []Account, opts Webhoo
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.ReplyTTL == 0 {
-		opts.ReplyTTL = 2 * time.Minute
+	if opts.MaxSkew <= 0 {
+		opts.MaxSkew = 5 * time.Minute
 	}
+	opts.ReplyTTL = max(opts.ReplyTTL, 2*opts.MaxSkew+time.Minute)
 	if opts.DialogTTL == 0 {
 		opts.DialogTTL = 7 * 24 * time.Hour
 	}
@@ -97,6 +116,19 @@ func NewWebhook(store *profile.Store, h Handler, accounts []Account, opts Webhoo
 		}
 		if a.Token == "" {
 			return nil, errors.New("webhook: account " + a.ID + " has no token")
+		}
+		switch a.EncodingMode {
+		case "":
+			a.EncodingMode = ModePlain
+			if a.EncodingAESKey != "" {
+				a.EncodingMode = ModeCompat
+			}
+		case ModePlain, ModeCompat, ModeSafe:
+		default:
+			return nil, errors.New("webhook: account " + a.ID + ": encoding mode must be plain, compat or safe")
+		}
+		if a.EncodingMode != ModePlain && a.EncodingAESKey == "" {
+			return nil, errors.New("webhook: account " + a.ID + ": encoding mode " + a.EncodingMode + " needs an EncodingAESKey")
 		}
 		oa := officialaccount.NewOfficialAccount(&oaconfig.Config{
 			AppID: a.AppID, AppSecret: a.AppSecret, Token: a.Token, EncodingAESKey: a.EncodingAESKey,
@@ -134,7 +166,10 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 		return http.StatusForbidden, "forged"
 	}
 	if r.Method == http.MethodGet {
-		// URL verification: echo echostr.
+		// URL verification: echo echostr, as plain text that no browser
+		// renders as a page of this origin.
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		rw.Header().Set("X-Content-Type-Options", "nosniff")
 		rw.Write([]byte(q.Get("echostr")))
 		return http.StatusOK, "verify"
 	}
@@ -147,7 +182,28 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 		http.Error(rw, "body too large or unreadable", http.StatusBadRequest)
 		return http.StatusBadRequest, "bad"
 	}
-	if q.Get("encrypt_type") == "aes" {
+	// The URL signature covers the timestamp and nonce but not the body:
+	// a request is only good near its timestamp, and its (timestamp,
+	// nonce) only for the message it first carried (ClaimNonce below).
+	ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
+	if err != nil || w.opts.Now().Sub(time.Unix(ts, 0)).Abs() > w.opts.MaxSkew {
+		http.Error(rw, "stale or missing timestamp", http.StatusForbidden)
+		return http.StatusForbidden, "stale"
+	}
+	if !profile.ValidNonce(q.Get("nonce")) {
+		http.Error(rw, "bad nonce", http.StatusForbidden)
+		return http.StatusForbidden, "forged"
+	}
+	encrypted := q.Get("encrypt_type") == "aes"
+	switch {
+	case encrypted && acct.EncodingMode == ModePlain:
+		http.Error(rw, "encrypted message, but the account is in plain mode", http.StatusBadRequest)
+		return http.StatusBadRequest, "bad"
+	case !encrypted && acct.EncodingMode == ModeSafe:
+		http.Error(rw, "plaintext message refused in safe mode", http.StatusForbidden)
+		return http.StatusForbidden, "forged"
+	}
+	if encrypted {
 		var env struct {
 			Encrypt string `xml:"Encrypt"`
 		}
@@ -179,6 +235,10 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 			return nil
 		}
 		kind = msg.kind()
+		if err := w.store.ClaimNonce(ctx, acct.ID, q.Get("timestamp"), q.Get("nonce"), msg.dedupKey(), w.opts.ReplyTTL); err != nil {
+			handleErr = err
+			return nil
+		}
 		reply, err := w.process(ctx, msg, mix)
 		if err != nil {
 			handleErr = err
@@ -194,6 +254,10 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 		return http.StatusBadRequest, "bad"
 	}
 	if handleErr != nil {
+		if errors.Is(handleErr, profile.ErrNonceReused) {
+			http.Error(rw, "request already used", http.StatusForbidden)
+			return http.StatusForbidden, "forged"
+		}
 		var bad badMessageError
 		if errors.As(handleErr, &bad) {
 			http.Error(rw, bad.Error(), http.StatusBadRequest)
@@ -315,8 +379,8 @@ func (e badMessageError) Error() string { return e.msg }
 
 // toMessage validates and reduces the wire message.
 func toMessage(account string, mix *message.MixMessage) (*Message, error) {
-	if mix.FromUserName == "" || len(mix.FromUserName) > 64 || mix.MsgType == "" {
-		return nil, badMessageError{"message without sender or type"}
+	if !profile.ValidOpenID(string(mix.FromUserName)) || mix.MsgType == "" {
+		return nil, badMessageError{"message without a valid sender or type"}
 	}
 	m := &Message{
 		Account:  account,
@@ -358,21 +422,41 @@ func (m *Message) isReport() bool {
 // dedupKey names the message for deduplication: its MsgId, or for events
 // the sender, CreateTime, event and key (WECHAT.md).
 // The key lives under the sender's shard, which many subscribers share,
-// so it names the sender too.
+// so it names the sender too, by pseudonym: the record outlives an
+// erasure by minutes, its name must not carry the openid.
 func (m *Message) dedupKey() string {
+	who := profile.Pseudonym(m.OpenID)
 	if m.MsgID != 0 {
-		return "m:" + m.OpenID + ":" + strconv.FormatInt(m.MsgID, 10)
+		return "m:" + who + ":" + strconv.FormatInt(m.MsgID, 10)
 	}
-	return "e:" + m.OpenID + ":" + strconv.FormatInt(m.CreateTime.Unix(), 10) + ":" + m.Event + ":" +
+	return "e:" + who + ":" + strconv.FormatInt(m.CreateTime.Unix(), 10) + ":" + m.Event + ":" +
 		strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(m.EventKey))), 36)
 }
 
+// kind names the message for metrics. The type and event come from the
+// sender, so only known ones become label values; the rest are "other".
 func (m *Message) kind() string {
 	if m.Type == "event" {
-		return "event_" + strings.ToLower(m.Event)
+		if knownEvents[m.Event] {
+			return "event_" + strings.ToLower(m.Event)
+		}
+		return "event_other"
 	}
-	return m.Type
+	if knownTypes[m.Type] {
+		return m.Type
+	}
+	return "other"
 }
+
+var (
+	knownTypes = map[string]bool{"text": true, "image": true, "voice": true, "video": true,
+		"shortvideo": true, "location": true, "link": true, "file": true, "miniprogrampage": true}
+	knownEvents = map[string]bool{"subscribe": true, "unsubscribe": true, "SCAN": true, "CLICK": true,
+		"VIEW": true, "LOCATION": true, "MASSSENDJOBFINISH": true, "TEMPLATESENDJOBFINISH": true,
+		"subscribe_msg_popup_event": true, "subscribe_msg_change_event": true, "subscribe_msg_sent_event": true,
+		"scancode_push": true, "scancode_waitmsg": true, "pic_sysphoto": true, "pic_photo_or_album": true,
+		"pic_weixin": true, "location_select": true, "view_miniprogram": true}
+)
 
 // toWire builds the passive reply. WeChat shows one news card in answer
 // to a user message; more become a text list.

@@ -17,9 +17,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
 )
 
 // Role is what a user of the admin API may do.
@@ -135,6 +138,8 @@ func ErrorStatus(err error) int {
 	switch {
 	case errors.As(err, &se):
 		return se.Status
+	case errors.As(err, new(*ThrottledError)):
+		return http.StatusTooManyRequests
 	case errors.As(err, &ie):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrUnauthorized):
@@ -163,7 +168,13 @@ type Server struct {
 	auth   Authenticator
 	audit  Auditor
 	logger *slog.Logger
-	mux    *http.ServeMux
+	// throttle, when set, slows down wrong bearer tokens per client
+	// address (ThrottleTokens).
+	throttle *Throttle
+	clientIP func(*http.Request) string
+	// accounts, when set, are the accounts served (SetAccounts).
+	accounts map[string]bool
+	mux      *http.ServeMux
 	// routes is every pattern registered, in order, for Routes.
 	mu     sync.Mutex
 	routes []Route
@@ -255,6 +266,9 @@ func (s *Server) handle(pattern string, h HandlerFunc, audited bool, roles []Rol
 		if err == nil && !allowed(p.Role, roles) {
 			err = ErrForbidden
 		}
+		if err == nil {
+			err = s.checkAccount(r)
+		}
 		var body any
 		hw := &writeTracker{ResponseWriter: w}
 		if err == nil {
@@ -337,7 +351,68 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	if !ok || token == "" || s.auth == nil {
 		return Principal{}, ErrUnauthorized
 	}
-	return s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	if s.throttle == nil {
+		return s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	}
+	ctr := Counter{Key: bearerFailKey(s.clientIP(r)), Free: maxTokenFailures, Base: time.Second}
+	wait, err := s.throttle.Wait(r.Context(), ctr)
+	if err != nil {
+		return Principal{}, err
+	}
+	if wait > 0 {
+		return Principal{}, &ThrottledError{RetryAfter: max(wait, time.Second)}
+	}
+	p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	if errors.Is(err, ErrUnauthorized) {
+		s.throttle.Reserve(r.Context(), ctr) // counted; the next one may wait
+	}
+	return p, err
+}
+
+// SetAccounts names the accounts the API serves: a request whose
+// account parameter names another is a 404, before any handler builds a
+// Redis key from it. Without it only the shape is checked.
+func (s *Server) SetAccounts(ids []string) {
+	s.accounts = map[string]bool{}
+	for _, id := range ids {
+		s.accounts[id] = true
+	}
+}
+
+// checkAccount refuses an account parameter that is malformed (400) or
+// not served (404).
+func (s *Server) checkAccount(r *http.Request) error {
+	if !r.URL.Query().Has("account") {
+		return nil
+	}
+	a := Account(r)
+	if !profile.ValidAccount(a) {
+		return Invalid(map[string]string{"account": "1-32 of a-z, 0-9, _ and -"}, "invalid account")
+	}
+	if s.accounts != nil && !s.accounts[a] {
+		return fmt.Errorf("account %s: %w", a, ErrNotFound)
+	}
+	return nil
+}
+
+// ThrottleTokens makes wrong bearer tokens from one client address (as
+// clientIP finds it) slow down the next attempts from there: after
+// maxTokenFailures, each waits twice as long as the last, up to
+// ThrottleCap (429 with Retry-After meanwhile).
+func (s *Server) ThrottleTokens(t *Throttle, clientIP func(*http.Request) string) {
+	s.throttle, s.clientIP = t, clientIP
+}
+
+// maxTokenFailures is how many wrong bearer tokens an address may send
+// before it is slowed down.
+const maxTokenFailures = 10
+
+// ThrottledError is a request refused because of too many failures from
+// its address.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed attempts; retry in %s", e.RetryAfter.Round(time.Second))
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -360,6 +435,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kepubot"`)
+	}
+	if te, ok := errors.AsType[*ThrottledError](err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(te.RetryAfter.Round(time.Second).Seconds())))
 	}
 	WriteJSON(w, status, body)
 }

@@ -86,7 +86,7 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 		return campaignView{Campaign: c, Stats: st}, nil
 	}, Roles()...)
 
-	s.Handle("GET /api/v1/campaigns/{id}/plan", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+	s.Handle("GET /api/v1/campaigns/{id}/plan", func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) {
 		c, err := d.get(r)
 		if err != nil {
 			return nil, err
@@ -95,7 +95,18 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 		if show <= 0 || show > 200 {
 			show = 20
 		}
-		return d.Engine.Plan(r.Context(), c, show)
+		rep, err := d.Engine.Plan(r.Context(), c, show)
+		if err != nil {
+			return nil, err
+		}
+		// Who is who is for organizers (and admins); editors and viewers
+		// see the same sample without openids.
+		if p.Role != RoleAdmin && p.Role != RoleOrganizer {
+			for i := range rep.Sample {
+				rep.Sample[i].OpenID = ""
+			}
+		}
+		return rep, nil
 	}, RoleOrganizer, RoleEditor, RoleViewer)
 
 	for _, a := range []campaign.Action{campaign.ActStart, campaign.ActPause, campaign.ActResume, campaign.ActCancel} {

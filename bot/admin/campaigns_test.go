@@ -19,8 +19,18 @@ import (
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
 
-func TestCampaignSchedule(t *testing.T) {
-	t.Parallel()
+// campaignAPI is the campaign routes over a real engine and Redis, with
+// one published item it1 and no WeChat.
+type campaignAPI struct {
+	*segmentBundle
+	ctx      context.Context
+	now      time.Time
+	store    *campaign.Store
+	profiles *profile.Store
+}
+
+func setupCampaigns(t *testing.T) *campaignAPI {
+	t.Helper()
 	ctx := context.Background()
 	rdb := redistest.Start(t)
 	loc := time.FixedZone("CST", 8*3600)
@@ -52,11 +62,18 @@ func TestCampaignSchedule(t *testing.T) {
 		Sender: func(string) (campaign.Sender, error) { return nil, errors.New("no WeChat in this test") },
 		Rules:  func(string) plan.Rules { return plan.Rules{AccountType: plan.ServiceAccount, Loc: loc} }})
 	s := NewServer(roleAuth(), nil)
+	s.SetAccounts([]string{"default"})
 	RegisterCampaigns(s, CampaignDeps{Store: store, Engine: engine, Compile: compile, Now: clock,
 		Item: items.Item, Queue: func(string) *queue.Queue { return q }})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	b := &segmentBundle{srv: srv}
+	return &campaignAPI{segmentBundle: &segmentBundle{srv: srv}, ctx: ctx, now: now, store: store, profiles: ps}
+}
+
+func TestCampaignSchedule(t *testing.T) {
+	t.Parallel()
+	b := setupCampaigns(t)
+	ctx, now, store := b.ctx, b.now, b.store
 
 	code, body := b.do(t, "organizer", "POST", "/api/v1/campaigns", `{"name":"荔枝","audience":"group:farmer","item_id":"it1"}`)
 	if code != http.StatusCreated || body["status"] != "draft" {

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/zengcheng-kexie/kepubot/bot/export"
 	"github.com/zengcheng-kexie/kepubot/bot/quiz"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
@@ -147,7 +147,7 @@ func (d QuizDeps) export(w io.Writer, r *http.Request) error {
 		return err
 	}
 	io.WriteString(w, "\uFEFF") // so that Excel reads UTF-8
-	cw := csv.NewWriter(w)
+	cw := export.NewCSV(w)
 	cw.Write([]string{"section", "id", "name", "participants", "completed", "passed", "pass_rate",
 		"openid", "town", "group", "attempt", "score", "questions", "seconds", "passed_attempt", "quit", "fast_answers", "finished_at"})
 	tally := func(section, id, name string, t quiz.Tally) {

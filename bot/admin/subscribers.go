@@ -2,9 +2,11 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/zengcheng-kexie/kepubot/bot"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 )
 
@@ -26,8 +28,15 @@ type Subscriber struct {
 
 // RegisterSubscribers adds the subscriber routes. Profiles are personal
 // information: only admins and organizers read them, only admins erase.
-func RegisterSubscribers(s *Server, store *profile.Store) {
+//
+// erasers delete what other packages keep about a subscriber (quiz
+// answers, sign-ups); DELETE runs them as 删除我的数据 does, so an erasure
+// by an admin is as complete as one asked for in the chat.
+func RegisterSubscribers(s *Server, store *profile.Store, erasers ...bot.Eraser) {
 	s.Handle("GET /api/v1/subscribers/{openid}", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		if !profile.ValidOpenID(r.PathValue("openid")) {
+			return nil, ErrNotFound // no subscriber has such an openid
+		}
 		p, id, err := store.Get(r.Context(), Account(r), r.PathValue("openid"))
 		if errors.Is(err, profile.ErrNotFound) {
 			return nil, ErrNotFound
@@ -39,6 +48,14 @@ func RegisterSubscribers(s *Server, store *profile.Store) {
 	}, RoleOrganizer)
 
 	s.Handle("DELETE /api/v1/subscribers/{openid}", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		if !profile.ValidOpenID(r.PathValue("openid")) {
+			return nil, ErrNotFound
+		}
+		for _, e := range erasers {
+			if err := e.Erase(r.Context(), Account(r), r.PathValue("openid")); err != nil {
+				return nil, fmt.Errorf("erase subscriber data: %w", err)
+			}
+		}
 		found := false
 		err := store.Update(r.Context(), Account(r), r.PathValue("openid"), func(p *profile.Profile) (*profile.Profile, error) {
 			found = p != nil

@@ -25,13 +25,16 @@ const (
 	maxPasswordLen = 72
 )
 
-// Login limits: a name is locked after maxNameFailures failed logins within
-// failWindow, a client IP after maxIPFailures (higher: an office shares one
-// address).
+// Login limits. Failed logins slow down rather than lock out (an
+// exponential back-off, admin.Throttle): a name from one address gets
+// maxNameFailures attempts before each next one waits 1 s, 2 s, 4 s… up to
+// admin.ThrottleCap; a name from any address (a distributed guess) and one
+// address (an office shares one) get maxIPFailures. Someone guessing a
+// colleague's password from their own address slows only themselves.
 const (
 	maxNameFailures = 5
 	maxIPFailures   = 20
-	failWindow      = 15 * time.Minute
+	failBase        = time.Second
 )
 
 // SessionTTL is how long a console session lasts after login.
@@ -73,6 +76,8 @@ type Accounts struct {
 	users *admin.Users
 	now   func() time.Time
 	cost  int // bcrypt cost; tests lower it
+	// throttle slows down failed logins (loginCounters).
+	throttle *admin.Throttle
 	// dummy is compared against when a name is unknown (or has no
 	// password), so that a login takes as long for a name that exists as
 	// for one that does not. It has the accounts' cost and is made on
@@ -86,6 +91,7 @@ type Accounts struct {
 func NewAccounts(rdb redis.UniversalClient, users *admin.Users) *Accounts {
 	a := &Accounts{rdb: rdb, users: users, now: time.Now, cost: bcrypt.DefaultCost,
 		compare: bcrypt.CompareHashAndPassword}
+	a.throttle = admin.NewThrottle(rdb, func() time.Time { return a.now() })
 	a.dummy = sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("kepubot-console-dummy"), a.cost)
 		return h
@@ -185,8 +191,14 @@ func (a *Accounts) Login(ctx context.Context, name, password, ip string) (*Sessi
 	// Failures count against the name as it is compared: "Wang" and
 	// "wang" are one name, with one limit.
 	folded := admin.FoldName(name)
-	if err := a.checkLimits(ctx, folded, ip); err != nil {
-		return nil, err
+	// The attempt is counted before the password is checked, in the same
+	// step that checks the limits: parallel guesses cannot all get in.
+	wait, err := a.throttle.Reserve(ctx, loginCounters(folded, ip)...)
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if wait > 0 {
+		return nil, &LimitedError{RetryAfter: max(wait, time.Second)}
 	}
 	u, err := a.users.ByName(ctx, name)
 	if err != nil && !errors.Is(err, admin.ErrNotFound) {
@@ -206,52 +218,24 @@ func (a *Accounts) Login(ctx context.Context, name, password, ip string) (*Sessi
 		}
 	}
 	if a.compare(hash, []byte(password)) != nil || !hasPassword {
-		if err := a.countFailure(ctx, folded, ip); err != nil {
-			return nil, err
-		}
-		return nil, ErrBadLogin
+		return nil, ErrBadLogin // counted above
 	}
-	if err := a.rdb.Del(ctx, nameFailKey(folded)).Err(); err != nil {
+	if err := a.throttle.Reset(ctx, pairFailKey(folded, ip), nameFailKey(folded)); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if err := a.throttle.Forgive(ctx, ipFailKey(ip)); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	return a.newSession(ctx, admin.Principal{UserID: u.ID, Name: u.Name, Role: u.Role})
 }
 
-func (a *Accounts) checkLimits(ctx context.Context, name, ip string) error {
-	var n, i *redis.StringCmd
-	var nt, it *redis.DurationCmd
-	_, err := a.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		n, nt = p.Get(ctx, nameFailKey(name)), p.PTTL(ctx, nameFailKey(name))
-		i, it = p.Get(ctx, ipFailKey(ip)), p.PTTL(ctx, ipFailKey(ip))
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("login limits: %w", err)
+// loginCounters are the throttle counters of a login attempt.
+func loginCounters(folded, ip string) []admin.Counter {
+	return []admin.Counter{
+		{Key: pairFailKey(folded, ip), Free: maxNameFailures, Base: failBase},
+		{Key: nameFailKey(folded), Free: maxIPFailures, Base: failBase},
+		{Key: ipFailKey(ip), Free: maxIPFailures, Base: failBase},
 	}
-	nf, _ := strconv.Atoi(n.Val())
-	ipf, _ := strconv.Atoi(i.Val())
-	switch {
-	case nf >= maxNameFailures:
-		return &LimitedError{RetryAfter: max(nt.Val(), time.Second)}
-	case ipf >= maxIPFailures:
-		return &LimitedError{RetryAfter: max(it.Val(), time.Second)}
-	}
-	return nil
-}
-
-// countFailure counts a failed login; the window starts at the first failure.
-func (a *Accounts) countFailure(ctx context.Context, name, ip string) error {
-	_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Incr(ctx, nameFailKey(name))
-		p.ExpireNX(ctx, nameFailKey(name), failWindow)
-		p.Incr(ctx, ipFailKey(ip))
-		p.ExpireNX(ctx, ipFailKey(ip), failWindow)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("login: count failure: %w", err)
-	}
-	return nil
 }
 
 func randomToken() (string, error) {

@@ -5,6 +5,9 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
+
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
 )
 
 // loginView is the login form's data.
@@ -49,15 +52,21 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PostForm.Get("name")
-	who.Name = name
+	// A refused login is audited under a hash of the name: a password
+	// typed into the name field must not land in the audit log.
+	who.Name = "name#" + nameHash(admin.FoldName(strings.TrimSpace(name)))
 	s, err := c.acc.Login(r.Context(), name, r.PostForm.Get("password"), c.cfg.ClientIP(r))
 	var limited *LimitedError
 	switch {
 	case errors.As(err, &limited):
 		status = http.StatusTooManyRequests
-		minutes := int(math.Ceil(limited.RetryAfter.Minutes()))
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
-		c.showLogin(w, status, name, "登录失败次数过多，请 "+strconv.Itoa(minutes)+" 分钟后再试")
+		seconds := int(math.Ceil(limited.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(seconds))
+		wait := strconv.Itoa(int(math.Ceil(limited.RetryAfter.Minutes()))) + " 分钟"
+		if seconds < 60 { // the back-off starts at a second
+			wait = strconv.Itoa(seconds) + " 秒"
+		}
+		c.showLogin(w, status, name, "登录失败次数过多，请 "+wait+"后再试")
 		return
 	case errors.Is(err, ErrBadLogin):
 		status = http.StatusUnauthorized

@@ -3,7 +3,6 @@ package console
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
+	"github.com/zengcheng-kexie/kepubot/bot/export"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
@@ -544,7 +544,7 @@ func (c *Console) campaignExport(w http.ResponseWriter, r *http.Request, s *Sess
 	st := cj.Stats
 	var buf bytes.Buffer
 	buf.WriteString("\uFEFF")
-	cw := csv.NewWriter(&buf)
+	cw := export.NewCSV(&buf)
 	row := func(section, name string, n int64) {
 		cw.Write([]string{section, name, strconv.FormatInt(n, 10)})
 	}

@@ -2,7 +2,6 @@ package console
 
 import (
 	"bytes"
-	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
+	"github.com/zengcheng-kexie/kepubot/bot/export"
 )
 
 // The exports are CSV files for Excel: UTF-8 with a byte-order mark,
@@ -90,7 +90,7 @@ func (c *Console) exportFile(w http.ResponseWriter, r *http.Request, s *Session)
 	}
 	var buf bytes.Buffer
 	buf.WriteString(bom)
-	cw := csv.NewWriter(&buf)
+	cw := export.NewCSV(&buf)
 	if err := cw.WriteAll(rows); err != nil {
 		return err
 	}

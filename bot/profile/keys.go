@@ -116,3 +116,12 @@ func ReceivedIndex(item string) string { return "rcv:" + item }
 // PushedIndex names the bitmap of subscribers pushed to on t's calendar day
 // (in t's location): frequency caps read the last seven.
 func PushedIndex(t time.Time) string { return "push:" + t.Format("20060102") }
+
+// nonceKey records which message a signed webhook request (its timestamp
+// and nonce, which the URL signature covers) carried. It has no hash tag
+// shared with other keys: one SET touches it.
+//
+//	kb:wn:<acct>:<timestamp>:<nonce>    digest of the message the request carried (with TTL)
+func nonceKey(account, timestamp, nonce string) string {
+	return "kb:wn:" + account + ":" + timestamp + ":" + nonce
+}

@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	_ "embed"
 	"encoding/binary"
 	"encoding/hex"
@@ -78,6 +79,21 @@ var accountRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 // ValidAccount reports whether id can name an account in Redis keys.
 func ValidAccount(id string) bool { return accountRE.MatchString(id) }
 
+var openIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Pseudonym names a subscriber in keys that outlive nothing but a short
+// TTL (webhook dedup, chat operation results): 64 bits of the openid's
+// SHA-256, so no Redis key name carries an openid past an erasure.
+func Pseudonym(openID string) string {
+	sum := sha256.Sum256([]byte(openID))
+	return hex.EncodeToString(sum[:8])
+}
+
+// ValidOpenID reports whether openID has the shape of a WeChat openid
+// (28 characters of letters, digits, - and _ today; up to 64 allowed), so
+// it can name Redis keys and never carries braces, spaces or markup.
+func ValidOpenID(openID string) bool { return openIDRE.MatchString(openID) }
+
 // Session is one subscriber loaded for handling one inbound message, from
 // Begin until Commit.
 type Session struct {
@@ -118,7 +134,7 @@ func (s *Store) Begin(ctx context.Context, account, openID, msgKey string, ttl t
 	if !ValidAccount(account) {
 		return nil, fmt.Errorf("begin: invalid account %q", account)
 	}
-	if openID == "" || len(openID) > 64 {
+	if !ValidOpenID(openID) {
 		return nil, fmt.Errorf("begin: invalid openid")
 	}
 	shard := ShardOf(openID)

@@ -29,10 +29,12 @@ func (s *Service) Routes(m *bot.Mux) {
 
 // opID names one inbound message for the scripts' rerun protection.
 func opID(m *bot.Message) string {
+	// By pseudonym: the result outlives an erasure by minutes.
+	who := profile.Pseudonym(m.OpenID)
 	if m.MsgID != 0 {
-		return m.OpenID + ":m" + strconv.FormatInt(m.MsgID, 10)
+		return who + ":m" + strconv.FormatInt(m.MsgID, 10)
 	}
-	return m.OpenID + ":e" + strconv.FormatInt(m.CreateTime.Unix(), 10)
+	return who + ":e" + strconv.FormatInt(m.CreateTime.Unix(), 10)
 }
 
 // who describes a subscriber for statistics.

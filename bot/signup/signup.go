@@ -353,6 +353,11 @@ func (s *Service) Erase(ctx context.Context, account, openID string) error {
 		return err
 	}
 	for _, ev := range evs {
+		// Leave as a cancellation does, so a confirmed place goes to the
+		// first on the waiting list, who is told.
+		if _, err := s.Cancel(ctx, account, ev, openID, profile.Pseudonym(openID)+":erase:"+itoa(s.cfg.Now().UnixNano())); err != nil {
+			return fmt.Errorf("erase sign-ups: %w", err)
+		}
 		k := keysFor(account, ev.ID)
 		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.ZRem(ctx, k.confirmed(), openID)

@@ -2,7 +2,6 @@ package signup
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"sort"
@@ -10,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/zengcheng-kexie/kepubot/bot/export"
 )
 
 // Counts are an event's numbers for one slice of people.
@@ -136,7 +137,7 @@ func (s *Service) invited(ctx context.Context, account, id string, st *Stats) er
 // WriteCSV writes the statistics as CSV: a total row, then one row per
 // town and per group, sorted.
 func (st Stats) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := export.NewCSV(w)
 	cw.Write([]string{"dimension", "key", "invited", "signed_up", "waitlisted", "reminded", "attended", "feedback"})
 	row := func(dim, key string, c Counts) {
 		cw.Write([]string{dim, key, itoa(c.Invited), itoa(c.SignedUp), itoa(c.Waitlisted), itoa(c.Reminded), itoa(c.Attended), itoa(c.Feedback)})

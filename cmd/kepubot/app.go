@@ -152,7 +152,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 		if ac.APIBase != a.cfg.WeChat.APIBase {
 			return fmt.Errorf("config: accounts %q: api_base must equal wechat.api_base (the SDK's API base is process-wide)", ac.ID)
 		}
-		accounts = append(accounts, bot.Account{ID: ac.ID, AppID: ac.AppID, AppSecret: ac.AppSecret, Token: ac.Token, EncodingAESKey: ac.AESKey})
+		accounts = append(accounts, bot.Account{ID: ac.ID, AppID: ac.AppID, AppSecret: ac.AppSecret, Token: ac.Token, EncodingAESKey: ac.AESKey, EncodingMode: ac.EncodingMode})
 		if ac.AppSecret == "" {
 			a.logger.Warn("no app secret: WeChat API calls (pushes, QR codes, menu) are off for this account", "account", ac.ID)
 			continue
@@ -210,6 +210,12 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	users := admin.NewUsers(a.rdb)
 	auditLog := admin.NewAuditLog(a.rdb, a.logger)
 	a.admin = admin.NewServer(admin.BootstrapAdmin(a.cfg.Admin.Token, users), a.logger)
+	if t := a.cfg.Admin.Token; t != "" && len(t) < minAdminToken {
+		a.logger.Warn("the admin token is short: production refuses fewer than 16 characters", "length", len(t))
+	}
+	clientIP := admin.ClientIP(a.cfg.proxies)
+	a.admin.ThrottleTokens(admin.NewThrottle(a.rdb, nil), clientIP)
+	a.admin.SetAccounts(a.accountIDs())
 	admin.RegisterUsers(a.admin, users)
 	admin.RegisterAudit(a.admin, auditLog)
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
@@ -217,7 +223,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 		Signups:       a.signups})
 	admin.RegisterSegments(a.admin, admin.SegmentDeps{Profiles: a.profiles, Tax: a.tax,
 		Segments: segment.NewStore(a.rdb, a.tax), Now: a.now, Loc: a.cfg.loc})
-	admin.RegisterSubscribers(a.admin, a.profiles)
+	admin.RegisterSubscribers(a.admin, a.profiles, a.quiz, a.signups)
 	admin.RegisterQRCodes(a.admin, admin.QRCodeDeps{Scenes: a.scenes, Tax: a.tax, WeChat: a.wechatClient, Now: a.now})
 	a.registerDelivery()
 	admin.RegisterQuiz(a.admin, admin.QuizDeps{Quiz: a.quiz.Store(), Content: a.content,
@@ -228,7 +234,8 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,
 		API: a.admin, Phones: opts.Phones, Accounts: a.accountIDs(),
-		Now: func() time.Time { return a.now().In(a.cfg.loc) },
+		Now:      func() time.Time { return a.now().In(a.cfg.loc) },
+		ClientIP: clientIP,
 		// Cookies are Secure; plain HTTP works on localhost only.
 	})
 	if err != nil {

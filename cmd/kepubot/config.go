@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 )
 
@@ -23,6 +25,10 @@ import (
 type Config struct {
 	HTTP struct {
 		Addr string `yaml:"addr"`
+		// TrustedProxies are the reverse proxies (IPs or CIDR prefixes)
+		// whose X-Forwarded-For names the client, for login and token
+		// throttling per address.
+		TrustedProxies []string `yaml:"trusted_proxies"`
 	} `yaml:"http"`
 	PublicURL string `yaml:"public_url"`
 	Timezone  string `yaml:"timezone"`
@@ -64,20 +70,24 @@ type Config struct {
 		Format string `yaml:"format"`
 	} `yaml:"log"`
 
-	loc *time.Location
+	loc     *time.Location
+	proxies []netip.Prefix
 }
 
 // AccountConfig configures one Official Account. The default account
 // (key `wechat`) is served at /wechat; further ones at /wechat/{id}.
 type AccountConfig struct {
-	ID        string       `yaml:"id"`
-	AppID     string       `yaml:"app_id"`
-	AppSecret string       `yaml:"app_secret"`
-	Token     string       `yaml:"token"`
-	AESKey    string       `yaml:"aes_key"`
-	APIBase   string       `yaml:"api_base"`
-	Type      string       `yaml:"type"` // service or subscription
-	Menu      []MenuButton `yaml:"menu"`
+	ID        string `yaml:"id"`
+	AppID     string `yaml:"app_id"`
+	AppSecret string `yaml:"app_secret"`
+	Token     string `yaml:"token"`
+	AESKey    string `yaml:"aes_key"`
+	// EncodingMode is plain, compat or safe (bot.Account.EncodingMode);
+	// empty: compat with an aes_key, plain without.
+	EncodingMode string       `yaml:"encoding_mode"`
+	APIBase      string       `yaml:"api_base"`
+	Type         string       `yaml:"type"` // service or subscription
+	Menu         []MenuButton `yaml:"menu"`
 }
 
 // MenuButton is one custom-menu button; a click sends Key to the bot as
@@ -134,6 +144,8 @@ var envKeys = []struct {
 	{"KEPUBOT_LOG_LEVEL", func(c *Config, v string) { c.Log.Level = v }},
 	{"KEPUBOT_LOG_FORMAT", func(c *Config, v string) { c.Log.Format = v }},
 	{"KEPUBOT_QUIET_HOURS", func(c *Config, v string) { c.Delivery.QuietHours = v }},
+	{"KEPUBOT_WECHAT_ENCODING_MODE", func(c *Config, v string) { c.WeChat.EncodingMode = v }},
+	{"KEPUBOT_TRUSTED_PROXIES", func(c *Config, v string) { c.HTTP.TrustedProxies = strings.Split(v, ",") }},
 }
 
 // LoadConfig builds the configuration from defaults, the file at path (if
@@ -188,6 +200,9 @@ func (c *Config) validate() error {
 	if c.HTTP.Addr == "" || !strings.Contains(c.HTTP.Addr, ":") {
 		return fmt.Errorf("config: http.addr (KEPUBOT_HTTP_ADDR) %q must be host:port", c.HTTP.Addr)
 	}
+	if c.proxies, err = admin.ParseProxies(c.HTTP.TrustedProxies); err != nil {
+		return fmt.Errorf("config: http.trusted_proxies (KEPUBOT_TRUSTED_PROXIES): %w", err)
+	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("config: public_url (KEPUBOT_PUBLIC_URL) %q must be an http(s) URL", c.PublicURL)
@@ -240,7 +255,7 @@ func (c *Config) validate() error {
 		}
 		seen[a.ID] = true
 	}
-	return nil
+	return c.validateSecrets()
 }
 
 func (a *AccountConfig) validate(key string, isDefault bool) error {
@@ -261,6 +276,15 @@ func (a *AccountConfig) validate(key string, isDefault bool) error {
 	}
 	if a.AESKey != "" && !aesKeyRE.MatchString(a.AESKey) {
 		return fmt.Errorf("config: %s.aes_key%s must be 43 letters and digits (the EncodingAESKey)", key, env("AES_KEY"))
+	}
+	switch a.EncodingMode {
+	case "", "plain", "compat":
+	case "safe":
+		if a.AESKey == "" {
+			return fmt.Errorf("config: %s.encoding_mode%s safe needs aes_key%s", key, env("ENCODING_MODE"), env("AES_KEY"))
+		}
+	default:
+		return fmt.Errorf("config: %s.encoding_mode%s %q must be plain, compat or safe", key, env("ENCODING_MODE"), a.EncodingMode)
 	}
 	if a.APIBase == "" {
 		a.APIBase = "https://api.weixin.qq.com"

@@ -301,6 +301,10 @@ func (a *App) redirect(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "链接无效", http.StatusNotFound)
 		return
 	}
+	if wd, ok := errors.AsType[*campaign.WithdrawnError](err); ok {
+		writeWithdrawn(w, wd)
+		return
+	}
 	if err != nil || url == "" {
 		a.logger.Warn("click not recorded", "err", err)
 		if url == "" {

@@ -93,6 +93,11 @@ type Options struct {
 	// Transport replaces the HTTP transport (tests, proxies); nil uses
 	// a clone of http.DefaultTransport.
 	Transport http.RoundTripper
+	// AllowPrivateRedirects lets a feed redirect to loopback, private and
+	// link-local addresses (tests, whose feeds listen on 127.0.0.1). Off,
+	// as in production, such a redirect fails with ErrPrivateRedirect:
+	// a feed must not make kepubot fetch from inside its own network.
+	AllowPrivateRedirects bool
 }
 
 func (o Options) withDefaults() Options {
@@ -155,6 +160,9 @@ func NewFetcher(v Validators, opts Options) (*Fetcher, error) {
 		SetHeader("Accept", "application/json, application/yaml, text/yaml;q=0.9, */*;q=0.5").
 		SetLogger(restyLogger{opts.Logger}).
 		AddRetryCondition(shouldRetry)
+	if !opts.AllowPrivateRedirects {
+		c.SetRedirectPolicy(resty.RedirectPolicyFunc(publicRedirectsOnly))
+	}
 	return &Fetcher{
 		client:     c,
 		validators: v,
@@ -168,7 +176,7 @@ func NewFetcher(v Validators, opts Options) (*Fetcher, error) {
 // context: those will not get better by asking again.
 func shouldRetry(resp *resty.Response, err error) bool {
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, resty.ErrResponseBodyTooLarge) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, resty.ErrResponseBodyTooLarge) || errors.Is(err, ErrPrivateRedirect) {
 			return false
 		}
 		var uerr *url.Error

@@ -168,6 +168,7 @@ func (ix *Index) Len() int { return len(ix.items) }
 // QueryTopics returns the ids of the topics text names, sorted: 荔枝施肥
 // → [agriculture litchi]. Callers use it to raise interest weights.
 func (ix *Index) QueryTopics(text string) []string {
+	text = Clip(text)
 	return ix.queryTopics(normalize(text), ix.seg.Words(text))
 }
 
@@ -204,6 +205,7 @@ func (ix *Index) Search(q Query, limit int) []Result {
 	if limit <= 0 || len(ix.items) == 0 {
 		return nil
 	}
+	q.Text = Clip(q.Text)
 	words := ix.seg.Words(q.Text)
 	topics := ix.queryTopics(normalize(q.Text), words)
 

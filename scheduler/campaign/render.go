@@ -89,7 +89,7 @@ func (e *Engine) link(c *Campaign, it *content.Item, id *profile.ID) string {
 	if e.cfg.Links == nil {
 		return it.URL
 	}
-	return e.cfg.Links.URL(c.Account, c.ID, it.ID, id)
+	return e.cfg.Links.ItemURL(c.Account, c.ID, it.ID, it.Version, id)
 }
 
 func truncate(s string, n int) string {

@@ -145,9 +145,9 @@ func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	it, err := e.cfg.Items.Item(ctx, cl.Account, cl.Item)
+	it, err := e.sentItem(ctx, cl) // the version sent; retired: *WithdrawnError
 	if err != nil {
-		return "", fmt.Errorf("click: %w", err)
+		return "", err
 	}
 	// A campaign that has not started sent no link: this one was copied
 	// from a preview (Plan, Render). It leads on but counts nothing.

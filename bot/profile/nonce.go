@@ -1,0 +1,55 @@
+package profile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNonceReused is returned by ClaimNonce when a signed request's
+// timestamp and nonce already carried a different message: a captured
+// signature replayed with a forged body.
+var ErrNonceReused = errors.New("nonce already used by another message")
+
+var (
+	nonceRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	timestampRE = regexp.MustCompile(`^-?[0-9]{1,19}$`)
+)
+
+// ValidNonce reports whether nonce may name a webhook request in Redis.
+// WeChat's nonces are decimal digits; letters, digits, _ . and - are
+// allowed (never braces, colons or spaces).
+func ValidNonce(nonce string) bool { return nonceRE.MatchString(nonce) }
+
+// ClaimNonce records that the webhook request signed with (timestamp,
+// nonce) carries the message msgKey, for ttl. The same pair with the same
+// message again (WeChat's retry, or a replay that the dedup record
+// answers) is allowed; with another message it is ErrNonceReused. Only a
+// digest of msgKey is kept: the record names nobody. One round trip.
+func (s *Store) ClaimNonce(ctx context.Context, account, timestamp, nonce, msgKey string, ttl time.Duration) error {
+	if !ValidAccount(account) || !ValidNonce(nonce) || !timestampRE.MatchString(timestamp) {
+		return ErrNonceReused
+	}
+	sum := sha256.Sum256([]byte(msgKey))
+	digest := hex.EncodeToString(sum[:12])
+	key := nonceKey(account, timestamp, nonce)
+	var got *redis.StringCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetNX(ctx, key, digest, ttl)
+		got = p.Get(ctx, key)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("claim nonce: %w", err)
+	}
+	if got.Val() != digest {
+		return ErrNonceReused
+	}
+	return nil
+}
