@@ -139,12 +139,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	n := cfg.Notifier
 	if n == nil {
-		sender := cfg.Sender
-		if sender == nil {
-			sender = func(string) (Sender, error) { return nil, notify.ErrNotConfigured }
-		}
 		var err error
-		if n, err = notify.New(notify.Config{Redis: cfg.Redis, Profiles: cfg.Profiles, Sender: sender, Limiter: cfg.Limiter,
+		if n, err = notify.New(notify.Config{Redis: cfg.Redis, Profiles: cfg.Profiles, Sender: cfg.Sender, Limiter: cfg.Limiter,
 			Loc: cfg.Loc, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}

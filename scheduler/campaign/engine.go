@@ -92,12 +92,8 @@ func New(cfg Config) *Engine {
 	}
 	n := cfg.Notifier
 	if n == nil {
-		sender := cfg.Sender
-		if sender == nil {
-			sender = func(string) (Sender, error) { return nil, notify.ErrNotConfigured }
-		}
 		var err error
-		n, err = notify.New(notify.Config{Redis: cfg.Store.rdb, Profiles: cfg.Profiles, Sender: sender, Limiter: cfg.Limiter,
+		n, err = notify.New(notify.Config{Redis: cfg.Store.rdb, Profiles: cfg.Profiles, Sender: cfg.Sender, Limiter: cfg.Limiter,
 			Loc: cfg.Loc, Now: cfg.Now, Logger: cfg.Logger})
 		if err != nil {
 			panic(err) // only a nil Store or Profiles, which no caller passes

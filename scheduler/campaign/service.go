@@ -81,27 +81,15 @@ type Draft struct {
 }
 
 // InvalidError is a draft's problems, by field, in Chinese for the person
-// who wrote it. Err is the audience's own error, when it has one (a
+// who wrote it (content.ValidationError, the domain's one validation
+// error). Err is the audience's own error, when it has one (a
 // *segment.SyntaxError with its position): errors.As reaches it.
 type InvalidError struct {
-	Fields map[string]string
-	Err    error
+	content.ValidationError
+	Err error
 }
 
 func (e *InvalidError) Unwrap() error { return e.Err }
-
-func (e *InvalidError) Error() string {
-	keys := make([]string, 0, len(e.Fields))
-	for k := range e.Fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + ": " + e.Fields[k]
-	}
-	return "invalid campaign: " + strings.Join(parts, "; ")
-}
 
 // Create validates d and stores it as a draft of account, or as scheduled
 // when it has a SendAt (then it starts by itself at that time, once across
@@ -109,7 +97,7 @@ func (e *InvalidError) Error() string {
 func (e *Engine) Create(ctx context.Context, account string, d Draft) (*Campaign, error) {
 	now := e.cfg.Now()
 	fields := map[string]string{}
-	inv := &InvalidError{Fields: fields}
+	inv := &InvalidError{ValidationError: content.ValidationError{Fields: fields}}
 	c := &Campaign{Account: account, Name: strings.TrimSpace(d.Name), Audience: strings.TrimSpace(d.Audience),
 		Notice: d.Notice, Status: StatusDraft, CreatedBy: d.CreatedBy, CreatedAt: now.UTC()}
 	if c.Name == "" || len([]rune(c.Name)) > 100 {
@@ -186,7 +174,7 @@ func (e *Engine) Change(ctx context.Context, account, id string, a Action) (*Cam
 // Schedule makes draft id of account start by itself at at (in the future).
 func (e *Engine) Schedule(ctx context.Context, account, id string, at time.Time) (*Campaign, error) {
 	if !at.After(e.cfg.Now()) {
-		return nil, &InvalidError{Fields: map[string]string{"send_at": "定时发送的时间要在将来"}}
+		return nil, &InvalidError{ValidationError: content.ValidationError{Fields: map[string]string{"send_at": "定时发送的时间要在将来"}}}
 	}
 	c, err := e.cfg.Store.Update(ctx, account, id, func(c *Campaign) error {
 		if err := c.apply(ActSchedule, e.cfg.Now()); err != nil {

@@ -34,12 +34,12 @@ var ErrNotConfigured = errors.New("wechat not configured")
 // no WeChat API credentials.
 const ReasonNotConfigured = "wechat_not_configured"
 
-// Config is what a Notifier needs. Redis, Profiles and Sender are required.
+// Config is what a Notifier needs. Redis and Profiles are required.
 type Config struct {
 	Redis    redis.UniversalClient
 	Profiles *profile.Store
 	// Sender returns an account's WeChat sender, or an error wrapping
-	// ErrNotConfigured.
+	// ErrNotConfigured (nil: no account is configured).
 	Sender func(account string) (Sender, error)
 	// Limiter shares WeChat's call rates across replicas (nil: no limit).
 	Limiter *queue.Limiter
@@ -87,8 +87,11 @@ type Notifier struct {
 
 // New returns a notifier.
 func New(cfg Config) (*Notifier, error) {
-	if cfg.Redis == nil || cfg.Profiles == nil || cfg.Sender == nil {
-		return nil, errors.New("notify: Redis, Profiles and Sender are required")
+	if cfg.Redis == nil || cfg.Profiles == nil {
+		return nil, errors.New("notify: Redis and Profiles are required")
+	}
+	if cfg.Sender == nil {
+		cfg.Sender = func(string) (Sender, error) { return nil, ErrNotConfigured }
 	}
 	if cfg.Limits.Custom.Rate == 0 {
 		cfg.Limits.Custom = DefaultLimits.Custom
