@@ -85,7 +85,8 @@ func faultEngine(rdb redis.UniversalClient, appID string) (*campaign.Engine, *ca
 	n, err := notify.New(notify.Config{Redis: rdb, Profiles: profiles, Limiter: limiter, Loc: shanghai,
 		Sender:  func(string) (notify.Sender, error) { return client, nil },
 		Limits:  notify.Limits{Custom: fast, Template: fast, MassPerMinute: fast, MassPerDay: fast},
-		Senders: faultSends, Lease: time.Second, Backoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
+		Senders: faultSends, Lease: time.Second, Backoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+		Slowdown: 100 * time.Millisecond})
 	if err != nil {
 		return nil, nil, nil, err
 	}

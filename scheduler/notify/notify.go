@@ -56,6 +56,9 @@ type Config struct {
 	// (queue.Later) and its job runs again later.
 	Backoff, MaxBackoff time.Duration
 	Attempts            int
+	// Slowdown is the least pause after WeChat's frequency limit (45009,
+	// 45011): back off, don't hammer. Default 1 s.
+	Slowdown time.Duration
 	Loc                 *time.Location
 	Now                 func() time.Time
 	Logger              *slog.Logger
@@ -119,6 +122,9 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 6
+	}
+	if cfg.Slowdown <= 0 {
+		cfg.Slowdown = time.Second
 	}
 	if cfg.Loc == nil {
 		cfg.Loc = time.UTC
@@ -268,7 +274,7 @@ func (l *Lease) Deliver(ctx context.Context, decided Decided, sends []Send) erro
 			return queue.Later(fmt.Errorf("%d messages wait for WeChat: %w", len(pending), lastErr), backoff)
 		}
 		if limited {
-			backoff = max(backoff, time.Second) // 45009: back off, don't hammer
+			backoff = max(backoff, n.cfg.Slowdown) // 45009: back off, don't hammer
 		}
 		t := time.NewTimer(backoff)
 		select {
