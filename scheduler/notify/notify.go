@@ -59,9 +59,9 @@ type Config struct {
 	// Slowdown is the least pause after WeChat's frequency limit (45009,
 	// 45011): back off, don't hammer. Default 1 s.
 	Slowdown time.Duration
-	Loc                 *time.Location
-	Now                 func() time.Time
-	Logger              *slog.Logger
+	Loc      *time.Location
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Limits are the shared call rates of WeChat's send APIs, per account.
