@@ -121,16 +121,9 @@ var (
 	ErrBadTransition = errors.New("campaign cannot do that in its current state")
 )
 
-// Store keeps campaigns in Redis:
-//
-//	kb:{<acct>:camp}:seq            id counter
-//	kb:{<acct>:camp}:c:<id>         JSON Campaign
-//	kb:{<acct>:camp}:ids            ZSET of ids by creation time
-//	kb:{<acct>:camp}:c:<id>:left    chunk jobs not yet done
-//	kb:{<acct>:camp}:c:<id>:reasons hash reason → recipients (failed, skipped)
-//
-// Per-recipient state lives in each profile shard as segment bitmaps
-// (index names in keys.go), next to the subscribers it is about.
+// Store keeps campaigns in Redis (every key in keys.go). Per-recipient
+// state lives in each profile shard as bitmaps, next to the subscribers it
+// is about: delivery states in notify, the audience and clicks here.
 type Store struct {
 	rdb redis.UniversalClient
 }
@@ -138,14 +131,10 @@ type Store struct {
 // NewStore returns a campaign store over rdb.
 func NewStore(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
 
-func campTag(account string) string { return "kb:{" + account + ":camp}" }
-func campKey(account, id string) string {
-	return campTag(account) + ":c:" + id
-}
 
 // Create stores a new campaign and assigns its id.
 func (s *Store) Create(ctx context.Context, c *Campaign) error {
-	n, err := s.rdb.Incr(ctx, campTag(c.Account)+":seq").Result()
+	n, err := s.rdb.Incr(ctx, seqKey(c.Account)).Result()
 	if err != nil {
 		return fmt.Errorf("create campaign: %w", err)
 	}
@@ -153,7 +142,7 @@ func (s *Store) Create(ctx context.Context, c *Campaign) error {
 	b, _ := json.Marshal(c)
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, campKey(c.Account, c.ID), b, 0)
-		p.ZAdd(ctx, campTag(c.Account)+":ids", redis.Z{Score: float64(c.CreatedAt.Unix()), Member: c.ID})
+		p.ZAdd(ctx, idsKey(c.Account), redis.Z{Score: float64(c.CreatedAt.Unix()), Member: c.ID})
 		return nil
 	})
 	if err != nil {
@@ -180,7 +169,7 @@ func (s *Store) Get(ctx context.Context, account, id string) (*Campaign, error) 
 
 // List returns the newest campaigns first.
 func (s *Store) List(ctx context.Context, account string, limit int) ([]*Campaign, error) {
-	ids, err := s.rdb.ZRevRange(ctx, campTag(account)+":ids", 0, int64(limit)-1).Result()
+	ids, err := s.rdb.ZRevRange(ctx, idsKey(account), 0, int64(limit)-1).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +224,7 @@ func (s *Store) Update(ctx context.Context, account, id string, fn func(c *Campa
 // chunkDone records that a chunk finished and reports whether it was the
 // last one. A chunk finishing twice counts once.
 func (s *Store) chunkDone(ctx context.Context, account, id string, chunk string) (last bool, err error) {
-	res, err := chunkDoneScript.Run(ctx, s.rdb, []string{campKey(account, id) + ":chunks", campKey(account, id) + ":left"}, chunk).Int64()
+	res, err := chunkDoneScript.Run(ctx, s.rdb, []string{chunksKey(account, id), leftKey(account, id)}, chunk).Int64()
 	if err != nil {
 		return false, fmt.Errorf("campaign %s chunk done: %w", id, err)
 	}
@@ -260,7 +249,7 @@ func (s *Store) rememberMassJob(ctx context.Context, account, campaignID string,
 	if msgID == 0 {
 		return nil
 	}
-	return s.rdb.Set(ctx, campTag(account)+":msg:"+strconv.FormatInt(msgID, 10), campaignID, 7*24*time.Hour).Err()
+	return s.rdb.Set(ctx, msgKey(account, msgID), campaignID, 7*24*time.Hour).Err()
 }
 
 // MassReport is WeChat's account of one mass send (MASSSENDJOBFINISH).
@@ -274,19 +263,19 @@ type MassReport struct {
 // counts, once per msg_id (WeChat retries events too). Reports of mass
 // sends kepubot did not make are ignored.
 func (s *Store) FoldReport(ctx context.Context, account string, r MassReport) error {
-	id, err := s.rdb.Get(ctx, campTag(account)+":msg:"+strconv.FormatInt(r.MsgID, 10)).Result()
+	id, err := s.rdb.Get(ctx, msgKey(account, r.MsgID)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	first, err := s.rdb.SetNX(ctx, campTag(account)+":msg:"+strconv.FormatInt(r.MsgID, 10)+":folded", 1, 7*24*time.Hour).Result()
+	first, err := s.rdb.SetNX(ctx, msgKey(account, r.MsgID)+":folded", 1, 7*24*time.Hour).Result()
 	if err != nil || !first {
 		return err
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		k := campKey(account, id) + ":wechat"
+		k := wechatKey(account, id)
 		p.HIncrBy(ctx, k, "total", r.TotalCount)
 		p.HIncrBy(ctx, k, "filtered", r.FilterCount)
 		p.HIncrBy(ctx, k, "sent", r.SentCount)
@@ -299,7 +288,7 @@ func (s *Store) FoldReport(ctx context.Context, account string, r MassReport) er
 
 // WeChatCounts returns the folded MASSSENDJOBFINISH counts of a campaign.
 func (s *Store) WeChatCounts(ctx context.Context, account, id string) (map[string]int64, error) {
-	m, err := s.rdb.HGetAll(ctx, campKey(account, id)+":wechat").Result()
+	m, err := s.rdb.HGetAll(ctx, wechatKey(account, id)).Result()
 	if err != nil {
 		return nil, err
 	}

@@ -107,13 +107,6 @@ func scope(c *Campaign) notify.Scope {
 	return notify.Scope{Account: c.Account, Name: "c:" + c.ID, TTL: keepFor}
 }
 
-// Index names of a campaign's per-recipient bitmaps (in every shard),
-// beside the states notify keeps.
-func audIndex(id string) string   { return "c:" + id + ":aud" }
-func clickIndex(id string) string { return "c:" + id + ":click" }
-func massItemsKey(acct, id string) string {
-	return campKey(acct, id) + ":massitems"
-}
 
 // keepFor is how long a campaign's recipient bitmaps are kept.
 const keepFor = 90 * 24 * time.Hour
@@ -171,8 +164,8 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 		return err
 	}
 	rdb := e.cfg.Store.rdb
-	snapKey := campKey(c.Account, c.ID) + ":snap"
-	if n, err := rdb.Exists(ctx, snapKey).Result(); err != nil || n > 0 {
+	snap := snapKey(c.Account, c.ID)
+	if n, err := rdb.Exists(ctx, snap).Result(); err != nil || n > 0 {
 		return err
 	}
 	prog, err := e.cfg.Compile(c.Audience, now)
@@ -198,7 +191,7 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 		}
 	}
 	// The chunk counter exists before any chunk can finish.
-	if err := rdb.SetNX(ctx, campKey(c.Account, c.ID)+":left", len(jobs), keepFor).Err(); err != nil {
+	if err := rdb.SetNX(ctx, leftKey(c.Account, c.ID), len(jobs), keepFor).Err(); err != nil {
 		return err
 	}
 	if _, err := e.cfg.Store.Update(ctx, c.Account, c.ID, func(c *Campaign) error {
@@ -212,7 +205,7 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 			return err
 		}
 	}
-	if err := rdb.Set(ctx, snapKey, now.Unix(), keepFor).Err(); err != nil {
+	if err := rdb.Set(ctx, snap, now.Unix(), keepFor).Err(); err != nil {
 		return err
 	}
 	e.log.Info("campaign started", "campaign", c.ID, "account", c.Account, "audience", counts.Total, "chunks", len(jobs))

@@ -37,8 +37,8 @@ var ErrBadLink = errors.New("bad link")
 func NewLinks(ctx context.Context, rdb redis.UniversalClient, publicURL string) (*Links, error) {
 	var b [32]byte
 	rand.Read(b[:])
-	rdb.SetNX(ctx, "kb:{links}:key", hex.EncodeToString(b[:]), 0)
-	k, err := rdb.Get(ctx, "kb:{links}:key").Result()
+	rdb.SetNX(ctx, linksKey, hex.EncodeToString(b[:]), 0)
+	k, err := rdb.Get(ctx, linksKey).Result()
 	if err != nil {
 		return nil, fmt.Errorf("link key: %w", err)
 	}

@@ -56,7 +56,7 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 	if c.CorrectionOf != "" {
 		prog = profile.And(prog, profile.Term(profile.ReceivedIndex(c.CorrectionOf)))
 	}
-	tmp := "c:" + c.ID + ":preview"
+	tmp := previewIndex(c.ID)
 	counts, err := e.cfg.Profiles.Materialize(ctx, c.Account, profile.And(prog, profile.Reachable()), tmp, 10*time.Minute)
 	if err != nil {
 		return rep, err

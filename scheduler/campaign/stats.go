@@ -65,7 +65,7 @@ func (e *Engine) Stats(ctx context.Context, c *Campaign, towns, groups []string)
 	st.Pending = max(st.Queued-st.Sent-st.Failed-st.Skipped, 0)
 	st.InFlight = min(counts.Rows[rows[4]], st.Pending)
 	st.Waiting = c.Waiting
-	massClicks, _ := e.cfg.Store.rdb.Get(ctx, campKey(c.Account, c.ID)+":massclicks").Int64()
+	massClicks, _ := e.cfg.Store.rdb.Get(ctx, massClicksKey(c.Account, c.ID)).Int64()
 	st.Clicks += massClicks
 	if st.Reasons, err = e.notify.Reasons(ctx, sc); err != nil {
 		return st, err
@@ -124,7 +124,7 @@ func (e *Engine) Totals(ctx context.Context, account string, ids []string) ([]To
 	mass := make([]*redis.StringCmd, len(ids))
 	if _, err := e.cfg.Store.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, id := range ids {
-			mass[i] = pipe.Get(ctx, campKey(account, id)+":massclicks")
+			mass[i] = pipe.Get(ctx, massClicksKey(account, id))
 		}
 		return nil
 	}); err != nil && !errors.Is(err, redis.Nil) {
@@ -155,7 +155,7 @@ func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 		return it.URL, err
 	}
 	if cl.ID == nil {
-		e.cfg.Store.rdb.Incr(ctx, campKey(cl.Account, cl.Campaign)+":massclicks")
+		e.cfg.Store.rdb.Incr(ctx, massClicksKey(cl.Account, cl.Campaign))
 		return it.URL, nil
 	}
 	old, err := e.cfg.Profiles.SetBits(ctx, cl.Account, cl.ID.Shard, profile.BitChange{Index: clickIndex(cl.Campaign), Bit: 1, TTL: keepFor, Lids: []int64{cl.ID.Local}})

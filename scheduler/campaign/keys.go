@@ -1,0 +1,49 @@
+package campaign
+
+import "strconv"
+
+// Every Redis key and bitmap name of this package is built here.
+//
+// Per account, one hash tag {<acct>:camp}:
+//
+//	kb:{<acct>:camp}:seq                  id counter
+//	kb:{<acct>:camp}:ids                  ZSET of ids by creation time
+//	kb:{<acct>:camp}:c:<id>               JSON Campaign
+//	kb:{<acct>:camp}:c:<id>:snap          the audience was snapshot (start ran)
+//	kb:{<acct>:camp}:c:<id>:left          chunk jobs not yet done
+//	kb:{<acct>:camp}:c:<id>:chunks        SET of chunks done
+//	kb:{<acct>:camp}:c:<id>:massitems     SET of items with mass recipients
+//	kb:{<acct>:camp}:c:<id>:massclicks    clicks on mass links (not per subscriber)
+//	kb:{<acct>:camp}:c:<id>:wechat        HASH of MASSSENDJOBFINISH counts
+//	kb:{<acct>:camp}:msg:<msg_id>         the campaign of a mass send (7 days)
+//	kb:{<acct>:camp}:msg:<msg_id>:folded  its report was counted
+//	kb:{links}:key                        the click-link signing key
+//
+// Per-recipient state lives in each profile shard, as bitmaps named below
+// (keys from profile.IndexKey): the audience snapshot and clicks here, the
+// delivery states in notify (Scope "c:<id>").
+
+func campTag(account string) string { return "kb:{" + account + ":camp}" }
+
+func seqKey(account string) string { return campTag(account) + ":seq" }
+func idsKey(account string) string { return campTag(account) + ":ids" }
+
+func campKey(account, id string) string { return campTag(account) + ":c:" + id }
+
+func snapKey(account, id string) string       { return campKey(account, id) + ":snap" }
+func leftKey(account, id string) string       { return campKey(account, id) + ":left" }
+func chunksKey(account, id string) string     { return campKey(account, id) + ":chunks" }
+func massItemsKey(account, id string) string  { return campKey(account, id) + ":massitems" }
+func massClicksKey(account, id string) string { return campKey(account, id) + ":massclicks" }
+func wechatKey(account, id string) string     { return campKey(account, id) + ":wechat" }
+
+func msgKey(account string, msgID int64) string {
+	return campTag(account) + ":msg:" + strconv.FormatInt(msgID, 10)
+}
+
+const linksKey = "kb:{links}:key"
+
+// Bitmap names in the profile shards.
+func audIndex(id string) string     { return "c:" + id + ":aud" }
+func previewIndex(id string) string { return "c:" + id + ":preview" }
+func clickIndex(id string) string   { return "c:" + id + ":click" }
