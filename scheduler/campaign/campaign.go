@@ -131,7 +131,6 @@ type Store struct {
 // NewStore returns a campaign store over rdb.
 func NewStore(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
 
-
 // Create stores a new campaign and assigns its id.
 func (s *Store) Create(ctx context.Context, c *Campaign) error {
 	n, err := s.rdb.Incr(ctx, seqKey(c.Account)).Result()

@@ -107,7 +107,6 @@ func scope(c *Campaign) notify.Scope {
 	return notify.Scope{Account: c.Account, Name: "c:" + c.ID, TTL: keepFor}
 }
 
-
 // keepFor is how long a campaign's recipient bitmaps are kept.
 const keepFor = 90 * 24 * time.Hour
 
