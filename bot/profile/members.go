@@ -168,6 +168,21 @@ func (s *Store) Spend(ctx context.Context, account, openID, kind string, month u
 	return spendScript.Run(ctx, s.rdb, []string{openIDBucketKey(tag, openID)}, openID, kind, month).Err()
 }
 
+// QueueSpend adds Spend for each of openIDs to pipe (as EVALSHA: run
+// LoadScripts first, and again after a NOSCRIPT answer), so a caller can
+// spend in the same round trip as its own writes.
+func (s *Store) QueueSpend(ctx context.Context, pipe redis.Pipeliner, account string, openIDs []string, kind string, month uint16) {
+	for _, o := range openIDs {
+		tag := shardTag(account, ShardOf(o))
+		spendScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, o)}, o, kind, month)
+	}
+}
+
+// LoadScripts loads the scripts QueueSpend calls into Redis's script cache.
+func (s *Store) LoadScripts(ctx context.Context) error {
+	return spendScript.Load(ctx, s.rdb).Err()
+}
+
 // SpendMany is Spend for many subscribers, pipelined.
 func (s *Store) SpendMany(ctx context.Context, account string, openIDs []string, kind string, month uint16) error {
 	if len(openIDs) == 0 {

@@ -77,13 +77,13 @@ func (j *journal) wrote(ctx context.Context, n *Notifier, sc Scope, shard int, r
 	n.log.Warn("redis restarted: writing the last seconds' delivery states again", "account", sc.Account, "shard", shard, "writes", len(replay))
 	for _, e := range replay {
 		// In their order, without a lease: the batch's lease may be gone.
-		if _, _, err := n.run(ctx, e.sc, e.shard, e.sc.leaseKey(e.shard, "none"), "-", 0, e.c); err != nil {
+		if _, _, err := n.run(ctx, e.sc, e.shard, e.sc.leaseKey(e.shard, "none"), "-", 0, e.c, false); err != nil {
 			return err
 		}
 	}
 	// This write was made on the new server before the replay: make it
 	// last again.
-	_, _, err := n.run(ctx, sc, shard, sc.leaseKey(shard, "none"), "-", 0, c)
+	_, _, err := n.run(ctx, sc, shard, sc.leaseKey(shard, "none"), "-", 0, c, false)
 	return err
 }
 

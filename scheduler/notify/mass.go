@@ -135,9 +135,6 @@ func (n *Notifier) recordMass(ctx context.Context, sc Scope, batch []Recipient, 
 		o.spendMass = append(o.spendMass, r.OpenID)
 	}
 	for shard, o := range byShard {
-		if err := n.spend(ctx, o); err != nil {
-			return err
-		}
 		var c changes
 		o.changes(&c)
 		if err := n.apply(ctx, sc, shard, "", "", 0, &c); err != nil {

@@ -184,7 +184,7 @@ func (n *Notifier) Acquire(ctx context.Context, sc Scope, shard int, name string
 	b := make([]byte, 12)
 	rand.Read(b)
 	l := &Lease{n: n, sc: sc, shard: shard, name: name, owner: hex.EncodeToString(b)}
-	if err := n.apply(ctx, sc, shard, name, l.owner, n.cfg.Lease, &changes{}); err != nil {
+	if err := n.apply(ctx, sc, shard, name, l.owner, n.cfg.Lease, &changes{take: true}); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -223,15 +223,30 @@ func (l *Lease) Deliver(ctx context.Context, decided Decided, sends []Send) erro
 		}
 	}
 	pending := sends
+	tok := &tokens{}
+	for _, s := range sends {
+		if s.Channel == plan.ChannelTemplate {
+			tok.templateLeft++
+		} else {
+			tok.customLeft++
+		}
+	}
 	failing := 0
 	backoff := n.cfg.Backoff
 	for {
 		wave := pending[:min(n.cfg.Senders, len(pending))]
 		pending = pending[len(wave):]
-		// Settle the last wave and claim this one in one call.
-		if err := n.spend(ctx, o); err != nil {
+		// The rate limit first, so no claim waits on it.
+		if err := n.reserve(ctx, l.sc.Account, wave, tok); err != nil {
+			if serr := n.settle(ctx, l, o); serr != nil {
+				return serr
+			}
+			if ctx.Err() != nil {
+				return queue.Later(err, time.Second) // stopping: the rest waits
+			}
 			return err
 		}
+		// Settle the last wave and claim this one in one round trip.
 		var c changes
 		o.changes(&c)
 		l.claim(&c, wave)
@@ -242,14 +257,7 @@ func (l *Lease) Deliver(ctx context.Context, decided Decided, sends []Send) erro
 			return nil
 		}
 		o = newOutcomes(l.sc, l.shard, n.cfg.Now(), n.cfg.Loc)
-		retry, lastErr, err := n.sendWave(ctx, l.sc.Account, sender, wave, o)
-		if err != nil {
-			// The rate limit holds us for long, or we are stopping.
-			if serr := n.settle(ctx, l, o); serr != nil {
-				return serr
-			}
-			return err
-		}
+		retry, lastErr := n.sendWave(ctx, l.sc.Account, sender, wave, o)
 		if len(retry) == 0 {
 			failing, backoff = 0, n.cfg.Backoff
 			continue
@@ -291,9 +299,6 @@ func (l *Lease) Deliver(ctx context.Context, decided Decided, sends []Send) erro
 func (n *Notifier) settle(ctx context.Context, l *Lease, o *outcomes) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := n.spend(sctx, o); err != nil {
-		return err
-	}
 	var c changes
 	o.changes(&c)
 	return n.apply(sctx, l.sc, l.shard, l.name, l.owner, n.cfg.Lease, &c)
@@ -316,10 +321,8 @@ func (l *Lease) claim(c *changes, wave []Send) {
 	c.add(group{key: key, bit: 1, ttl: l.sc.TTL, reason: ReasonInDoubtRekeyed, old: true, lids: templ})
 }
 
-// sendWave sends a wave in parallel and files each answer in o. It returns
-// the messages to try again and the last retryable error; an error when
-// the wave could not be sent at all (its messages are back to pending).
-func (n *Notifier) sendWave(ctx context.Context, account string, sender Sender, wave []Send, o *outcomes) ([]Send, error, error) {
+// reserve takes the wave's tokens of the shared rate limits.
+func (n *Notifier) reserve(ctx context.Context, account string, wave []Send, tok *tokens) error {
 	var custom, templ int
 	for _, s := range wave {
 		if s.Channel == plan.ChannelTemplate {
@@ -328,19 +331,18 @@ func (n *Notifier) sendWave(ctx context.Context, account string, sender Sender, 
 			custom++
 		}
 	}
-	err := n.wait(ctx, "custom:"+account, n.cfg.Limits.Custom, custom)
+	err := tok.take(ctx, n, "custom:"+account, n.cfg.Limits.Custom, custom, &tok.custom, tok.customLeft)
 	if err == nil {
-		err = n.wait(ctx, "template:"+account, n.cfg.Limits.Template, templ)
+		err = tok.take(ctx, n, "template:"+account, n.cfg.Limits.Template, templ, &tok.template, tok.templateLeft)
 	}
-	if err != nil {
-		for _, s := range wave {
-			o.unclaim = append(o.unclaim, s.Member.ID.Local)
-		}
-		if ctx.Err() != nil {
-			return nil, nil, queue.Later(err, time.Second)
-		}
-		return nil, nil, err
-	}
+	tok.customLeft -= custom
+	tok.templateLeft -= templ
+	return err
+}
+
+// sendWave sends a wave in parallel and files each answer in o. It returns
+// the messages to try again and the last retryable error.
+func (n *Notifier) sendWave(ctx context.Context, account string, sender Sender, wave []Send, o *outcomes) ([]Send, error) {
 	errs := make([]error, len(wave))
 	var wg sync.WaitGroup
 	for i := range wave {
@@ -355,7 +357,7 @@ func (n *Notifier) sendWave(ctx context.Context, account string, sender Sender, 
 			last = errs[i]
 		}
 	}
-	return retry, last, nil
+	return retry, last
 }
 
 func send(ctx context.Context, sender Sender, s Send) error {
@@ -419,6 +421,30 @@ func (n *Notifier) file(ctx context.Context, account string, s Send, err error, 
 		o.failed[r] = append(o.failed[r], lid)
 	}
 	return false
+}
+
+// tokens is what a batch took of the shared rate limits and has not used
+// yet: it takes them for several waves at once (up to the limit's burst),
+// so the limiter costs a round trip per burst, not per wave.
+type tokens struct {
+	custom, template         int // taken, unused
+	customLeft, templateLeft int // messages of the batch still to send
+}
+
+// take makes sure *have covers need tokens of key, taking up to what the
+// rest of the batch (left) needs in one call.
+func (t *tokens) take(ctx context.Context, n *Notifier, key string, limit queue.Limit, need int, have *int, left int) error {
+	if need <= *have {
+		*have -= need
+		return nil
+	}
+	want := min(max(need, left), max(limit.Burst, 1)) - *have
+	want = max(want, need-*have)
+	if err := n.wait(ctx, key, limit, want); err != nil {
+		return err
+	}
+	*have += want - need
+	return nil
 }
 
 // wait takes k tokens of the shared rate limit of key (in bursts the limit

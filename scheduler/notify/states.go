@@ -29,6 +29,19 @@ type changes struct {
 	keys   []string       // bitmap keys, by position
 	pos    map[string]int // key → position in keys
 	groups []group
+	// spends are counted against the subscribers' WeChat limits in the
+	// same round trip, before the groups are written (a crash between the
+	// two can only over-count). They are not replayed by the journal.
+	spends []spend
+	// take takes the lease when nobody holds it (Acquire); otherwise a
+	// write only keeps a lease that is still its own.
+	take bool
+}
+
+type spend struct {
+	kind    string
+	month   uint16
+	openIDs []string
 }
 
 type group struct {
@@ -54,7 +67,7 @@ func (c *changes) add(g group) {
 	c.groups = append(c.groups, g)
 }
 
-func (c *changes) empty() bool { return len(c.groups) == 0 }
+func (c *changes) empty() bool { return len(c.groups) == 0 && len(c.spends) == 0 }
 
 // apply writes c to shard under the lease (lease "" = no lease: outcomes
 // that need none, e.g. a mass batch's). leaseFor 0 releases the lease.
@@ -68,7 +81,7 @@ func (n *Notifier) apply(ctx context.Context, sc Scope, shard int, lease, owner 
 	if lease == "" {
 		owner, leaseFor = "-", 0
 	}
-	ok, runID, err := n.run(ctx, sc, shard, leaseKey, owner, leaseFor, c)
+	ok, runID, err := n.run(ctx, sc, shard, leaseKey, owner, leaseFor, c, true)
 	if err != nil {
 		return err
 	}
@@ -78,21 +91,32 @@ func (n *Notifier) apply(ctx context.Context, sc Scope, shard int, lease, owner 
 	return n.journal.wrote(ctx, n, sc, shard, runID, c)
 }
 
-// run calls the settle script (scripts/settle.lua).
-func (n *Notifier) run(ctx context.Context, sc Scope, shard int, leaseKey, owner string, leaseFor time.Duration, c *changes) (bool, string, error) {
+// run calls the settle script (scripts/settle.lua), after c's spends when
+// withSpends, in one pipeline.
+func (n *Notifier) run(ctx context.Context, sc Scope, shard int, leaseKey, owner string, leaseFor time.Duration, c *changes, withSpends bool) (bool, string, error) {
 	keys := append([]string{leaseKey, sc.reasonsKey(shard)}, c.keys...)
-	args := []any{owner, leaseFor.Milliseconds(), sc.ttlSeconds(), len(c.groups)}
+	mode := "keep"
+	if c.take {
+		mode = "take"
+	}
+	args := []any{owner, leaseFor.Milliseconds(), sc.ttlSeconds(), mode, len(c.groups)}
 	for _, g := range c.groups {
-		mode := "new"
+		count := "new"
 		if g.old {
-			mode = "old"
+			count = "old"
 		}
-		args = append(args, c.pos[g.key]+3, g.bit, int64(g.ttl/time.Second), g.reason, mode, len(g.lids))
+		args = append(args, c.pos[g.key]+3, g.bit, int64(g.ttl/time.Second), g.reason, count, len(g.lids))
 		for _, l := range g.lids {
 			args = append(args, l)
 		}
 	}
-	res, err := settleScript.Run(ctx, n.cfg.Redis, keys, args...).Slice()
+	var res []any
+	var err error
+	if !withSpends || len(c.spends) == 0 {
+		res, err = settleScript.Run(ctx, n.cfg.Redis, keys, args...).Slice()
+	} else {
+		res, err = n.spendAndSettle(ctx, sc.Account, c.spends, keys, args)
+	}
 	if err != nil {
 		return false, "", fmt.Errorf("settle %s shard %d: %w", sc.Name, shard, err)
 	}
@@ -102,6 +126,51 @@ func (n *Notifier) run(ctx context.Context, sc Scope, shard int, leaseKey, owner
 	ok, _ := res[0].(int64)
 	runID, _ := res[1].(string)
 	return ok == 1, runID, nil
+}
+
+// spendAndSettle runs the spends and the settle script in one pipeline.
+// A command Redis answers NOSCRIPT (its script cache is empty after a
+// restart) is run again alone, after loading its script: the others ran
+// once, and must not run twice (the settle's counts, the spends).
+func (n *Notifier) spendAndSettle(ctx context.Context, account string, spends []spend, keys []string, args []any) ([]any, error) {
+	var settle *redis.Cmd
+	var queued []redis.Cmder
+	cmds, err := n.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, s := range spends {
+			n.cfg.Profiles.QueueSpend(ctx, p, account, s.openIDs, s.kind, s.month)
+		}
+		settle = settleScript.EvalSha(ctx, p, keys, args...)
+		return nil
+	})
+	if err != nil && !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return nil, err
+	}
+	queued = cmds
+	var again []redis.Cmder
+	for _, c := range queued[:len(queued)-1] {
+		if c.Err() != nil && redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			again = append(again, c)
+		} else if c.Err() != nil {
+			return nil, c.Err()
+		}
+	}
+	if len(again) > 0 {
+		if err := n.cfg.Profiles.LoadScripts(ctx); err != nil {
+			return nil, err
+		}
+		if _, err := n.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, c := range again {
+				p.Process(ctx, c)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if settle.Err() != nil && redis.HasErrorPrefix(settle.Err(), "NOSCRIPT") {
+		return settleScript.Run(ctx, n.cfg.Redis, keys, args...).Slice()
+	}
+	return settle.Slice()
 }
 
 // outcomes collects what happened to messages of one shard, to be written
@@ -158,24 +227,12 @@ func (o *outcomes) changes(c *changes) {
 		done = append(done, lids...)
 	}
 	c.add(group{key: ix(sc.FlightIndex()), bit: 0, lids: append(done, o.unclaim...)})
-}
-
-// spend counts sent messages against the subscribers' WeChat limits. It
-// runs before the outcome is written, so a crash between the two can only
-// over-count (a later send then picks a more conservative channel).
-func (n *Notifier) spend(ctx context.Context, o *outcomes) error {
-	if err := n.cfg.Profiles.SpendMany(ctx, o.sc.Account, o.spendMsg, profile.SpendMessage, 0); err != nil {
-		return err
+	for _, sp := range []spend{{profile.SpendMessage, 0, o.spendMsg}, {profile.SpendEvent, 0, o.spendEvt},
+		{profile.SpendMass, plan.MonthNumber(o.now, o.loc), o.spendMass}} {
+		if len(sp.openIDs) > 0 {
+			c.spends = append(c.spends, sp)
+		}
 	}
-	if err := n.cfg.Profiles.SpendMany(ctx, o.sc.Account, o.spendEvt, profile.SpendEvent, 0); err != nil {
-		return err
-	}
-	month := plan.MonthNumber(o.now, o.loc)
-	if err := n.cfg.Profiles.SpendMany(ctx, o.sc.Account, o.spendMass, profile.SpendMass, month); err != nil {
-		return err
-	}
-	o.spendMsg, o.spendEvt, o.spendMass = nil, nil, nil
-	return nil
 }
 
 // Record writes outcomes decided without a send (unreachable by rule,

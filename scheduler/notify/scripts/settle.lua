@@ -5,10 +5,15 @@
 -- KEYS[1] the lease, a string holding its owner's token (e.g. kb:{acct:3}:dl:c:c7:0)
 -- KEYS[2] the scope's reasons hash, reason -> messages (e.g. kb:{acct:3}:dr:c:c7)
 -- KEYS[3..] the bitmaps the groups below change
--- ARGV[1] the owner's token
+-- ARGV[1] the owner's token, or "-" for writes that need no lease (then
+--         the lease is neither checked nor touched)
 -- ARGV[2] lease lifetime in ms; 0 releases the lease after the writes
 -- ARGV[3] lifetime of the reasons hash in seconds (0 = keep)
--- ARGV[4] number G of groups, then per group:
+-- ARGV[4] "take": take the lease when nobody holds it (a run's start);
+--         "keep": hold it only if still ours (every later write: a run
+--         whose lease expired, e.g. a frozen process, must not take it
+--         back and send on from its stale list)
+-- ARGV[5] number G of groups, then per group:
 --         KEYS position of its bitmap, bit (0|1), bitmap lifetime in
 --         seconds (0 = keep), reason field ("" = none), count mode
 --         ("new": count ids whose bit changed, "old": count ids whose bit
@@ -24,11 +29,14 @@ local runID = ''
 if type(info) == 'string' then runID = string.match(info, 'run_id:(%w+)') or '' end
 local owner = ARGV[1]
 local leaseMs = tonumber(ARGV[2])
-local cur = redis.call('GET', KEYS[1])
-if cur and cur ~= owner then return {0, runID} end
+local leased = owner ~= '-'
+if leased then
+  local cur = redis.call('GET', KEYS[1])
+  if cur ~= owner and (cur or ARGV[4] ~= 'take') then return {0, runID} end
+end
 local reasonsTTL = tonumber(ARGV[3])
-local g = tonumber(ARGV[4])
-local p = 5
+local g = tonumber(ARGV[5])
+local p = 6
 local counted = false
 for gi = 1, g do
   local key = KEYS[tonumber(ARGV[p])]
@@ -56,9 +64,11 @@ for gi = 1, g do
   p = p + n
 end
 if counted and reasonsTTL > 0 then redis.call('EXPIRE', KEYS[2], reasonsTTL) end
-if leaseMs > 0 then
-  redis.call('SET', KEYS[1], owner, 'PX', leaseMs)
-else
-  redis.call('DEL', KEYS[1])
+if leased then
+  if leaseMs > 0 then
+    redis.call('SET', KEYS[1], owner, 'PX', leaseMs)
+  else
+    redis.call('DEL', KEYS[1])
+  end
 end
 return {1, runID}
