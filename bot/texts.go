@@ -39,6 +39,8 @@ const (
 	txtConfirmErase = "确定要删除您的全部资料吗？删除后不能恢复。\n回复“确认删除”删除；回复其他内容取消。"
 	txtErased       = "已删除您的全部资料和使用记录。想重新开始，随时回复“开始”。"
 	txtEraseKept    = "好的，没有删除。"
+	// txtErasedStartAgain answers someone whose data was erased until they start again.
+	txtErasedStartAgain = "您的资料已经删除，我们没有再保存您的信息。\n想重新使用，请回复“开始”；也可以取消关注后重新关注。"
 
 	txtNothingFound = "暂时没找到相关内容🙏\n试试别的关键词，例如“荔枝”“台风”“中暑”“防诈骗”；回复“帮助”看更多用法。"
 	txtNonText      = "收到啦！目前我们只能看懂文字。发关键词就能查科普，例如“荔枝”“台风”。"

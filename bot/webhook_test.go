@@ -352,6 +352,52 @@ func TestSettingsOptOutAndErase(t *testing.T) {
 	}
 }
 
+func TestErasedSubscriberIsNotProfiledAgainUntilTheyStart(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	gone := func(openID string) {
+		t.Helper()
+		if _, _, err := f.store.Get(f.ctx, "default", openID); err != profile.ErrNotFound {
+			t.Errorf("profile of %s: err = %v, want ErrNotFound", openID, err)
+		}
+	}
+	f.event(t, "oR", "subscribe", "", nil)
+	f.text(t, "oR", "农民")
+	f.text(t, "oR", "删除我的数据")
+	f.text(t, "oR", "确认删除")
+	for _, msg := range []string{"我的", "订阅", "荔枝"} {
+		wantContains(t, f.text(t, "oR", msg), "已经删除", "开始")
+		gone("oR")
+	}
+	if r := f.event(t, "oR", "LOCATION", "", map[string]string{"Latitude": "23.6", "Longitude": "113.8", "Precision": "30"}); r.Content != "" {
+		t.Errorf("LOCATION after erase answered %q, want nothing", r.Content)
+	}
+	gone("oR")
+	wantContains(t, f.text(t, "oR", "开始"), "哪类人")
+	if p := f.profile(t, "oR"); !p.Subscribed || p.OptedOut {
+		t.Errorf("after 开始: %+v, want subscribed", p)
+	}
+	// Once started again, a later erasure and a follow create it again too.
+	f.text(t, "oR", "删除我的数据")
+	f.text(t, "oR", "确认删除")
+	wantContains(t, f.text(t, "oR", "我的"), "开始")
+	gone("oR")
+	wantContains(t, f.event(t, "oR", "subscribe", "", nil), "欢迎")
+	f.profile(t, "oR")
+	wantContains(t, f.text(t, "oR", "我的"), "您的资料")
+
+	// An admin's erasure (the API) leaves the same marker.
+	f.event(t, "oA", "subscribe", "", nil)
+	if err := f.store.Update(f.ctx, "default", "oA", func(*profile.Profile) (*profile.Profile, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, f.text(t, "oA", "我的"), "开始")
+	gone("oA")
+	// Someone kepubot never saw (a follower from before) is still welcome.
+	wantContains(t, f.text(t, "oN", "我的"), "您的资料")
+	f.profile(t, "oN")
+}
+
 func TestUnsubscribeKeepsProfileUnreachable(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
