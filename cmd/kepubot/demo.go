@@ -74,19 +74,59 @@ func (c *simClock) Set(t time.Time) {
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	days := fs.Int("days", 7, "simulated days")
+	days := fs.Int("days", 7, "simulated days (1-31)")
 	keep := fs.Bool("keep-running", false, "keep the service up after the week (admin API on the printed address)")
-	if err := fs.Parse(args); err != nil || *days < 1 || *days > 31 {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
 		return errUsage
 	}
-	loc, err := time.LoadLocation("Asia/Shanghai")
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "kepubot demo: unexpected %q (options: --days N, --keep-running)\n", strings.Join(rest, " "))
+		return errUsage
+	}
+	if *days < 1 || *days > 31 {
+		fmt.Fprintf(stderr, "kepubot demo: --days %d: the demo simulates 1 to 31 days (default 7)\n", *days)
+		return errUsage
+	}
+	d, err := runDemo(ctx, *days, stdout)
+	if d != nil {
+		defer d.close()
+	}
 	if err != nil {
 		return err
+	}
+	if *keep {
+		fmt.Fprintf(stdout, "\nservice still running at %s (Ctrl-C to stop)\n", d.base)
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// demoRun is a demo that has run its simulated days and is still up.
+type demoRun struct {
+	app        *App
+	wx         *wechattest.Server
+	acct       wechattest.Account
+	clock      *simClock
+	base       string
+	adminToken string
+}
+
+func (d *demoRun) close() {
+	d.app.Close()
+	d.wx.Close()
+}
+
+// runDemo starts the demo's service and simulates days days. What it
+// returns stays up until close (also after an error, when not nil).
+func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return nil, err
 	}
 	// Monday of Science and Technology Week, 2027, 07:00.
 	clock := &simClock{t: time.Date(2027, 5, 17, 7, 0, 0, 0, loc)}
 	wx := wechattest.New(wechattest.Options{Now: clock.Now, Seed: 1})
-	defer wx.Close()
 	acct := wechattest.Account{AppID: "wxkepubotdemo", Secret: randomHex(16), Token: "kepubotdemo"}
 	wx.AddAccount(acct)
 	adminToken := randomHex(16)
@@ -112,30 +152,33 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return ""
 	})
 	if err != nil {
-		return err
+		wx.Close()
+		return nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	app, err := NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now, Phones: demoPhones{wx: wx, appID: acct.AppID}})
 	if err != nil {
-		return err
+		wx.Close()
+		return nil, err
 	}
-	defer app.Close()
+	d := &demoRun{app: app, wx: wx, acct: acct, clock: clock, adminToken: adminToken}
 	if err := app.Start(ctx); err != nil {
-		return err
+		return d, err
 	}
 	base := "http://" + app.Addr()
+	d.base = base
 	phone := wechattest.NewPhone(wx, acct, base+"/wechat", false)
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
 
-	say("kepubot 演示 / demo — simulated WeChat, embedded Redis, %d personas, %d days", len(personas), *days)
+	say("kepubot 演示 / demo — simulated WeChat, embedded Redis, %d personas, %d days", len(personas), days)
 	say("service: %s   admin token: %s", base, adminToken)
 	if err := app.bootstrapConsole(ctx, stdout); err != nil {
-		return err
+		return d, err
 	}
 	// A QR channel, as the science association would print for a training day.
 	if err := app.scenes.Save(ctx, "default", qrcode.Scene{Scene: "training", Group: "farmer", Town: "paitan",
 		Interests: []string{"litchi", "agriculture"}, Source: "training-2027", CreatedAt: clock.Now()}); err != nil {
-		return err
+		return d, err
 	}
 	chat := func(p *persona, text string) string {
 		clock.Set(clock.Now().Add(20 * time.Second))
@@ -160,7 +203,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			key = "qrscene_" + p.QRScene
 		}
 		if _, err := phone.Event(ctx, p.OpenID, "subscribe", key, nil); err != nil {
-			return err
+			return d, err
 		}
 		if p.QRScene == "" {
 			chat(p, p.Group)
@@ -175,33 +218,33 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	comp, err := app.content.CreateCompetition(ctx, "default", content.Competition{Code: "KJZKS", Title: "科技活动周科普快问快答",
 		StartsAt: clock.Now(), EndsAt: clock.Now().AddDate(0, 0, 14), QuestionCount: 5, TimeLimitSeconds: 60, PassMark: 3, Attempts: 1})
 	if err != nil {
-		return err
+		return d, err
 	}
 	if _, err := app.content.PublishCompetition(ctx, "default", comp.ID); err != nil {
-		return err
+		return d, err
 	}
 	evID, err := app.content.ByCode(ctx, "default", "KJZ2027")
 	if err != nil {
-		return fmt.Errorf("sample event KJZ2027: %w", err)
+		return d, fmt.Errorf("sample event KJZ2027: %w", err)
 	}
 	ev, err := app.content.Event(ctx, "default", evID)
 	if err != nil {
-		return err
+		return d, err
 	}
 
 	say("\n[2/3] a week of the scheduler's daily personalized tips (08:00), fast-forwarded")
-	for d := range *days {
-		day := time.Date(2027, 5, 17+d, 8, 0, 0, 0, loc)
+	for n := range days {
+		day := time.Date(2027, 5, 17+n, 8, 0, 0, 0, loc)
 		clock.Set(day)
 		// The scheduler's daily-tip job fires at 08:00 (on the simulated
 		// clock) and starts a personalized campaign, as in production.
 		c, err := scheduledCampaign(ctx, app, "daily-tip", day, time.Minute)
 		if err != nil {
-			return err
+			return d, err
 		}
 		st, err := waitCampaign(ctx, app, c, time.Minute)
 		if err != nil {
-			return err
+			return d, err
 		}
 		say("  %s %s %s: sent %d (customer-service %d, mass %d), skipped %d %v", day.Format("01-02 Mon"), c.ID, "每日科普",
 			st.Sent, st.ByChannel["custom"], st.ByChannel["mass"], st.Skipped, compactReasons(st.Reasons))
@@ -211,11 +254,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		// Some residents chat at noon: their 48-hour window opens.
 		clock.Set(day.Add(4 * time.Hour))
 		for i := range personas {
-			if (i+d)%4 == 0 {
+			if (i+n)%4 == 0 {
 				chat(&personas[i], "我的")
 			}
 		}
-		switch d {
+		switch n {
 		case 0: // the quiz
 			for i := 0; i < len(personas); i += 2 {
 				p := &personas[i]
@@ -235,11 +278,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 				n++
 			}
 		}
-		if *days > 5 && d == 5 { // Saturday 09:00: the event; signed-up residents scan the check-in code
+		if days > 5 && n == 5 { // Saturday 09:00: the event; signed-up residents scan the check-in code
 			clock.Set(ev.StartsAt.Add(10 * time.Minute))
 			sc, err := app.signups.CheckInScene(ctx, "default", ev)
 			if err != nil {
-				return err
+				return d, err
 			}
 			for i := 1; i < len(personas); i += 3 {
 				clock.Set(clock.Now().Add(time.Minute))
@@ -261,7 +304,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	for _, p := range personas {
 		prof, _, err := app.profiles.Get(ctx, "default", p.OpenID)
 		if err != nil {
-			return err
+			return d, err
 		}
 		say("  %s — %s/%s/%s", p.Name, prof.Group, prof.Town, strings.Join(prof.InterestIDs(), ","))
 		for _, m := range wx.Delivered(acct.AppID, p.OpenID) {
@@ -273,11 +316,18 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	} else {
 		say("\nWeChat limits: %d calls were refused with 45015/45047.", bad)
 	}
-	if *keep {
-		say("\nservice still running at %s (Ctrl-C to stop)", base)
-		<-ctx.Done()
+	// The organizer's turn: the clock moves on to the next Monday, 07:45
+	// (after quiet hours, before the 08:00 daily tip), a new week in which
+	// every resident's weekly cap has room for the campaign the README's
+	// walkthrough sends.
+	next := time.Date(2027, 5, 17+days, 7, 45, 0, 0, loc)
+	for next.Weekday() != time.Monday {
+		next = next.AddDate(0, 0, 1)
 	}
-	return nil
+	clock.Set(next)
+	say("\nsimulated clock now %s: a new week, room in every resident's weekly cap for your own campaign", next.Format("2006-01-02 Mon 15:04"))
+	say("chat as a resident: kepubot chat --server %s --token %s --as 小王", base, acct.Token)
+	return d, nil
 }
 
 // personaName is the demo name of an openid.

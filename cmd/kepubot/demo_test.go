@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/content"
 )
 
 // TestDemo runs `kepubot demo` as a newcomer would (shortened to three
@@ -41,5 +46,69 @@ func TestDemo(t *testing.T) {
 	}
 	if strings.Contains(s, "暂时没找到") {
 		t.Errorf("a persona's search found nothing:\n%s", s)
+	}
+}
+
+// TestDemoLeavesRoomForTheOrganizer: after the simulated days the README's
+// walkthrough campaign (an item to farmers in 派潭) reaches residents
+// instead of being skipped for their frequency caps. Not parallel (the
+// demo sets the process-wide WeChat API base).
+func TestDemoLeavesRoomForTheOrganizer(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	d, err := runDemo(ctx, 3, &out)
+	if d != nil {
+		defer d.close()
+	}
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	it, _, err := d.app.content.UpsertItem(ctx, "default", content.Item{ExternalID: "walkthrough-1",
+		Title: "荔枝花期管理要点", Summary: "花期控梢保花，注意防治蒂蛀虫。", URL: "https://kepu.example.org/a/walkthrough",
+		Audience: content.Audience{Groups: []string{"farmer"}, Topics: []string{"litchi"}}, Source: "增城区科协"}, "test", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := func(method, path string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, d.base+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+d.adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, v)
+		}
+		return v
+	}
+	c := api("POST", "/api/v1/campaigns", map[string]any{"name": "荔枝花期", "audience": "group:farmer & town:paitan", "item_id": it.ID})
+	id := c["id"].(string)
+	api("POST", "/api/v1/campaigns/"+id+"/start", map[string]any{})
+	for deadline := time.Now().Add(time.Minute); c["status"] != "done"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign not done within a minute: %v", c)
+		}
+		time.Sleep(20 * time.Millisecond)
+		c = api("GET", "/api/v1/campaigns/"+id, nil)
+	}
+	st := c["stats"].(map[string]any)
+	reasons, _ := st["reasons"].(map[string]any)
+	if st["sent"] == float64(0) || st["queued"] == float64(0) {
+		t.Fatalf("the walkthrough's campaign reached nobody after the demo: stats %v\n%s", st, out.String())
+	}
+	for k, n := range reasons {
+		if strings.Contains(k, "frequency_cap") {
+			t.Errorf("%v skipped for the frequency cap after the demo: stats %v", n, st)
+		}
+	}
+	chen := personas[0] // 陈伯, a litchi farmer in 派潭
+	got := d.wx.Delivered(d.acct.AppID, chen.OpenID)
+	if len(got) == 0 || !strings.Contains(got[len(got)-1].Content, "荔枝花期管理要点") {
+		t.Errorf("%s's phone does not show the campaign: %+v", chen.Name, got)
 	}
 }

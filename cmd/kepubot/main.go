@@ -50,9 +50,10 @@ Usage:
   kepubot serve [--config FILE]                 run the service (webhook, admin API, workers)
   kepubot menu publish [--config FILE] [--account ID]
                                                 publish the custom menu from config to WeChat
-  kepubot content import [--all-or-nothing] [--trusted] PATH...
+  kepubot content import [--all-or-nothing] [--trusted] [--embedded] PATH...
                                                 import items, questions, competitions, events
-                                                (YAML, JSON, CSV files or folders)
+                                                (YAML, JSON, CSV files or folders) into the
+                                                Redis of KEPUBOT_REDIS_URL
   kepubot campaign list|show|plan|create|start|pause|resume|cancel ...
                                                 campaigns, through a running kepubot's admin API
   kepubot console passwd NAME                   set a user's console password (read from stdin)

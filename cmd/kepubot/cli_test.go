@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/redistest"
+)
+
+func TestContentImportRefusesEmbeddedRedis(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "items.yaml")
+	os.WriteFile(file, []byte(`items:
+  - external_id: cli-1
+    title: 荔枝花期管理要点
+    summary: 花期控梢保花。
+    url: https://kepu.example.org/a/1
+    groups: [farmer]
+    towns: []
+    topics: [litchi]
+    source: 增城区科协
+`), 0o600)
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"content", "import", file}, &out, &errb, env(nil))
+	if err == nil || !strings.Contains(err.Error(), "KEPUBOT_REDIS_URL") || !strings.Contains(err.Error(), "--embedded") {
+		t.Fatalf("import without KEPUBOT_REDIS_URL: err = %v, want a refusal naming KEPUBOT_REDIS_URL and --embedded", err)
+	}
+	if strings.Contains(out.String(), "created") {
+		t.Errorf("refused import printed %q", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"content", "import", file, "--embedded"}, &out, &errb, env(nil)); err != nil ||
+		!strings.Contains(out.String(), "created 1") {
+		t.Errorf("import --embedded (after the path) = %v, %q", err, out.String())
+	}
+	// Against a real Redis it imports, and says how long it took.
+	srv := redistest.StartServer(t, redistest.Options{TCP: true})
+	out.Reset()
+	errb.Reset()
+	if err := run(context.Background(), []string{"content", "import", file}, &out, &errb,
+		env(map[string]string{"KEPUBOT_REDIS_URL": "redis://" + srv.Addr})); err != nil || !strings.Contains(out.String(), "created 1") {
+		t.Errorf("import into Redis = %v, %q", err, out.String())
+	}
+	if !strings.Contains(errb.String(), "import took") {
+		t.Errorf("import printed no timing on stderr: %q", errb.String())
+	}
+}
+
+func TestCampaignCLIExplainsItself(t *testing.T) {
+	t.Parallel()
+	// A port nobody listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	err = run(ctx, []string{"campaign", "list"}, &out, &errb, env(map[string]string{"KEPUBOT_HTTP_ADDR": addr}))
+	if err == nil || !strings.Contains(err.Error(), "not reachable at http://"+addr) || strings.Contains(err.Error(), "dial tcp") {
+		t.Errorf("campaign list with no server: err = %v, want plain words naming %s", err, addr)
+	}
+	// Options after the verb are read, not ignored.
+	err = run(ctx, []string{"campaign", "list", "--server", "http://" + addr}, &out, &errb, env(nil))
+	if err == nil || !strings.Contains(err.Error(), "http://"+addr) {
+		t.Errorf("campaign list --server after the verb: err = %v, want it to use %s", err, addr)
+	}
+	errb.Reset()
+	if err := run(ctx, []string{"campaign", "show", "c_1", "--name", "x"}, &out, &errb, env(nil)); err != errUsage ||
+		!strings.Contains(errb.String(), "--name") {
+		t.Errorf("campaign show --name: %v %q, want a usage error naming --name", err, errb.String())
+	}
+	errb.Reset()
+	if err := run(ctx, []string{"campaign", "list", "extra"}, &out, &errb, env(nil)); err != errUsage {
+		t.Errorf("campaign list extra: err = %v, want errUsage", err)
+	}
+	err = run(ctx, []string{"campaign", "create", "--name", "x", "--personalized", "--send-at", "tomorrow"}, &out, &errb, env(nil))
+	if err == nil || !strings.Contains(err.Error(), "2006") && !strings.Contains(err.Error(), "08:00") {
+		t.Errorf("--send-at tomorrow: err = %v, want the accepted formats", err)
+	} else if strings.Contains(err.Error(), "Z07:00") || strings.Contains(err.Error(), "2006-01-02T15") {
+		t.Errorf("--send-at tomorrow: err = %v shows Go's layout string", err)
+	}
+}
+
+func TestParseSendAt(t *testing.T) {
+	t.Parallel()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	want := time.Date(2027, 5, 18, 8, 0, 0, 0, loc)
+	for _, in := range []string{"2027-05-18 08:00", "2027-05-18T08:00", "2027-05-18T08:00:00+08:00", "2027-05-18T00:00:00Z"} {
+		got, err := parseSendAt(in, loc)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseSendAt(%q) = %v, %v, want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseSendAt("2027-05-18", loc); err == nil {
+		t.Errorf("parseSendAt without a time: no error")
+	}
+}
+
+func TestLocalTimes(t *testing.T) {
+	t.Parallel()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	v := map[string]any{"created_at": "2027-05-17T00:30:00Z", "list": []any{"2027-05-17T00:30:00.5+00:00"}, "name": "2027 荔枝", "zero": "0001-01-01T00:00:00Z"}
+	got := localTimes(v, loc).(map[string]any)
+	if got["created_at"] != "2027-05-17T08:30:00+08:00" || got["list"].([]any)[0] != "2027-05-17T08:30:00+08:00" || got["name"] != "2027 荔枝" {
+		t.Errorf("localTimes = %v", got)
+	}
+}
+
+func TestDemoDaysOutOfRange(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"demo", "--days", "0"}, {"demo", "--days", "40"}} {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), args, &out, &errb, env(nil)); err != errUsage || !strings.Contains(errb.String(), "1 to 31") {
+			t.Errorf("%v: err = %v, stderr %q, want a usage error saying 1 to 31", args, err, errb.String())
+		}
+	}
+}
