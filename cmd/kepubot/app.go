@@ -73,6 +73,8 @@ type AppOptions struct {
 	Now func() time.Time
 	// Phones adds the console's phone view of simulated residents (the demo).
 	Phones console.Phones
+	// Observe sees every inbound message handled and its reply (the demo).
+	Observe func(msg *bot.Message, reply bot.Reply)
 }
 
 // NewApp connects to Redis and builds every component; it starts nothing.
@@ -208,6 +210,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	})
 	a.webhook, err = bot.NewWebhook(a.profiles, a.bot, accounts, bot.WebhookOptions{
 		Logger: a.logger, Metrics: bot.NewMetrics(a.reg), Now: a.now, Reports: reports{a.delivery.campaigns},
+		Observe: opts.Observe,
 	})
 	if err != nil {
 		return err
@@ -268,14 +271,7 @@ func (a *App) accountIDs() []string {
 	return ids
 }
 
-func (a *App) accountConfig(id string) (*AccountConfig, bool) {
-	for _, ac := range a.cfg.allAccounts() {
-		if ac.ID == id {
-			return ac, true
-		}
-	}
-	return nil, false
-}
+func (a *App) accountConfig(id string) (*AccountConfig, bool) { return a.cfg.account(id) }
 
 // Handler returns the service's HTTP routes.
 func (a *App) Handler() http.Handler {

@@ -299,6 +299,16 @@ func (c *Config) allAccounts() []*AccountConfig {
 	return out
 }
 
+// account returns the configuration of account id.
+func (c *Config) account(id string) (*AccountConfig, bool) {
+	for _, ac := range c.allAccounts() {
+		if ac.ID == id {
+			return ac, true
+		}
+	}
+	return nil, false
+}
+
 func validRedisURL(s string) error {
 	if s == "" {
 		return nil

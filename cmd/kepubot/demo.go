@@ -108,6 +108,7 @@ type demoRun struct {
 	wx         *wechattest.Server
 	acct       wechattest.Account
 	clock      *simClock
+	chats      *chatResidents
 	base       string
 	adminToken string
 }
@@ -156,12 +157,14 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 		return nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now, Phones: demoPhones{wx: wx, appID: acct.AppID}})
+	chats := &chatResidents{}
+	app, err := NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now, Phones: demoPhones{wx: wx, appID: acct.AppID, chats: chats},
+		Observe: chats.observer(wx, acct.AppID, clock.Now)})
 	if err != nil {
 		wx.Close()
 		return nil, err
 	}
-	d := &demoRun{app: app, wx: wx, acct: acct, clock: clock, adminToken: adminToken}
+	d := &demoRun{app: app, wx: wx, acct: acct, clock: clock, chats: chats, adminToken: adminToken}
 	if err := app.Start(ctx); err != nil {
 		return d, err
 	}
@@ -435,6 +438,7 @@ func randomHex(n int) string {
 type demoPhones struct {
 	wx    *wechattest.Server
 	appID string
+	chats *chatResidents
 }
 
 func (d demoPhones) Personas() []console.Persona {
@@ -445,6 +449,10 @@ func (d demoPhones) Personas() []console.Persona {
 			profile = "扫培训班二维码关注"
 		}
 		out = append(out, console.Persona{ID: p.OpenID, Name: p.Name, Profile: profile})
+	}
+	for _, id := range d.chats.list() {
+		out = append(out, console.Persona{ID: id, Name: "终端聊天的居民 " + id[len(chatOpenIDPrefix):len(chatOpenIDPrefix)+4],
+			Profile: "用 kepubot chat 发消息"})
 	}
 	return out
 }

@@ -106,6 +106,27 @@ func TestDemoLeavesRoomForTheOrganizer(t *testing.T) {
 			t.Errorf("%v skipped for the frequency cap after the demo: stats %v", n, st)
 		}
 	}
+	// `kepubot chat` against the demo: the conversation shows on 居民手机.
+	host := strings.TrimPrefix(d.base, "http://")
+	if out, errs, err := chatAs(t, "小王", map[string]string{"KEPUBOT_HTTP_ADDR": host, "KEPUBOT_WECHAT_TOKEN": d.acct.Token}, "/follow", "农民"); err != nil ||
+		!strings.Contains(out, "哪个镇街") {
+		t.Errorf("chat with the demo: %v\n%s\n%s", err, out, errs)
+	}
+	phones := demoPhones{wx: d.wx, appID: d.acct.AppID, chats: d.chats}
+	var shown bool
+	for _, p := range phones.Personas() {
+		if p.ID == chatOpenID("小王") {
+			shown = true
+			lines := phones.Chat(p.ID)
+			if len(lines) != 4 || lines[2].Text != "农民" || !strings.Contains(lines[3].Text, "哪个镇街") {
+				t.Errorf("居民手机 of the chat resident shows %+v", lines)
+			}
+		}
+	}
+	if !shown {
+		t.Errorf("居民手机 does not list the chat resident: %+v", phones.Personas())
+	}
+
 	chen := personas[0] // 陈伯, a litchi farmer in 派潭
 	got := d.wx.Delivered(d.acct.AppID, chen.OpenID)
 	if len(got) == 0 || !strings.Contains(got[len(got)-1].Content, "荔枝花期管理要点") {

@@ -56,6 +56,8 @@ Usage:
                                                 Redis of KEPUBOT_REDIS_URL
   kepubot campaign list|show|plan|create|start|pause|resume|cancel ...
                                                 campaigns, through a running kepubot's admin API
+  kepubot chat --as NAME [--server URL]         chat with a running kepubot as a resident
+                                                (lines from stdin, signed like WeChat)
   kepubot console passwd NAME                   set a user's console password (read from stdin)
   kepubot version                               print the version
 
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdCampaign(ctx, args[1:], stdout, stderr, getenv)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr, getenv)
+	case "chat":
+		return cmdChat(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "content":
 		if len(args) < 2 || args[1] != "import" {
 			fmt.Fprint(stderr, usage)
