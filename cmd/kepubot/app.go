@@ -131,9 +131,20 @@ func (a *App) connectRedis(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := a.rdb.Ping(pctx).Err(); err != nil {
-		return fmt.Errorf("connect to redis: %w", err)
+		return fmt.Errorf("cannot reach Redis at %s (redis.url, KEPUBOT_REDIS_URL): is it running? %w", redisAddrs(a.rdb), err)
 	}
 	return nil
+}
+
+// redisAddrs names the servers of a client, without credentials.
+func redisAddrs(rdb redis.UniversalClient) string {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().Addr
+	case *redis.ClusterClient:
+		return strings.Join(c.Options().Addrs, ",")
+	}
+	return "the configured address"
 }
 
 func (a *App) build(ctx context.Context, opts AppOptions) error {

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +124,61 @@ func TestDemoDaysOutOfRange(t *testing.T) {
 		if err := run(context.Background(), args, &out, &errb, env(nil)); err != errUsage || !strings.Contains(errb.String(), "1 to 31") {
 			t.Errorf("%v: err = %v, stderr %q, want a usage error saying 1 to 31", args, err, errb.String())
 		}
+	}
+}
+
+func TestConfigYAMLErrorsNameTheKeyAndLine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for i, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{"http:\n  adress: 127.0.0.1:9\n", []string{"line 2", `"http.adress"`, `did you mean "http.addr"`}},
+		{"timezone: UTC\nadress: 127.0.0.1:9\n", []string{"line 2", `"adress"`, `"http.addr"`}},
+		{"log:\n  level: [debug]\n", []string{"line 2", "log.level", "single value"}},
+		{"accounts:\n  - id: agri\n    app_id: wxa\n    tokn: t\n", []string{"line 4", "accounts[0].tokn", `"accounts[0].token"`}},
+		{"delivery:\n  per_week: three\n", []string{"line 2", "delivery.per_week", "whole number"}},
+		{"feeds:\n  name: x\n", []string{"line 2", "feeds", "list"}},
+		{"http:\n  addr: x\n- y\n", []string{"line 3", "not valid YAML", "3 | - y"}},
+		{"http:\n  addr: x\n\tlog: y\n", []string{"line 3", "not valid YAML"}},
+	} {
+		path := filepath.Join(dir, fmt.Sprintf("c%d.yaml", i))
+		os.WriteFile(path, []byte(tc.yaml), 0o600)
+		_, err := LoadConfig(path, env(nil))
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("LoadConfig(%q) = %v, want it to say %s", tc.yaml, err, w)
+			}
+		}
+	}
+	// A good file still loads.
+	path := filepath.Join(dir, "ok.yaml")
+	os.WriteFile(path, []byte("http:\n  addr: 127.0.0.1:9\ndelivery:\n  per_week: 2\nfeeds: []\n"), 0o600)
+	if c, err := LoadConfig(path, env(nil)); err != nil || c.Delivery.PerWeek != 2 {
+		t.Errorf("good file: %v", err)
+	}
+}
+
+// TestMissingRedisSaysSoInWords runs the real main (this test binary, as
+// a child) against a Redis that is not there: one plain error, no raw
+// go-redis log lines before it.
+func TestMissingRedisSaysSoInWords(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "KEPUBOT_TEST_MAIN=serve", "KEPUBOT_REDIS_URL=redis://"+addr, "KEPUBOT_HTTP_ADDR=127.0.0.1:0")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("serve without Redis exited 0:\n%s", out)
+	}
+	s := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(s, "kepubot: cannot reach Redis at "+addr) || strings.Count(s, "\n") > 0 {
+		t.Errorf("serve without Redis printed:\n%s\nwant one line starting %q", s, "kepubot: cannot reach Redis at "+addr)
 	}
 }

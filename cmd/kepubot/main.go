@@ -21,11 +21,16 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stdin = os.Stdin
+	// go-redis prints its own lines to stderr (a failed dial, twice, before
+	// our error says the same in words): send them to slog at debug level.
+	redis.SetLogger(redisLog{})
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	if errors.Is(err, errUsage) {
@@ -165,6 +170,14 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redisLog passes go-redis's internal log lines to slog's default logger
+// at debug level.
+type redisLog struct{}
+
+func (redisLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "redis")
 }
 
 func version() string {

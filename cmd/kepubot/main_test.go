@@ -28,6 +28,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if cmd := os.Getenv("KEPUBOT_TEST_MAIN"); cmd != "" {
+		// A test runs the real main in a child process.
+		os.Args = []string{"kepubot", cmd}
+		main()
+		os.Exit(0)
+	}
 	fake = wechattest.New(wechattest.Options{Seed: 5})
 	code := m.Run()
 	fake.Close()
