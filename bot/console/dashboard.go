@@ -31,9 +31,9 @@ const recentShown = 8
 // barWidth is the width in pixels of the longest town bar.
 const barWidth = 160
 
-// chartLib is the Chart.js build `make assets` copies from the npm
-// package into static/vendor (gitignored). Without it the dashboard shows
-// its tables only.
+// chartLib is the Chart.js build vendored in static/vendor (committed;
+// `make assets` refreshes it from the npm package). Without it the
+// dashboard would show its tables only.
 const chartLib = "static/vendor/chart.umd.min.js"
 
 // chartsEmbedded reports whether the binary carries the chart library.
@@ -45,7 +45,7 @@ func chartsEmbedded() bool {
 // warnMissingAssets logs once, from New, that charts are off.
 func (c *Console) warnMissingAssets() {
 	if !chartsEmbedded() {
-		c.logger.Warn("console: " + chartLib + " is missing, so the dashboard shows tables without charts; run `make assets` (npm ci) before building")
+		c.logger.Warn("console: " + chartLib + " is missing, so the dashboard shows tables without charts; restore it from git (or run `make assets`) and build again")
 	}
 }
 

@@ -41,7 +41,8 @@ func chromium(t *testing.T) string {
 	if os.Getenv("KEPUBOT_BROWSER_TESTS") == "1" {
 		t.Fatal("KEPUBOT_BROWSER_TESTS=1 but no Chromium found (install Debian's chromium, or set KEPUBOT_CHROMIUM)")
 	}
-	t.Skip("no Chromium: browser tests skipped (install Debian's chromium; .ci/run does)")
+	t.Skip("SKIP: no Chromium found, browser tests skipped. Install Debian's chromium (.ci/run does) or set " +
+		"KEPUBOT_CHROMIUM=/path/to/chrome; KEPUBOT_BROWSER_TESTS=1 makes a missing browser a failure")
 	return ""
 }
 

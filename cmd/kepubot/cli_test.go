@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,45 @@ func TestMissingRedisSaysSoInWords(t *testing.T) {
 	s := strings.TrimSpace(string(out))
 	if !strings.HasPrefix(s, "kepubot: cannot reach Redis at "+addr) || strings.Count(s, "\n") > 0 {
 		t.Errorf("serve without Redis printed:\n%s\nwant one line starting %q", s, "kepubot: cannot reach Redis at "+addr)
+	}
+}
+
+// TestServePrintsAnAdminToken: on the embedded defaults (`make run`) serve
+// prints an admin API token, and the CLI works with it.
+func TestServePrintsAnAdminToken(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	out := &lockedWriter{w: &buf}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, out, out, env(map[string]string{"KEPUBOT_HTTP_ADDR": "127.0.0.1:0"}))
+	}()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	tokenRE := regexp.MustCompile(`export KEPUBOT_ADMIN_TOKEN=([0-9a-f]+)`)
+	addrRE := regexp.MustCompile(`console: (http://[0-9.:]+)/console/`)
+	var m, a []string
+	for deadline := time.Now().Add(30 * time.Second); m == nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve printed no admin token:\n%s", written(out, &buf))
+		}
+		time.Sleep(20 * time.Millisecond)
+		m = tokenRE.FindStringSubmatch(written(out, &buf))
+		a = addrRE.FindStringSubmatch(written(out, &buf))
+	}
+	var cli bytes.Buffer
+	if err := run(context.Background(), []string{"campaign", "list", "--server", a[1]}, &cli, &cli,
+		env(map[string]string{"KEPUBOT_ADMIN_TOKEN": m[1]})); err != nil {
+		t.Errorf("campaign list with the printed token: %v\n%s", err, cli.String())
+	}
+	cli.Reset()
+	if err := run(context.Background(), []string{"campaign", "list", "--server", a[1], "--token", "wrong"}, &cli, &cli, env(nil)); err == nil ||
+		!strings.Contains(err.Error(), "make run") {
+		t.Errorf("campaign list with a wrong token: %v, want a hint where the token comes from", err)
 	}
 }

@@ -75,16 +75,26 @@ var consoleRoles = []admin.Role{admin.RoleAdmin, admin.RoleEditor, admin.RoleRev
 func (a *App) bootstrapConsole(ctx context.Context, w io.Writer) error {
 	users := admin.NewUsers(a.rdb)
 	password := randomHex(8)
+	var adminToken string
 	for _, role := range consoleRoles {
 		u, err := users.Create(ctx, string(role), role, "bootstrap")
 		if err != nil {
 			return fmt.Errorf("console account %s: %w", role, err)
+		}
+		if role == admin.RoleAdmin {
+			adminToken = u.Token
 		}
 		if err := a.console.SetPassword(ctx, u.ID, password); err != nil {
 			return fmt.Errorf("console account %s: %w", role, err)
 		}
 	}
 	fmt.Fprintf(w, "\nconsole: http://%s/console/  (embedded Redis: these accounts last until kepubot stops)\n", a.Addr())
-	fmt.Fprintf(w, "  log in as admin, editor, reviewer or organizer — password %s\n\n", password)
+	fmt.Fprintf(w, "  log in as admin, editor, reviewer or organizer — password %s\n", password)
+	if a.cfg.Admin.Token == "" {
+		// The CLI (kepubot campaign) needs a token; this one is the admin
+		// account's, made anew each start like the password.
+		fmt.Fprintf(w, "admin API token (for `kepubot campaign` in another terminal):\n  export KEPUBOT_ADMIN_TOKEN=%s\n", adminToken)
+	}
+	fmt.Fprintln(w)
 	return nil
 }
