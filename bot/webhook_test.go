@@ -312,7 +312,7 @@ func TestLocationSetsTown(t *testing.T) {
 	pt, _ := tax.Town("paitan")
 	r := f.event(t, "oG", "LOCATION", "", map[string]string{
 		"Latitude": fmt.Sprint(pt.Lat + 0.01), "Longitude": fmt.Sprint(pt.Lon - 0.01), "Precision": "30"})
-	wantContains(t, r, "关心什么")
+	wantContains(t, r, "派潭镇", "关心什么")
 	if p := f.profile(t, "oG"); p.Town != "paitan" {
 		t.Errorf("town after LOCATION = %q, want paitan", p.Town)
 	}
@@ -396,6 +396,34 @@ func TestErasedSubscriberIsNotProfiledAgainUntilTheyStart(t *testing.T) {
 	// Someone kepubot never saw (a follower from before) is still welcome.
 	wantContains(t, f.text(t, "oN", "我的"), "您的资料")
 	f.profile(t, "oN")
+}
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	wantContains(t, f.text(t, "oH", "帮助"), "答题", "排行", "报名", "取消报名", "我的活动", "退订", "删除我的数据")
+}
+
+func TestOnboardingUnderstandsPhrasesAndSkips(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for _, phrase := range []string{"种荔枝的", "我是养鱼的", "家里种菜"} {
+		o := "oP" + phrase
+		f.event(t, o, "subscribe", "", nil)
+		wantContains(t, f.text(t, o, phrase), "哪个镇街")
+		if p := f.profile(t, o); p.Group != "farmer" {
+			t.Errorf("%q: group %q, want farmer", phrase, p.Group)
+		}
+	}
+	// Skipping every question: a confirmation without empty lines in it.
+	f.event(t, "oS", "subscribe", "", nil)
+	f.text(t, "oS", "跳过")
+	f.text(t, "oS", "跳过")
+	r := f.text(t, "oS", "跳过")
+	wantContains(t, r, "设置好了", "没有填写")
+	if strings.Contains(r.Content, "\n\n\n") || strings.HasPrefix(strings.SplitN(r.Content, "\n", 2)[1], "\n") {
+		t.Errorf("confirmation after skipping everything has an empty line: %q", r.Content)
+	}
 }
 
 func TestUnsubscribeKeepsProfileUnreachable(t *testing.T) {

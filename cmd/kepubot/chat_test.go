@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // chatAs runs `kepubot chat` with lines on its standard input.
@@ -55,5 +57,39 @@ func TestChatAsResident(t *testing.T) {
 	var errb bytes.Buffer
 	if err := cmdChat(context.Background(), nil, strings.NewReader(""), &errb, &errb, env(vars)); err != errUsage || !strings.Contains(errb.String(), "--as NAME") {
 		t.Errorf("chat without --as: %v %q", err, errb.String())
+	}
+}
+
+// TestSamplesAreDatedAroundToday: on `make run` (embedded Redis, the
+// samples) 答题 finds a running quiz and 报名 an event open for sign-up,
+// whatever today is.
+func TestSamplesAreDatedAroundToday(t *testing.T) {
+	t.Parallel()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	today := time.Date(2026, 3, 10, 9, 0, 0, 0, loc)
+	cfg, err := LoadConfig("", env(map[string]string{"KEPUBOT_HTTP_ADDR": "127.0.0.1:0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	app, err := NewApp(ctx, cfg, newLogger(cfg, io.Discard), AppOptions{Now: func() time.Time { return today }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, err := chatAs(t, "小张", map[string]string{"KEPUBOT_HTTP_ADDR": app.Addr()}, "/follow", "跳过", "跳过", "跳过", "报名", "答题")
+	if err != nil {
+		t.Fatalf("chat: %v\n%s", err, errs)
+	}
+	for _, want := range []string{"现在可以报名的活动", "2026年增城区科技活动周主场活动", "3月15日", "报名 KJZ2027", "第1/5题"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("chat lacks %q:\n%s", want, out)
+		}
+	}
+	if got := sampleShiftDays(time.Date(2027, 5, 17, 7, 0, 0, 0, loc), loc); got != 0 {
+		t.Errorf("sampleShiftDays(the demo's start) = %d, want 0", got)
 	}
 }

@@ -73,7 +73,8 @@ const importProgressEvery = 1000
 
 // importSamples loads the embedded sample library, published, into the
 // default account: the zero-setup mode starts with content to search and
-// send. Importing is idempotent, so a second start changes nothing.
+// send, and events and competitions dated around today (samples.go).
+// Importing is idempotent, so a second start changes nothing.
 func (a *App) importSamples(ctx context.Context) error {
 	dir, err := os.MkdirTemp("", "kepubot-samples")
 	if err != nil {
@@ -87,6 +88,12 @@ func (a *App) importSamples(ctx context.Context) error {
 		b, err := configs.Samples.ReadFile(path)
 		if err != nil {
 			return err
+		}
+		if filepath.Base(path) == "events.yaml" {
+			// Dated around today, so that 答题 and 报名 find something.
+			if b, err = shiftSampleDates(b, sampleShiftDays(a.now(), a.cfg.loc)); err != nil {
+				return err
+			}
 		}
 		return os.WriteFile(filepath.Join(dir, filepath.Base(path)), b, 0o600)
 	})

@@ -17,7 +17,6 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
 	"github.com/zengcheng-kexie/kepubot/bot/quiz"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
-	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 )
 
@@ -216,15 +215,12 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 		reply := chat(p, p.Search)
 		say("  %-22s 搜“%s” → %s", p.Name, p.Search, firstLine(reply))
 	}
-	// Science and Technology Week: a quick quiz for everyone, and the main
-	// event on Saturday (sample event KJZ2027) to sign up for.
-	comp, err := app.content.CreateCompetition(ctx, "default", content.Competition{Code: "KJZKS", Title: "科技活动周科普快问快答",
-		StartsAt: clock.Now(), EndsAt: clock.Now().AddDate(0, 0, 14), QuestionCount: 5, TimeLimitSeconds: 60, PassMark: 3, Attempts: 1})
+	// Science and Technology Week: a quick quiz for everyone (sample
+	// competition KJZKS), and the main event on Saturday (sample event
+	// KJZ2027) to sign up for.
+	compID, err := app.content.ByCode(ctx, "default", "KJZKS")
 	if err != nil {
-		return d, err
-	}
-	if _, err := app.content.PublishCompetition(ctx, "default", comp.ID); err != nil {
-		return d, err
+		return d, fmt.Errorf("sample competition KJZKS: %w", err)
 	}
 	evID, err := app.content.ByCode(ctx, "default", "KJZ2027")
 	if err != nil {
@@ -270,7 +266,7 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 					chat(p, []string{"A", "B", "C", "A", "B"}[(i+q)%5])
 				}
 			}
-			board, _ := app.quiz.Store().Leaderboard(ctx, "default", comp.ID, quiz.Board{}, 3)
+			board, _ := app.quiz.Store().Leaderboard(ctx, "default", compID, quiz.Board{}, 3)
 			for _, e := range board {
 				say("      quiz rank %d: %s — %d correct in %.0fs", e.Rank, personaName(e.OpenID), e.Score, e.Seconds)
 			}
