@@ -147,11 +147,19 @@ var roleNames = map[admin.Role]string{
 
 func (c *Console) parseTemplates() error {
 	funcs := template.FuncMap{
-		"role":   func(r admin.Role) string { return roleNames[r] },
-		"num":    formatNum,
-		"pct":    pct,
-		"time":   func(t time.Time) string { return t.In(c.cfg.Now().Location()).Format("2006-01-02 15:04") },
-		"status": func(s campaign.Status) string { return statusNames[s] },
+		"role":     func(r admin.Role) string { return roleNames[r] },
+		"num":      formatNum,
+		"pct":      pct,
+		"time":     func(t time.Time) string { return t.In(c.cfg.Now().Location()).Format("2006-01-02 15:04") },
+		"status":   func(s campaign.Status) string { return statusNames[s] },
+		"cname":    func(name string) string { return campaignName(name, c.cfg.Now().Location()) },
+		"audience": func(expr string) string { return describeAudience(expr, c.cfg.Tax) },
+		"account": func(id string) string {
+			if id == "default" {
+				return "默认公众号"
+			}
+			return "公众号 " + id
+		},
 		"channel": func(ch string) string {
 			if n, ok := channelNames[ch]; ok {
 				return n
