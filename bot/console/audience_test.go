@@ -1,9 +1,12 @@
 package console
 
 import (
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 )
 
@@ -39,5 +42,28 @@ func TestCampaignName(t *testing.T) {
 		if got := campaignName(tc.name, shanghai); got != tc.want {
 			t.Errorf("campaignName(%q) = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A page that is not there keeps the navigation for a logged-in user,
+// and every page names the favicon, which is served.
+func TestNotFoundKeepsNavigationAndFavicon(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := b.browser(t)
+	br.mustLogin(b.users[admin.RoleOrganizer].Name)
+	r := br.do("GET", "/console/no-such-page", nil)
+	if r.StatusCode != http.StatusNotFound || !strings.Contains(r.body, "<nav>") || !strings.Contains(r.body, "页面不存在") {
+		t.Errorf("404 page: %d, nav %v:\n%s", r.StatusCode, strings.Contains(r.body, "<nav>"), r.body)
+	}
+	if !strings.Contains(r.body, `rel="icon" href="/console/static/favicon.svg"`) {
+		t.Errorf("pages name no favicon")
+	}
+	if f := br.do("GET", "/console/static/favicon.svg", nil); f.StatusCode != http.StatusOK || !strings.Contains(f.body, "<svg") {
+		t.Errorf("favicon: %d", f.StatusCode)
+	}
+	// Logged out: no navigation to show, still a page.
+	if r := b.browser(t).do("GET", "/console/no-such-page", nil); r.StatusCode != http.StatusNotFound || strings.Contains(r.body, "<nav>") {
+		t.Errorf("404 logged out: %d", r.StatusCode)
 	}
 }

@@ -225,7 +225,9 @@ func (c *Console) routes() {
 	c.opsRoutes()      // ops.go: jobs, dead letters, demand log, exports
 	c.phoneRoutes()    // phones.go: the demo's phone view
 	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
-		c.fail(w, r, nil, http.StatusNotFound, "页面不存在")
+		// A logged-in user keeps the navigation on a page that is not there.
+		s, _ := c.sessionOf(r)
+		c.fail(w, r, s, http.StatusNotFound, "页面不存在")
 	})
 }
 
