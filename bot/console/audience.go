@@ -80,3 +80,14 @@ func audienceValue(field, v string, tax *taxonomy.Taxonomy) string {
 	}
 	return v
 }
+
+// reminderText says a reminder's lead time ("24h", "30m") in Chinese.
+func reminderText(r string) string {
+	if n, ok := strings.CutSuffix(r, "h"); ok {
+		return n + " 小时"
+	}
+	if n, ok := strings.CutSuffix(r, "m"); ok {
+		return n + " 分钟"
+	}
+	return r
+}

@@ -154,6 +154,7 @@ func (c *Console) parseTemplates() error {
 		"status":   func(s campaign.Status) string { return statusNames[s] },
 		"cname":    func(name string) string { return campaignName(name, c.cfg.Now().Location()) },
 		"audience": func(expr string) string { return describeAudience(expr, c.cfg.Tax) },
+		"reminder": reminderText,
 		"account": func(id string) string {
 			if id == "default" {
 				return "默认公众号"

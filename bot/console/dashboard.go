@@ -62,8 +62,8 @@ type townRow struct {
 	Bar        int // pixels, against the biggest town
 }
 
-// Coverage is the town's reachable subscribers per resident, "–" when its
-// population is unknown.
+// Coverage is the town's reachable subscribers per resident, "暂无" when
+// its population is unknown.
 func (t townRow) Coverage() string { return pct(t.Total, t.Population) }
 
 type campaignRow struct {
@@ -495,10 +495,16 @@ func formatNum(n int64) string {
 	return string(out)
 }
 
-// pct is part of whole as a percentage with one decimal, "–" for none.
+// pct is part of whole as a percentage with one decimal, "暂无" when
+// whole is 0. A share too small for that (a new account's coverage of a
+// town of 100,000) is in per mille, so it does not read as zero.
 func pct(part, whole int64) string {
 	if whole <= 0 {
-		return "–"
+		return "暂无"
 	}
-	return strconv.FormatFloat(float64(part)*100/float64(whole), 'f', 1, 64) + "%"
+	p := float64(part) * 100 / float64(whole)
+	if part > 0 && p < 0.05 {
+		return strconv.FormatFloat(p*10, 'f', 2, 64) + "‰"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 }

@@ -28,6 +28,9 @@ func (c *Console) eventRoutes() {
 	c.handle("POST /console/events", c.createEvent, admin.RoleOrganizer)
 	c.handle("GET /console/events/{id}", c.eventPage, admin.Roles()...)
 	c.handle("POST /console/events/{id}/publish", c.publish("events"), admin.RoleOrganizer)
+	c.handle("GET /console/events/{id}/qrcode", c.eventQRCode, admin.RoleOrganizer, admin.RoleViewer)
+	c.handle("POST /console/events/{id}/notice", c.eventNotice, admin.RoleOrganizer)
+	c.handle("POST /console/events/{id}/reminders", c.eventReminders, admin.RoleOrganizer)
 }
 
 // objFieldNames are the Chinese labels of competition and event fields
@@ -456,13 +459,83 @@ type eventView struct {
 	ByTown     countsTable
 	ByGroup    countsTable
 	Feedback   map[string]int64
+	// CanOperate: the organizer's buttons (notice, reminders) of a
+	// published event.
+	CanOperate bool
+	Done       string   // what the last action did
+	QR         *eventQR // the check-in code, when asked for
+}
+
+// eventQR is an event's venue check-in code.
+type eventQR struct {
+	Ticket    string    `json:"ticket"`
+	URL       string    `json:"url"`
+	Temporary bool      `json:"temporary"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Image is where WeChat serves the code as a picture to print.
+func (q eventQR) Image() string {
+	return "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket=" + url.QueryEscape(q.Ticket)
 }
 
 func (c *Console) eventPage(w http.ResponseWriter, r *http.Request, s *Session) error {
+	if r.URL.Query().Get("done") == "reminders" {
+		return c.showEvent(w, r, s, http.StatusOK, "", func(v *eventView) { v.Done = "已按活动时间安排好提醒。" })
+	}
 	return c.showEvent(w, r, s, http.StatusOK, "")
 }
 
-func (c *Console) showEvent(w http.ResponseWriter, r *http.Request, s *Session, status int, msg string) error {
+// eventQRCode shows the event page with its check-in QR code (created on
+// first use; it needs the WeChat API).
+func (c *Console) eventQRCode(w http.ResponseWriter, r *http.Request, s *Session) error {
+	var qr eventQR
+	path := "/api/v1/events/" + url.PathEscape(r.PathValue("id")) + "/qrcode"
+	if err := c.call(r.Context(), s, http.MethodGet, path, nil, &qr); err != nil {
+		if _, ok := err.(*apiError); !ok {
+			return err
+		}
+		status, msg := userMessage(err)
+		return c.showEvent(w, r, s, status, "签到二维码暂时无法生成："+msg)
+	}
+	return c.showEvent(w, r, s, http.StatusOK, "", func(v *eventView) { v.QR = &qr })
+}
+
+// eventNotice sends a notice campaign about the event to its audience and
+// opens that campaign.
+func (c *Console) eventNotice(w http.ResponseWriter, r *http.Request, s *Session) error {
+	var created struct {
+		ID string `json:"id"`
+	}
+	path := "/api/v1/events/" + url.PathEscape(r.PathValue("id")) + "/notice"
+	body := map[string]any{"url": strings.TrimSpace(r.PostFormValue("url"))}
+	if err := c.call(r.Context(), s, http.MethodPost, path, body, &created); err != nil {
+		if _, ok := err.(*apiError); !ok {
+			return err
+		}
+		status, msg := userMessage(err)
+		return c.showEvent(w, r, s, status, "活动通知没有创建："+msg)
+	}
+	http.Redirect(w, r, "/console/campaigns/"+url.PathEscape(created.ID), http.StatusSeeOther)
+	return nil
+}
+
+// eventReminders (re)schedules the event's reminders, after it moved.
+func (c *Console) eventReminders(w http.ResponseWriter, r *http.Request, s *Session) error {
+	id := r.PathValue("id")
+	path := "/api/v1/events/" + url.PathEscape(id) + "/reminders"
+	if err := c.call(r.Context(), s, http.MethodPost, path, map[string]any{}, nil); err != nil {
+		if _, ok := err.(*apiError); !ok {
+			return err
+		}
+		status, msg := userMessage(err)
+		return c.showEvent(w, r, s, status, "提醒没有安排："+msg)
+	}
+	http.Redirect(w, r, "/console/events/"+url.PathEscape(id)+"?done=reminders", http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) showEvent(w http.ResponseWriter, r *http.Request, s *Session, status int, msg string, with ...func(*eventView)) error {
 	ctx := r.Context()
 	base := "/api/v1/events/" + url.PathEscape(r.PathValue("id"))
 	var v eventView
@@ -496,6 +569,10 @@ func (c *Console) showEvent(w http.ResponseWriter, r *http.Request, s *Session, 
 		v.ByGroup = countsTable{"人群", orderCounts(st.ByGroup, c.groupIDs(), c.groupName)}
 	} else if _, ok := err.(*apiError); !ok {
 		return err
+	}
+	v.CanOperate = v.Event.Status == content.StatusPublished && mayAct(s, admin.RoleOrganizer)
+	for _, f := range with {
+		f(&v)
 	}
 	c.render(w, status, "event.html", view{Title: v.Event.Title, Session: s, Error: msg, Data: v})
 	return nil
