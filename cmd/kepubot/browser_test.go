@@ -233,6 +233,13 @@ func TestBrowserLoginAndDashboard(t *testing.T) {
 	if title := text(t, ctx, "main h1"); !strings.Contains(title, "概览") {
 		t.Errorf("after login the page title is %q, want the dashboard", title)
 	}
+	// Nobody follows yet: the charts say so rather than draw empty axes.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`html.charts-drawn`))); err != nil {
+		t.Fatal(err)
+	}
+	if empty := text(t, ctx, "figure .chart-empty"); empty != "暂无数据" {
+		t.Errorf("an empty chart shows %q, want 暂无数据", empty)
+	}
 	screenshot(t, ctx, "console-dashboard.png")
 	if err := logout(ctx); err != nil {
 		t.Fatal(err)
