@@ -527,4 +527,19 @@ func TestBrowserEveryPage(t *testing.T) {
 		}
 		screenshot(t, ctx, "page-"+name+".png")
 	}
+	// A checkbox sits on the line of its label, also after a form error.
+	if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(e.base+"/console/campaigns/new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.camp-form button`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.camp-form label.check`))); err != nil {
+		t.Fatal(err)
+	}
+	inline, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const l = document.querySelector('form.camp-form label.check'), box = l.querySelector('input').getBoundingClientRect(), r = l.getBoundingClientRect();
+		return box.top - r.top < 12 && r.height < 3 * box.height + 16;
+	})()`))
+	if err != nil || !inline {
+		t.Errorf("the notice checkbox is not on its label's line (%v)", err)
+	}
 }
