@@ -9,11 +9,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
 const campaignUsage = `usage:
-  kepubot campaign list
+  kepubot campaign list [--table]
   kepubot campaign show|plan ID
   kepubot campaign create --name NAME [--audience EXPR] (--item ID | --personalized) [--send-at TIME]
   kepubot campaign start|pause|resume|cancel ID
@@ -37,6 +38,7 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	item := fs.String("item", "", "item id to send")
 	personalized := fs.Bool("personalized", false, "send each subscriber the best item for them")
 	sendAt := fs.String("send-at", "", "start time (empty: start with `campaign start`)")
+	table := fs.Bool("table", false, "list: a table instead of JSON")
 	words, err := parseInterspersed(fs, args)
 	if err != nil {
 		return errUsage
@@ -49,12 +51,12 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	if verb != "create" {
 		var misplaced []string
 		fs.Visit(func(f *flag.Flag) {
-			if f.Name != "server" && f.Name != "token" {
+			if f.Name != "server" && f.Name != "token" && (f.Name != "table" || verb != "list") {
 				misplaced = append(misplaced, "--"+f.Name)
 			}
 		})
 		if len(misplaced) > 0 {
-			fmt.Fprintf(stderr, "kepubot campaign %s: %s only go with `campaign create`\n\n%s", verb, strings.Join(misplaced, ", "), campaignUsage)
+			fmt.Fprintf(stderr, "kepubot campaign %s: %s do not go with %s\n\n%s", verb, strings.Join(misplaced, ", "), verb, campaignUsage)
 			return errUsage
 		}
 	}
@@ -70,6 +72,9 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	case "list":
 		if len(rest) != 0 {
 			break
+		}
+		if *table {
+			return c.table(ctx)
 		}
 		return c.do(ctx, "GET", "/api/v1/campaigns", nil)
 	case "show", "plan", "start", "pause", "resume", "cancel":
@@ -107,6 +112,36 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	}
 	fmt.Fprint(stderr, campaignUsage)
 	return errUsage
+}
+
+// table prints the campaign list as a table, times in the district's zone.
+func (c adminClient) table(ctx context.Context) error {
+	var buf bytes.Buffer
+	raw := c
+	raw.out, raw.loc = &buf, nil
+	if err := raw.do(ctx, "GET", "/api/v1/campaigns", nil); err != nil {
+		fmt.Fprint(c.out, buf.String())
+		return err
+	}
+	var cs []struct {
+		ID, Name, Status, Audience, Mode string
+		ItemID                           string    `json:"item_id"`
+		Planned                          int64     `json:"planned"`
+		CreatedAt                        time.Time `json:"created_at"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &cs); err != nil {
+		return fmt.Errorf("campaign list: %w", err)
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tCREATED\tPLANNED\tNAME\tAUDIENCE")
+	for _, x := range cs {
+		audience := x.Audience
+		if audience == "" {
+			audience = "(everyone)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", x.ID, x.Status, x.CreatedAt.In(c.loc).Format("2006-01-02 15:04"), x.Planned, x.Name, audience)
+	}
+	return tw.Flush()
 }
 
 // adminClient calls the admin API and prints its JSON answers, times in

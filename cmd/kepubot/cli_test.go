@@ -218,6 +218,11 @@ func TestServePrintsAnAdminToken(t *testing.T) {
 		t.Errorf("campaign list with the printed token: %v\n%s", err, cli.String())
 	}
 	cli.Reset()
+	if err := run(context.Background(), []string{"campaign", "list", "--table", "--server", a[1]}, &cli, &cli,
+		env(map[string]string{"KEPUBOT_ADMIN_TOKEN": m[1]})); err != nil || !strings.HasPrefix(cli.String(), "ID  ") {
+		t.Errorf("campaign list --table: %v\n%s", err, cli.String())
+	}
+	cli.Reset()
 	if err := run(context.Background(), []string{"campaign", "list", "--server", a[1], "--token", "wrong"}, &cli, &cli, env(nil)); err == nil ||
 		!strings.Contains(err.Error(), "make run") {
 		t.Errorf("campaign list with a wrong token: %v, want a hint where the token comes from", err)

@@ -381,6 +381,11 @@ func TestCampaignEndToEnd(t *testing.T) {
 		!strings.Contains(cli.String(), `"id": "`+cid+`"`) {
 		t.Errorf("kepubot campaign show: %v\n%s", err, cli.String())
 	}
+	cli.Reset()
+	if err := run(ctx, []string{"campaign", "list", "--table", "--server", e.base, "--token", "admintoken"}, &cli, &cli, env(nil)); err != nil ||
+		!strings.Contains(cli.String(), cid+"  ") || !strings.Contains(cli.String(), "group:farmer & town:paitan") {
+		t.Errorf("kepubot campaign list --table: %v\n%s", err, cli.String())
+	}
 	st, _ := c["stats"].(map[string]any)
 	if c["status"] != "done" || st["sent"] != float64(4) || st["queued"] != float64(4) {
 		t.Fatalf("campaign = %v, want done with 4 sent of 4", c)
