@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/console"
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
 	"github.com/zengcheng-kexie/kepubot/bot/quiz"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
@@ -108,6 +110,7 @@ type demoRun struct {
 	acct       wechattest.Account
 	clock      *simClock
 	chats      *chatResidents
+	phones     demoPhones // what the console's 居民手机 shows
 	base       string
 	adminToken string
 }
@@ -157,13 +160,19 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	chats := &chatResidents{}
-	app, err := NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now, Phones: demoPhones{wx: wx, appID: acct.AppID, chats: chats},
+	var app *App
+	erased := func(openID string) bool { // 居民手机 shows who erased their data
+		_, _, err := app.profiles.Get(context.Background(), "default", openID)
+		return errors.Is(err, profile.ErrNotFound)
+	}
+	phones := demoPhones{wx: wx, appID: acct.AppID, chats: chats, erased: erased}
+	app, err = NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now, Phones: phones,
 		Observe: chats.observer(wx, acct.AppID, clock.Now)})
 	if err != nil {
 		wx.Close()
 		return nil, err
 	}
-	d := &demoRun{app: app, wx: wx, acct: acct, clock: clock, chats: chats, adminToken: adminToken}
+	d := &demoRun{app: app, wx: wx, acct: acct, clock: clock, chats: chats, phones: phones, adminToken: adminToken}
 	if err := app.Start(ctx); err != nil {
 		return d, err
 	}
@@ -435,6 +444,8 @@ type demoPhones struct {
 	wx    *wechattest.Server
 	appID string
 	chats *chatResidents
+	// erased reports whether a resident erased their data (删除我的数据).
+	erased func(openID string) bool
 }
 
 func (d demoPhones) Personas() []console.Persona {
@@ -443,6 +454,9 @@ func (d demoPhones) Personas() []console.Persona {
 		profile := p.Group + " · " + p.Town + " · " + p.Likes
 		if p.QRScene != "" {
 			profile = "扫培训班二维码关注"
+		}
+		if d.erased != nil && d.erased(p.OpenID) {
+			profile = "已删除自己的资料（回复“开始”可重新开始）"
 		}
 		out = append(out, console.Persona{ID: p.OpenID, Name: p.Name, Profile: profile})
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
 	"github.com/zengcheng-kexie/kepubot/content"
 )
 
@@ -112,7 +113,7 @@ func TestDemoLeavesRoomForTheOrganizer(t *testing.T) {
 		!strings.Contains(out, "哪个镇街") {
 		t.Errorf("chat with the demo: %v\n%s\n%s", err, out, errs)
 	}
-	phones := demoPhones{wx: d.wx, appID: d.acct.AppID, chats: d.chats}
+	phones := d.phones
 	var shown bool
 	for _, p := range phones.Personas() {
 		if p.ID == chatOpenID("小王") {
@@ -125,6 +126,20 @@ func TestDemoLeavesRoomForTheOrganizer(t *testing.T) {
 	}
 	if !shown {
 		t.Errorf("居民手机 does not list the chat resident: %+v", phones.Personas())
+	}
+
+	// A resident who erases their data is shown so on 居民手机.
+	phone := wechattest.NewPhone(d.wx, d.acct, d.base+"/wechat", false)
+	wang := personas[6] // 王奶奶
+	for _, msg := range []string{"删除我的数据", "确认删除"} {
+		if _, err := phone.Text(ctx, wang.OpenID, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range phones.Personas() {
+		if p.ID == wang.OpenID && !strings.Contains(p.Profile, "已删除") {
+			t.Errorf("居民手机 shows %s as %q after she erased her data", wang.Name, p.Profile)
+		}
 	}
 
 	chen := personas[0] // 陈伯, a litchi farmer in 派潭
