@@ -393,6 +393,16 @@ func TestErasedSubscriberIsNotProfiledAgainUntilTheyStart(t *testing.T) {
 	}
 	wantContains(t, f.text(t, "oA", "我的"), "开始")
 	gone("oA")
+	// Erasing someone who unfollowed (the retention job) leaves no marker:
+	// following again profiles them anew anyway.
+	f.event(t, "oU", "subscribe", "", nil)
+	f.event(t, "oU", "unsubscribe", "", nil)
+	if err := f.store.Update(f.ctx, "default", "oU", func(*profile.Profile) (*profile.Profile, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.rdb.Keys(f.ctx, "*gone:oU").Result(); err != nil || len(n) != 0 {
+		t.Errorf("erasing an unfollowed subscriber left %v (%v)", n, err)
+	}
 	// Someone kepubot never saw (a follower from before) is still welcome.
 	wantContains(t, f.text(t, "oN", "我的"), "您的资料")
 	f.profile(t, "oN")

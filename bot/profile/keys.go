@@ -39,7 +39,7 @@ const (
 	// ErasedTTL is how long the marker of an erased subscriber lives: in
 	// that time a message from them (still a follower) creates no profile
 	// until they say 开始 or follow again (Session.Erased). It holds the
-	// openid and nothing else.
+	// openid and nothing else, and is left only for a follower.
 	ErasedTTL = 365 * 24 * time.Hour
 )
 

@@ -276,10 +276,17 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 		dialogMode = "set"
 	}
 	changes := s.indexChanges(sess.Profile, out.Profile)
+	// Someone who unfollowed cannot write to the account until they follow
+	// again, which profiles them anew: erasing them (the retention job)
+	// keeps no marker.
+	marker := int64(ErasedTTL / time.Second)
+	if sess.Profile != nil && !sess.Profile.Subscribed {
+		marker = 0
+	}
 	args := make([]any, 0, 13+3*len(changes))
 	args = append(args, sess.tag, sess.OpenID, sess.claim, sess.lid, sess.oldBytes, newBytes,
 		append([]byte(replyPrefix), out.Reply...), max(out.ReplyTTL.Milliseconds(), 1),
-		dialogMode, out.Dialog, max(out.DialogTTL.Milliseconds(), 1), int64(ErasedTTL/time.Second), len(changes))
+		dialogMode, out.Dialog, max(out.DialogTTL.Milliseconds(), 1), marker, len(changes))
 	for _, c := range changes {
 		args = append(args, c.index, c.bit, c.ttl)
 	}

@@ -18,7 +18,8 @@
 -- ARGV[10] dialog value (with "set")
 -- ARGV[11] dialog lifetime in milliseconds
 -- ARGV[12] lifetime in seconds of the erasure marker (:gone:) that erasing
---          an existing subscriber leaves; creating a profile removes it
+--          an existing subscriber leaves (0: none); creating a profile
+--          removes it
 -- ARGV[13] number N of bit changes, then N triples from ARGV[14]:
 --          index name, bit (0|1), lifetime in seconds (0 = none).
 --          Clearing a bit never creates a bitmap.
@@ -61,7 +62,9 @@ if value == '' then
   redis.call('HDEL', KEYS[1], ARGV[2])
   redis.call('HDEL', tag .. ':r:' .. math.floor(lid / 128), lid)
   redis.call('DEL', dlg)
-  redis.call('SET', gone, '1', 'EX', ARGV[12])
+  if tonumber(ARGV[12]) > 0 then
+    redis.call('SET', gone, '1', 'EX', ARGV[12])
+  end
 else
   redis.call('HSET', KEYS[1], ARGV[2], value)
   if ARGV[9] == 'set' then
