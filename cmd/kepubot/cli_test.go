@@ -228,3 +228,16 @@ func TestServePrintsAnAdminToken(t *testing.T) {
 		t.Errorf("campaign list with a wrong token: %v, want a hint where the token comes from", err)
 	}
 }
+
+// Every command reads its options before or after its arguments and
+// refuses what it does not take.
+func TestCommandsRefuseStrayArguments(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"serve", "now"}, {"menu", "publish", "extra"}, {"demo", "fast"}, {"chat", "--as", "x", "y"},
+		{"console", "passwd", "a", "b"}} {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), args, &out, &errb, env(nil)); err != errUsage || errb.Len() == 0 {
+			t.Errorf("%v: err = %v, stderr %q; want a usage error", args, err, errb.String())
+		}
+	}
+}

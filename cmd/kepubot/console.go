@@ -19,11 +19,12 @@ func cmdConsolePasswd(ctx context.Context, args []string, stdin io.Reader, stdou
 	fs := flag.NewFlagSet("console passwd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default $KEPUBOT_CONFIG)")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil || len(rest) != 1 {
 		fmt.Fprintln(stderr, "usage: kepubot console passwd [--config FILE] NAME   (password on standard input)")
 		return errUsage
 	}
-	name := fs.Arg(0)
+	name := rest[0]
 	cfg, err := LoadConfig(*configPath, getenv)
 	if err != nil {
 		return err

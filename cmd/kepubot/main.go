@@ -119,7 +119,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default $KEPUBOT_CONFIG)")
-	if err := fs.Parse(args); err != nil {
+	if rest, err := parseInterspersed(fs, args); err != nil || len(rest) > 0 {
+		fmt.Fprintf(stderr, "usage: kepubot serve [--config FILE]   (unexpected: %s)\n", strings.Join(rest, " "))
 		return errUsage
 	}
 	cfg, err := LoadConfig(*configPath, getenv)
