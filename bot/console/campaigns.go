@@ -249,6 +249,10 @@ var (
 	}
 )
 
+// ReasonName says why a subscriber was skipped or a send failed, in
+// Chinese: the stats' reason key ("frequency_cap") as the console shows it.
+func ReasonName(r string) string { return reasonName(r) }
+
 func reasonName(r string) string {
 	if n, ok := reasonNames[r]; ok {
 		return n

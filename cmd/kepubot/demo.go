@@ -419,9 +419,9 @@ func compactReasons(m map[string]int64) string {
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%s=%d ", strings.TrimPrefix(k, "skipped:"), m[k])
+		fmt.Fprintf(&b, "%s %d；", console.ReasonName(strings.TrimPrefix(k, "skipped:")), m[k])
 	}
-	return "(" + strings.TrimSpace(b.String()) + ")"
+	return "（" + strings.TrimSuffix(b.String(), "；") + "）"
 }
 
 func firstLine(s string) string {

@@ -45,6 +45,11 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s received nothing:\n%s", p.Name, s)
 		}
 	}
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, "skipped") && strings.Contains(line, "_") {
+			t.Errorf("the summary shows a reason key, not words: %q", line)
+		}
+	}
 	if strings.Contains(s, "暂时没找到") {
 		t.Errorf("a persona's search found nothing:\n%s", s)
 	}
