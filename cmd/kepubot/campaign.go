@@ -18,6 +18,7 @@ const campaignUsage = `usage:
   kepubot campaign show|plan ID
   kepubot campaign create --name NAME [--audience EXPR] (--item ID | --personalized) [--send-at TIME]
   kepubot campaign start|pause|resume|cancel ID
+  kepubot campaign start --wait ID     start, then show progress until it is done (Ctrl-C stops watching)
 options (before or after the verb): --server URL (default http://<KEPUBOT_HTTP_ADDR>),
   --token TOKEN (default $KEPUBOT_ADMIN_TOKEN; ` + "`make run`" + ` prints one)
 --send-at: "2027-05-18 08:00" in the district's time zone, or RFC 3339.
@@ -39,6 +40,7 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	personalized := fs.Bool("personalized", false, "send each subscriber the best item for them")
 	sendAt := fs.String("send-at", "", "start time (empty: start with `campaign start`)")
 	table := fs.Bool("table", false, "list: a table instead of JSON")
+	wait := fs.Bool("wait", false, "start: show progress until the campaign is done")
 	words, err := parseInterspersed(fs, args)
 	if err != nil {
 		return errUsage
@@ -51,7 +53,7 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	if verb != "create" {
 		var misplaced []string
 		fs.Visit(func(f *flag.Flag) {
-			if f.Name != "server" && f.Name != "token" && (f.Name != "table" || verb != "list") {
+			if f.Name != "server" && f.Name != "token" && (f.Name != "table" || verb != "list") && (f.Name != "wait" || verb != "start") {
 				misplaced = append(misplaced, "--"+f.Name)
 			}
 		})
@@ -87,7 +89,10 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		case "plan":
 			return c.do(ctx, "GET", "/api/v1/campaigns/"+rest[0]+"/plan", nil)
 		}
-		return c.do(ctx, "POST", "/api/v1/campaigns/"+rest[0]+"/"+verb, map[string]any{})
+		if err := c.do(ctx, "POST", "/api/v1/campaigns/"+rest[0]+"/"+verb, map[string]any{}); err != nil || !*wait {
+			return err
+		}
+		return c.watch(ctx, rest[0], stderr, time.Second)
 	case "create":
 		if len(rest) != 0 {
 			break
@@ -112,6 +117,56 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	}
 	fmt.Fprint(stderr, campaignUsage)
 	return errUsage
+}
+
+// watch prints a campaign's progress to w, a line whenever it changes,
+// until the campaign is done or cancelled (or ctx ends).
+func (c adminClient) watch(ctx context.Context, id string, w io.Writer, every time.Duration) error {
+	last := ""
+	start := time.Now()
+	for {
+		var buf bytes.Buffer
+		raw := c
+		raw.out, raw.loc = &buf, nil
+		if err := raw.do(ctx, "GET", "/api/v1/campaigns/"+id, nil); err != nil {
+			return err
+		}
+		var cur struct {
+			Status string `json:"status"`
+			Stats  struct {
+				Queued, Sent, Failed, Skipped, Pending int64
+				// Waiting says why a campaign holds (quiet hours, no
+				// WeChat API), when the server reports it.
+				Waiting *struct {
+					Reason string     `json:"reason"`
+					Until  *time.Time `json:"until"`
+				} `json:"waiting"`
+			} `json:"stats"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &cur); err != nil {
+			return fmt.Errorf("campaign %s: %w", id, err)
+		}
+		st := cur.Stats
+		line := fmt.Sprintf("%s: sent %d, skipped %d, failed %d, pending %d of %d", cur.Status, st.Sent, st.Skipped, st.Failed, st.Pending, st.Queued)
+		if wt := st.Waiting; wt != nil && wt.Reason != "" {
+			line += " — waiting: " + wt.Reason
+			if wt.Until != nil && c.loc != nil {
+				line += " until " + wt.Until.In(c.loc).Format("2006-01-02 15:04")
+			}
+		}
+		if line != last {
+			fmt.Fprintf(w, "%s (%s)\n", line, time.Since(start).Round(time.Second))
+			last = line
+		}
+		if cur.Status == "done" || cur.Status == "cancelled" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil // stopped watching; the campaign goes on
+		case <-time.After(every):
+		}
+	}
 }
 
 // table prints the campaign list as a table, times in the district's zone.

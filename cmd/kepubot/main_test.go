@@ -364,8 +364,13 @@ func TestCampaignEndToEnd(t *testing.T) {
 		t.Fatalf("create campaign: %d %v", code, c)
 	}
 	cid := c["id"].(string)
-	if code, body := e.api("POST", "/api/v1/campaigns/"+cid+"/start", organizer, map[string]any{}); code != 200 {
-		t.Fatalf("start: %d %v", code, body)
+	// Started from the shell, which shows the progress until it is done.
+	var started, progress bytes.Buffer
+	if err := run(ctx, []string{"campaign", "start", cid, "--wait", "--server", e.base, "--token", organizer}, &started, &progress, env(nil)); err != nil {
+		t.Fatalf("kepubot campaign start --wait: %v\n%s\n%s", err, started.String(), progress.String())
+	}
+	if lines := strings.Split(strings.TrimSpace(progress.String()), "\n"); !strings.HasPrefix(lines[len(lines)-1], "done: sent 4, skipped 0, failed 0, pending 0 of 4") {
+		t.Errorf("campaign start --wait progress:\n%s", progress.String())
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
