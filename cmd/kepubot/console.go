@@ -94,7 +94,7 @@ func (a *App) bootstrapConsole(ctx context.Context, w io.Writer) error {
 	if a.cfg.Admin.Token == "" {
 		// The CLI (kepubot campaign) needs a token; this one is the admin
 		// account's, made anew each start like the password.
-		fmt.Fprintf(w, "admin API token (for `kepubot campaign` in another terminal):\n  export KEPUBOT_ADMIN_TOKEN=%s\n", adminToken)
+		fmt.Fprintf(w, "admin API token (for `bin/kepubot campaign list` in another terminal):\n  export KEPUBOT_ADMIN_TOKEN=%s\n", adminToken)
 	}
 	fmt.Fprintln(w)
 	return nil

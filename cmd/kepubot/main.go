@@ -145,7 +145,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		if err := app.bootstrapConsole(setup, stderr); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "chat with the bot as a resident, in another terminal:\n  kepubot chat --server http://%s --as 小王   (or: go run ./cmd/kepubot chat ...)\n\n", app.Addr())
+		fmt.Fprintf(stderr, "chat with the bot as a resident, in another terminal:\n  bin/kepubot chat --server http://%s --as 小王   (bin/kepubot is what make run built; or: go run ./cmd/kepubot chat ...)\n\n", app.Addr())
 	}
 	<-ctx.Done()
 	logger.Info("shutting down")
