@@ -230,6 +230,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	users := admin.NewUsers(a.rdb)
 	auditLog := admin.NewAuditLog(a.rdb, a.logger)
 	a.admin = admin.NewServer(admin.BootstrapAdmin(a.cfg.Admin.Token, users), a.logger)
+	a.admin.SetClock(a.now)
 	admin.RegisterUsers(a.admin, users)
 	admin.RegisterAudit(a.admin, auditLog)
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
