@@ -93,6 +93,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if d != nil {
 		defer d.close()
 	}
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(stdout, "\ndemo stopped") // Ctrl-C: not a failure
+		return nil
+	}
 	if err != nil {
 		return err
 	}
