@@ -153,3 +153,24 @@ func TestDemoLeavesRoomForTheOrganizer(t *testing.T) {
 		t.Errorf("%s's phone does not show the campaign: %+v", chen.Name, got)
 	}
 }
+
+// TestDemoStopsQuietly: Ctrl-C (the context ends) during the simulated
+// days is no failure. Not parallel (the demo sets the process-wide WeChat
+// API base).
+func TestDemoStopsQuietly(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	done := make(chan error, 1)
+	w := &lockedWriter{w: &out}
+	go func() { done <- run(ctx, []string{"demo", "--days", "2"}, w, &errb, env(nil)) }()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(written(w, &out), "[1/3]"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo did not start:\n%s", written(w, &out))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil || !strings.Contains(out.String(), "demo stopped") {
+		t.Errorf("demo stopped by Ctrl-C: err = %v, output:\n%s", err, out.String())
+	}
+}
