@@ -241,3 +241,27 @@ func TestCommandsRefuseStrayArguments(t *testing.T) {
 		}
 	}
 }
+
+// A long import says how far it is, on stderr.
+func TestContentImportShowsProgress(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("items:\n")
+	const n = 2001
+	for i := range n {
+		fmt.Fprintf(&b, "  - {external_id: p-%d, title: 荔枝花期管理要点%d, summary: 花期控梢保花。, url: https://kepu.example.org/a/%d, groups: [farmer], towns: [], topics: [litchi], source: 增城区科协}\n", i, i, i)
+	}
+	file := filepath.Join(t.TempDir(), "items.yaml")
+	os.WriteFile(file, []byte(b.String()), 0o600)
+	srv := redistest.StartServer(t, redistest.Options{TCP: true})
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"content", "import", file}, &out, &errb,
+		env(map[string]string{"KEPUBOT_REDIS_URL": "redis://" + srv.Addr})); err != nil || !strings.Contains(out.String(), fmt.Sprintf("created %d", n)) {
+		t.Fatalf("import: %v %q\n%s", err, out.String(), errb.String())
+	}
+	for _, want := range []string{"imported 1000 of 2001 records", "imported 2000 of 2001 records", "import took"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+}
