@@ -1,5 +1,5 @@
 # kepubot developer commands. `make run` and `make test` are all a fresh
-# machine needs (Go installed); see README.md.
+# machine needs: Go (the console's chart library is vendored); see README.md.
 
 GO ?= go
 PKGS ?= ./...
@@ -9,27 +9,32 @@ VENDOR := bot/console/static/vendor
 
 .PHONY: run demo test vet race bench-smoke bench fuzz redis build clean assets
 
-run: assets     ## run the service on embedded defaults (no Redis, no WeChat account)
-	$(GO) run ./cmd/kepubot serve
+# run and demo build bin/kepubot first (the first build compiles every
+# dependency: minutes on a small machine) and then exec it, so Ctrl-C
+# reaches kepubot itself, which stops cleanly (exit 0, no make error).
+run: build      ## run the service on embedded defaults (no Redis, no WeChat account)
+	@exec bin/kepubot serve
 
-demo: assets    ## the simulated week; DEMO_ARGS=--keep-running leaves the console up
-	$(GO) run ./cmd/kepubot demo $(DEMO_ARGS)
+demo: build     ## the simulated week; DEMO_ARGS=--keep-running leaves the console up
+	@exec bin/kepubot demo $(DEMO_ARGS)
 
-build: assets   ## build bin/kepubot
-	$(GO) build -o bin/kepubot ./cmd/kepubot
+build:          ## build bin/kepubot
+	@test -x bin/kepubot || echo "building kepubot (the first time takes a few minutes)…"
+	@$(GO) build -o bin/kepubot ./cmd/kepubot
 
-test: assets redis vet race bench-smoke   ## everything CI runs
+test: redis vet race bench-smoke   ## everything CI runs
+	@command -v $${KEPUBOT_CHROMIUM:-chromium} >/dev/null 2>&1 || \
+		echo "SKIP: browser tests (no Chromium): install Debian's chromium or set KEPUBOT_CHROMIUM=/path/to/chrome; KEPUBOT_BROWSER_TESTS=1 makes a missing browser a failure"
 
-# The console's front-end libraries (Chart.js) come from the npm registry
-# at the versions in package-lock.json and are embedded into the binary
-# from bot/console/static/vendor (gitignored). Without them the console
-# still works and shows tables instead of charts.
-assets: $(VENDOR)/chart.umd.min.js   ## install the console's npm packages (npm ci) and copy them into static/vendor
-
-$(VENDOR)/chart.umd.min.js: $(ASSETS)/package.json $(ASSETS)/package-lock.json
+# The console's chart library (Chart.js) is vendored in
+# bot/console/static/vendor (MIT, licence beside it), so building needs
+# only Go. `make assets` refreshes it from the npm registry at the version
+# in package-lock.json (needs npm); commit the result.
+assets:         ## refresh the vendored Chart.js from npm (npm ci), with its licence
 	cd $(ASSETS) && npm ci --ignore-scripts --no-audit --no-fund
 	mkdir -p $(VENDOR)
-	cp $(ASSETS)/node_modules/chart.js/dist/chart.umd.min.js $@
+	cp $(ASSETS)/node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
+	cp $(ASSETS)/node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js.LICENSE.md
 
 redis:          ## install redis-server (Debian package) when missing: tests start their own
 	@.ci/ensure-redis
@@ -54,4 +59,4 @@ fuzz:           ## a short fuzzing pass over the parsers that take outside input
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./content/segment/
 
 clean:
-	rm -rf bin $(ASSETS)/node_modules $(VENDOR)
+	rm -rf bin $(ASSETS)/node_modules

@@ -71,6 +71,14 @@ func New(tax *taxonomy.Taxonomy, opts Options) *Bot {
 // WeChat's customer-service windows depend on.
 func (b *Bot) Handle(ctx context.Context, req *Request) (Reply, error) {
 	p, m := req.Profile, req.Msg
+	if req.Erased && !startsAgain(m) {
+		// They asked to be erased: profile nobody until they agree again.
+		req.Profile = nil
+		if m.Type == "event" && m.Event != "CLICK" && m.Event != "SCAN" {
+			return Reply{}, nil
+		}
+		return Text(txtErasedStartAgain), nil
+	}
 	if req.New {
 		p.CreatedAt = req.Now
 		// Only followers can message an account; an unsubscribe event is
@@ -88,6 +96,15 @@ func (b *Bot) Handle(ctx context.Context, req *Request) (Reply, error) {
 		}
 	}
 	return b.mux.Handle(ctx, req)
+}
+
+// startsAgain reports whether m is an erased subscriber's consent to be
+// profiled again: following (again) or 开始.
+func startsAgain(m *Message) bool {
+	if m.Type == "event" {
+		return m.Event == "subscribe"
+	}
+	return m.Type == "text" && isWord(m.Text, wordsRestart)
 }
 
 func (b *Bot) groupName(id string) string {

@@ -153,7 +153,9 @@ func (b *Bot) location(_ context.Context, req *Request) (Reply, error) {
 	}
 	if p.Step == profile.StepTown {
 		p.Town = town
-		return b.advance(req, profile.StepTown), nil
+		reply := b.advance(req, profile.StepTown)
+		reply.Text = fmt.Sprintf(txtLocationTown, b.townName(town)) + "\n" + reply.Text
+		return reply, nil
 	}
 	if p.Town != "" {
 		return Reply{}, nil // the subscriber's own answer wins
@@ -350,9 +352,19 @@ func (b *Bot) advance(req *Request, step profile.Step) Reply {
 	next := b.nextUnanswered(p, step+1)
 	if next == profile.StepNone {
 		p.Step = profile.StepNone
-		return Text(txtOnboardDone + "\n" + b.describe(p) + "\n\n" + txtSearchHint)
+		return Text(b.onboarded(p))
 	}
 	return b.ask(req, next)
+}
+
+// onboarded is the end of onboarding: what was set (or that nothing
+// was), and how to search.
+func (b *Bot) onboarded(p *profile.Profile) string {
+	set := b.describe(p)
+	if set == "" {
+		set = txtNothingSet
+	}
+	return txtOnboardDone + "\n" + set + "\n\n" + txtSearchHint
 }
 
 // nextUnanswered is the first onboarding step from s on that the profile
@@ -379,7 +391,7 @@ func (b *Bot) ask(req *Request, step profile.Step, intro ...string) Reply {
 	lines := append([]string(nil), intro...)
 	switch step {
 	case profile.StepNone:
-		lines = append(lines, txtOnboardDone, b.describe(p), "", txtSearchHint)
+		lines = append(lines, b.onboarded(p))
 		return Text(strings.Join(lines, "\n"))
 	case profile.StepGroup:
 		lines = append(lines, txtAskGroup)

@@ -54,6 +54,10 @@ type Request struct {
 	Profile *profile.Profile
 	// New is set when the subscriber had no profile before this message.
 	New bool
+	// Erased is set (with New) when the subscriber had their data erased
+	// and has not started again: nothing is stored until they send 开始 or
+	// follow again.
+	Erased bool
 	// Dialog is the subscriber's current multi-step dialog, if any.
 	Dialog Dialog
 	// Now is the handling time (the injected clock).

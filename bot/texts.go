@@ -21,10 +21,12 @@ const (
 
 	txtHelp = "您可以这样用：\n" +
 		"· 发关键词查科普，如“荔枝”“台风”\n" +
+		"· “答题”：参加科普知识竞赛；“排行”：看您的名次\n" +
+		"· “报名”：看能报名的活动；“报名 活动码”报名，“取消报名 活动码”取消\n" +
+		"· “我的活动”：看您报名的活动\n" +
 		"· “我的”：查看和修改您的资料\n" +
-		"· “退订”：不再接收推送\n" +
+		"· “退订”：不再接收推送；“订阅”：重新接收\n" +
 		"· “不看 荔枝”：不再推送某类内容\n" +
-		"· “订阅”：重新接收推送\n" +
 		"· “删除我的数据”：删除您的全部资料"
 
 	txtProfileHeader = "您的资料："
@@ -39,6 +41,8 @@ const (
 	txtConfirmErase = "确定要删除您的全部资料吗？删除后不能恢复。\n回复“确认删除”删除；回复其他内容取消。"
 	txtErased       = "已删除您的全部资料和使用记录。想重新开始，随时回复“开始”。"
 	txtEraseKept    = "好的，没有删除。"
+	// txtErasedStartAgain answers someone whose data was erased until they start again.
+	txtErasedStartAgain = "您的资料已经删除，我们没有再保存您的信息。\n想重新使用，请回复“开始”；也可以取消关注后重新关注。"
 
 	txtNothingFound = "暂时没找到相关内容🙏\n试试别的关键词，例如“荔枝”“台风”“中暑”“防诈骗”；回复“帮助”看更多用法。"
 	txtNonText      = "收到啦！目前我们只能看懂文字。发关键词就能查科普，例如“荔枝”“台风”。"
@@ -46,8 +50,10 @@ const (
 	txtTopicOptOut    = "好的，以后不再给您推送：%s。想恢复，回复“改兴趣”重新选。"
 	txtTopicOptOutHow = "请告诉我不想看哪类内容，例如：不看 荔枝"
 
-	txtLocationSet = "已按您的位置设为：%s。如不对，回复“改镇街”。"
-	txtSceneSet    = "已为您设置好：%s。回复“我的”可查看或修改。"
+	txtLocationSet  = "已按您的位置设为：%s。如不对，回复“改镇街”。"
+	txtLocationTown = "按您的位置，镇街设为：%s（如不对，回复“改镇街”）。"
+	txtNothingSet   = "您没有填写资料，我们会给您推送大家都关心的内容。回复“我的”可以随时补填。"
+	txtSceneSet     = "已为您设置好：%s。回复“我的”可查看或修改。"
 )
 
 // Words that subscribers type to steer the bot.

@@ -67,6 +67,10 @@ type WebhookOptions struct {
 	ReplyTTL time.Duration
 	// DialogTTL is how long an open dialog waits for an answer (default 7 days).
 	DialogTTL time.Duration
+	// Observe, when set, sees each message handled and its reply (not the
+	// retries answered from the store): the demo shows conversations held
+	// through `kepubot chat` on its simulated phones with it.
+	Observe func(msg *Message, reply Reply)
 }
 
 // Webhook is the HTTP endpoint WeChat posts messages to.
@@ -304,7 +308,7 @@ func (w *Webhook) process(ctx context.Context, msg *Message, mix *message.MixMes
 			w.opts.Metrics.dedupHit()
 			return w.awaitReply(ctx, sess)
 		}
-		req := &Request{Msg: msg, Profile: sess.Profile.Clone(), New: sess.Profile == nil, Now: w.opts.Now()}
+		req := &Request{Msg: msg, Profile: sess.Profile.Clone(), New: sess.Profile == nil, Erased: sess.Profile == nil && sess.Erased, Now: w.opts.Now()}
 		if req.New {
 			req.Profile = &profile.Profile{OpenID: msg.OpenID}
 		}
@@ -323,6 +327,9 @@ func (w *Webhook) process(ctx context.Context, msg *Message, mix *message.MixMes
 		err = w.store.Commit(ctx, sess, out)
 		switch {
 		case err == nil:
+			if w.opts.Observe != nil {
+				w.opts.Observe(msg, reply)
+			}
 			return reply, nil
 		case errors.Is(err, profile.ErrConflict):
 			// Another message of the same subscriber won the race: handle

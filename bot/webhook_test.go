@@ -313,7 +313,7 @@ func TestLocationSetsTown(t *testing.T) {
 	pt, _ := tax.Town("paitan")
 	r := f.event(t, "oG", "LOCATION", "", map[string]string{
 		"Latitude": fmt.Sprint(pt.Lat + 0.01), "Longitude": fmt.Sprint(pt.Lon - 0.01), "Precision": "30"})
-	wantContains(t, r, "关心什么")
+	wantContains(t, r, "派潭镇", "关心什么")
 	if p := f.profile(t, "oG"); p.Town != "paitan" {
 		t.Errorf("town after LOCATION = %q, want paitan", p.Town)
 	}
@@ -350,6 +350,90 @@ func TestSettingsOptOutAndErase(t *testing.T) {
 	c, err := f.store.Count(f.ctx, "default", profile.Term(profile.TownIndex("zhengguo")), nil, nil)
 	if err != nil || c.Total != 0 {
 		t.Errorf("erased subscriber still counted in town index: %d %v", c.Total, err)
+	}
+}
+
+func TestErasedSubscriberIsNotProfiledAgainUntilTheyStart(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	gone := func(openID string) {
+		t.Helper()
+		if _, _, err := f.store.Get(f.ctx, "default", openID); err != profile.ErrNotFound {
+			t.Errorf("profile of %s: err = %v, want ErrNotFound", openID, err)
+		}
+	}
+	f.event(t, "oR", "subscribe", "", nil)
+	f.text(t, "oR", "农民")
+	f.text(t, "oR", "删除我的数据")
+	f.text(t, "oR", "确认删除")
+	for _, msg := range []string{"我的", "订阅", "荔枝"} {
+		wantContains(t, f.text(t, "oR", msg), "已经删除", "开始")
+		gone("oR")
+	}
+	if r := f.event(t, "oR", "LOCATION", "", map[string]string{"Latitude": "23.6", "Longitude": "113.8", "Precision": "30"}); r.Content != "" {
+		t.Errorf("LOCATION after erase answered %q, want nothing", r.Content)
+	}
+	gone("oR")
+	wantContains(t, f.text(t, "oR", "开始"), "哪类人")
+	if p := f.profile(t, "oR"); !p.Subscribed || p.OptedOut {
+		t.Errorf("after 开始: %+v, want subscribed", p)
+	}
+	// Once started again, a later erasure and a follow create it again too.
+	f.text(t, "oR", "删除我的数据")
+	f.text(t, "oR", "确认删除")
+	wantContains(t, f.text(t, "oR", "我的"), "开始")
+	gone("oR")
+	wantContains(t, f.event(t, "oR", "subscribe", "", nil), "欢迎")
+	f.profile(t, "oR")
+	wantContains(t, f.text(t, "oR", "我的"), "您的资料")
+
+	// An admin's erasure (the API) leaves the same marker.
+	f.event(t, "oA", "subscribe", "", nil)
+	if err := f.store.Update(f.ctx, "default", "oA", func(*profile.Profile) (*profile.Profile, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, f.text(t, "oA", "我的"), "开始")
+	gone("oA")
+	// Erasing someone who unfollowed (the retention job) leaves no marker:
+	// following again profiles them anew anyway.
+	f.event(t, "oU", "subscribe", "", nil)
+	f.event(t, "oU", "unsubscribe", "", nil)
+	if err := f.store.Update(f.ctx, "default", "oU", func(*profile.Profile) (*profile.Profile, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.rdb.Keys(f.ctx, "*gone:oU").Result(); err != nil || len(n) != 0 {
+		t.Errorf("erasing an unfollowed subscriber left %v (%v)", n, err)
+	}
+	// Someone kepubot never saw (a follower from before) is still welcome.
+	wantContains(t, f.text(t, "oN", "我的"), "您的资料")
+	f.profile(t, "oN")
+}
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	wantContains(t, f.text(t, "oH", "帮助"), "答题", "排行", "报名", "取消报名", "我的活动", "退订", "删除我的数据")
+}
+
+func TestOnboardingUnderstandsPhrasesAndSkips(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for _, phrase := range []string{"种荔枝的", "我是养鱼的", "家里种菜"} {
+		o := "oP" + phrase
+		f.event(t, o, "subscribe", "", nil)
+		wantContains(t, f.text(t, o, phrase), "哪个镇街")
+		if p := f.profile(t, o); p.Group != "farmer" {
+			t.Errorf("%q: group %q, want farmer", phrase, p.Group)
+		}
+	}
+	// Skipping every question: a confirmation without empty lines in it.
+	f.event(t, "oS", "subscribe", "", nil)
+	f.text(t, "oS", "跳过")
+	f.text(t, "oS", "跳过")
+	r := f.text(t, "oS", "跳过")
+	wantContains(t, r, "设置好了", "没有填写")
+	if strings.Contains(r.Content, "\n\n\n") || strings.HasPrefix(strings.SplitN(r.Content, "\n", 2)[1], "\n") {
+		t.Errorf("confirmation after skipping everything has an empty line: %q", r.Content)
 	}
 }
 

@@ -196,8 +196,8 @@ func TestSampleEvents(t *testing.T) {
 		Competitions []content.Competition `yaml:"competitions"`
 	}
 	decodeSample(t, "events.yaml", &f)
-	if len(f.Events) != 4 || len(f.Competitions) != 2 {
-		t.Fatalf("events.yaml has %d events and %d competitions, want 4 and 2", len(f.Events), len(f.Competitions))
+	if len(f.Events) != 4 || len(f.Competitions) != 3 {
+		t.Fatalf("events.yaml has %d events and %d competitions, want 4 and 3", len(f.Events), len(f.Competitions))
 	}
 	cst := time.FixedZone("CST", 8*3600)
 	codes := map[string]bool{}
@@ -255,9 +255,9 @@ func TestSampleEvents(t *testing.T) {
 			t.Errorf("%s: audience %q is not a simple segment expression", where, c.Audience)
 		}
 	}
-	if !strings.Contains(f.Competitions[0].Title+f.Competitions[1].Title, "公民科学素质知识竞赛") ||
-		!strings.Contains(f.Competitions[0].Title+f.Competitions[1].Title, "农村居民科学素质竞赛") {
-		t.Errorf("competitions are not the plan's two quizzes")
+	all := f.Competitions[0].Title + f.Competitions[1].Title + f.Competitions[2].Title
+	if !strings.Contains(all, "公民科学素质知识竞赛") || !strings.Contains(all, "农村居民科学素质竞赛") || !strings.Contains(all, "科技活动周") {
+		t.Errorf("competitions are not the plan's two quizzes and the Science and Technology Week quiz")
 	}
 }
 

@@ -167,6 +167,7 @@ type Created struct{ Body any }
 type Server struct {
 	auth   Authenticator
 	audit  Auditor
+	now    func() time.Time // nil: time.Now
 	logger *slog.Logger
 	// throttle, when set, slows down wrong bearer tokens per client
 	// address (ThrottleTokens).
@@ -232,6 +233,10 @@ type Auditor interface {
 // SetAuditor sets where state-changing requests are recorded.
 func (s *Server) SetAuditor(a Auditor) { s.audit = a }
 
+// SetClock sets the clock of the audit log's times (default time.Now): the
+// demo's simulated clock, so the API's entries and the console's agree.
+func (s *Server) SetClock(now func() time.Time) { s.now = now }
+
 // NewServer returns an admin API server with no routes but its OpenAPI
 // document's; areas add theirs with Handle.
 func NewServer(auth Authenticator, logger *slog.Logger) *Server {
@@ -277,7 +282,7 @@ func (s *Server) handle(pattern string, h HandlerFunc, audited bool, roles []Rol
 		defer func() {
 			if audited && s.audit != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
 				s.audit.Audit(r.Context(), AuditEntry{Principal: p, Method: r.Method, Path: r.URL.Path,
-					Account: Account(r), Status: ErrorStatusOrOK(err), Time: time.Now()})
+					Account: Account(r), Status: ErrorStatusOrOK(err), Time: s.clock()})
 			}
 		}()
 		if err != nil {
@@ -475,4 +480,11 @@ func Account(r *http.Request) string {
 		return a
 	}
 	return "default"
+}
+
+func (s *Server) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
 }

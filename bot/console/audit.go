@@ -2,6 +2,7 @@ package console
 
 import (
 	"strings"
+	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 )
@@ -40,9 +41,36 @@ var auditActions = map[string]string{
 	"POST /api/v1/qrcodes": "生成二维码", "DELETE /api/v1/subscribers/*": "删除订阅者数据",
 }
 
+// mergeAudit shows a console action once: a console request and the
+// admin API call it made are both recorded (each layer audits what it
+// receives); next to each other, by the same user, doing the same action
+// within a few seconds, the page keeps the console's entry, the outcome
+// the user saw.
+func mergeAudit(rows []auditRow) []auditRow {
+	out := make([]auditRow, 0, len(rows))
+	for i := 0; i < len(rows); i++ {
+		if i+1 < len(rows) {
+			a, b := rows[i], rows[i+1]
+			d := a.Time.Sub(b.Time)
+			if a.Action != "" && a.Action == b.Action && a.UserID == b.UserID && d < 5*time.Second && d > -5*time.Second &&
+				strings.HasPrefix(a.Path, "/console/") != strings.HasPrefix(b.Path, "/console/") {
+				if strings.HasPrefix(a.Path, "/console/") {
+					out = append(out, a)
+				} else {
+					out = append(out, b)
+				}
+				i++
+				continue
+			}
+		}
+		out = append(out, rows[i])
+	}
+	return out
+}
+
 // auditAction says what an audited request did, or "" for one it does
 // not know (the page shows the path either way). Console pages that
-// call the API are recorded twice, once each.
+// call the API are recorded twice, once each (mergeAudit shows them once).
 func auditAction(method, path string) string {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	// Ids follow their collection: /api/v1/items/<id>/..., /console/users/<id>/...

@@ -3,6 +3,9 @@ package console
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/admin"
 )
 
 func TestAuditAction(t *testing.T) {
@@ -28,5 +31,31 @@ func TestAuditAction(t *testing.T) {
 		if got := auditAction(method, path); got != want {
 			t.Errorf("auditAction(%s) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestMergeAudit(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2027, 5, 24, 8, 0, 0, 0, time.UTC)
+	rec := func(user, method, path string, sec int) auditRow {
+		return auditRow{AuditRecord: admin.AuditRecord{UserID: user, Method: method, Path: path, Time: at.Add(time.Duration(sec) * time.Second)},
+			Action: auditAction(method, path)}
+	}
+	rows := []auditRow{
+		rec("u_1", "POST", "/console/campaigns/c_1/start", 1), // newest first
+		rec("u_1", "POST", "/api/v1/campaigns/c_1/start", 1),
+		rec("u_2", "POST", "/api/v1/campaigns/c_1/pause", 0), // an API client's own call
+		rec("u_1", "POST", "/api/v1/items/it_1/publish", -60),
+		rec("u_1", "POST", "/console/items/it_1/publish", -60),
+		rec("u_1", "POST", "/console/login", -120),
+	}
+	got := mergeAudit(rows)
+	var paths []string
+	for _, r := range got {
+		paths = append(paths, r.Path)
+	}
+	want := []string{"/console/campaigns/c_1/start", "/api/v1/campaigns/c_1/pause", "/console/items/it_1/publish", "/console/login"}
+	if strings.Join(paths, " ") != strings.Join(want, " ") {
+		t.Errorf("mergeAudit = %v, want %v", paths, want)
 	}
 }

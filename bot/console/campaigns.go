@@ -49,12 +49,25 @@ type campaignJSON struct {
 // directly, a few at a time, as the dashboard's are: the API's campaign
 // route adds breakdowns by town and group the list does not show.
 func (c *Console) campaignsPage(w http.ResponseWriter, r *http.Request, s *Session) error {
-	rows, err := c.recentCampaigns(r.Context(), admin.Account(r), campaignsListed)
+	account := admin.Account(r)
+	rows, err := c.recentCampaigns(r.Context(), account, campaignsListed)
 	if err != nil {
 		return err
 	}
+	// Items by title, not id.
+	titles := map[string]string{}
+	for _, row := range rows {
+		if id := row.ItemID; id != "" {
+			if _, done := titles[id]; !done {
+				titles[id] = "（内容已不存在）"
+				if it, err := c.item(r.Context(), s, account, id); err == nil {
+					titles[id] = it.Title
+				}
+			}
+		}
+	}
 	c.render(w, http.StatusOK, "campaigns.html", view{Title: "推送", Session: s,
-		Data: map[string]any{"Rows": rows, "CanEdit": canOrganize(s)}})
+		Data: map[string]any{"Rows": rows, "CanEdit": canOrganize(s), "Titles": titles}})
 	return nil
 }
 
@@ -238,6 +251,10 @@ var (
 		"subscribe_not_tracked": "只订阅了通知，活动消息无法送达",
 	}
 )
+
+// ReasonName says why a subscriber was skipped or a send failed, in
+// Chinese: the stats' reason key ("frequency_cap") as the console shows it.
+func ReasonName(r string) string { return reasonName(r) }
 
 func reasonName(r string) string {
 	if n, ok := reasonNames[r]; ok {

@@ -147,11 +147,20 @@ var roleNames = map[admin.Role]string{
 
 func (c *Console) parseTemplates() error {
 	funcs := template.FuncMap{
-		"role":   func(r admin.Role) string { return roleNames[r] },
-		"num":    formatNum,
-		"pct":    pct,
-		"time":   func(t time.Time) string { return t.In(c.cfg.Now().Location()).Format("2006-01-02 15:04") },
-		"status": func(s campaign.Status) string { return statusNames[s] },
+		"role":     func(r admin.Role) string { return roleNames[r] },
+		"num":      formatNum,
+		"pct":      pct,
+		"time":     func(t time.Time) string { return t.In(c.cfg.Now().Location()).Format("2006-01-02 15:04") },
+		"status":   func(s campaign.Status) string { return statusNames[s] },
+		"cname":    func(name string) string { return campaignName(name, c.cfg.Now().Location()) },
+		"audience": func(expr string) string { return describeAudience(expr, c.cfg.Tax) },
+		"reminder": reminderText,
+		"account": func(id string) string {
+			if id == "default" {
+				return "默认公众号"
+			}
+			return "公众号 " + id
+		},
 		"channel": func(ch string) string {
 			if n, ok := channelNames[ch]; ok {
 				return n
@@ -217,7 +226,9 @@ func (c *Console) routes() {
 	c.opsRoutes()      // ops.go: jobs, dead letters, demand log, exports
 	c.phoneRoutes()    // phones.go: the demo's phone view
 	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
-		c.fail(w, r, nil, http.StatusNotFound, "页面不存在")
+		// A logged-in user keeps the navigation on a page that is not there.
+		s, _ := c.sessionOf(r)
+		c.fail(w, r, s, http.StatusNotFound, "页面不存在")
 	})
 }
 

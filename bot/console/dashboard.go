@@ -31,9 +31,9 @@ const recentShown = 8
 // barWidth is the width in pixels of the longest town bar.
 const barWidth = 160
 
-// chartLib is the Chart.js build `make assets` copies from the npm
-// package into static/vendor (gitignored). Without it the dashboard shows
-// its tables only.
+// chartLib is the Chart.js build vendored in static/vendor (committed;
+// `make assets` refreshes it from the npm package). Without it the
+// dashboard would show its tables only.
 const chartLib = "static/vendor/chart.umd.min.js"
 
 // chartsEmbedded reports whether the binary carries the chart library.
@@ -45,7 +45,7 @@ func chartsEmbedded() bool {
 // warnMissingAssets logs once, from New, that charts are off.
 func (c *Console) warnMissingAssets() {
 	if !chartsEmbedded() {
-		c.logger.Warn("console: " + chartLib + " is missing, so the dashboard shows tables without charts; run `make assets` (npm ci) before building")
+		c.logger.Warn("console: " + chartLib + " is missing, so the dashboard shows tables without charts; restore it from git (or run `make assets`) and build again")
 	}
 }
 
@@ -62,8 +62,8 @@ type townRow struct {
 	Bar        int // pixels, against the biggest town
 }
 
-// Coverage is the town's reachable subscribers per resident, "–" when its
-// population is unknown.
+// Coverage is the town's reachable subscribers per resident, "暂无" when
+// its population is unknown.
 func (t townRow) Coverage() string { return pct(t.Total, t.Population) }
 
 type campaignRow struct {
@@ -495,10 +495,16 @@ func formatNum(n int64) string {
 	return string(out)
 }
 
-// pct is part of whole as a percentage with one decimal, "–" for none.
+// pct is part of whole as a percentage with one decimal, "暂无" when
+// whole is 0. A share too small for that (a new account's coverage of a
+// town of 100,000) is in per mille, so it does not read as zero.
 func pct(part, whole int64) string {
 	if whole <= 0 {
-		return "–"
+		return "暂无"
 	}
-	return strconv.FormatFloat(float64(part)*100/float64(whole), 'f', 1, 64) + "%"
+	p := float64(part) * 100 / float64(whole)
+	if part > 0 && p < 0.05 {
+		return strconv.FormatFloat(p*10, 'f', 2, 64) + "‰"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 }

@@ -28,6 +28,9 @@ func (c *Console) eventRoutes() {
 	c.handle("POST /console/events", c.createEvent, admin.RoleOrganizer)
 	c.handle("GET /console/events/{id}", c.eventPage, admin.Roles()...)
 	c.handle("POST /console/events/{id}/publish", c.publish("events"), admin.RoleOrganizer)
+	c.handle("GET /console/events/{id}/qrcode", c.eventQRCode, admin.RoleOrganizer, admin.RoleViewer)
+	c.handle("POST /console/events/{id}/notice", c.eventNotice, admin.RoleOrganizer)
+	c.handle("POST /console/events/{id}/reminders", c.eventReminders, admin.RoleOrganizer)
 }
 
 // objFieldNames are the Chinese labels of competition and event fields
@@ -456,13 +459,21 @@ type eventView struct {
 	ByTown     countsTable
 	ByGroup    countsTable
 	Feedback   map[string]int64
+	// CanOperate: the organizer's buttons (notice, reminders) of a
+	// published event.
+	CanOperate bool
+	Done       string   // what the last action did
+	QR         *eventQR // the check-in code, when asked for
 }
 
 func (c *Console) eventPage(w http.ResponseWriter, r *http.Request, s *Session) error {
+	if r.URL.Query().Get("done") == "reminders" {
+		return c.showEvent(w, r, s, http.StatusOK, "", func(v *eventView) { v.Done = "已按活动时间安排好提醒。" })
+	}
 	return c.showEvent(w, r, s, http.StatusOK, "")
 }
 
-func (c *Console) showEvent(w http.ResponseWriter, r *http.Request, s *Session, status int, msg string) error {
+func (c *Console) showEvent(w http.ResponseWriter, r *http.Request, s *Session, status int, msg string, with ...func(*eventView)) error {
 	ctx := r.Context()
 	base := "/api/v1/events/" + url.PathEscape(r.PathValue("id"))
 	var v eventView
@@ -496,6 +507,10 @@ func (c *Console) showEvent(w http.ResponseWriter, r *http.Request, s *Session, 
 		v.ByGroup = countsTable{"人群", orderCounts(st.ByGroup, c.groupIDs(), c.groupName)}
 	} else if _, ok := err.(*apiError); !ok {
 		return err
+	}
+	v.CanOperate = v.Event.Status == content.StatusPublished && mayAct(s, admin.RoleOrganizer)
+	for _, f := range with {
+		f(&v)
 	}
 	c.render(w, status, "event.html", view{Title: v.Event.Title, Session: s, Error: msg, Data: v})
 	return nil

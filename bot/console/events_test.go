@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,7 +35,10 @@ func (b *bundle) withEvents(t *testing.T) *signup.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin.RegisterSignups(b.api, admin.SignupDeps{Signups: svc, Events: b.content})
+	admin.RegisterSignups(b.api, admin.SignupDeps{Signups: svc, Events: b.content,
+		WeChat: func(string) (admin.QRCreator, error) {
+			return nil, fmt.Errorf("%w: WeChat API is not configured", admin.ErrUnavailable)
+		}})
 	return svc
 }
 
@@ -205,6 +209,27 @@ func TestEventPages(t *testing.T) {
 	}
 	if list := viewer.do("GET", "/console/events", nil); !strings.Contains(list.body, `href="`+path+`"`) {
 		t.Errorf("event list does not link %s", path)
+	}
+
+	// The organizer's buttons: check-in code, reminders, a notice.
+	if strings.Contains(page.body, "重新安排提醒") || strings.Contains(page.body, "创建通知推送") || !strings.Contains(page.body, "签到二维码") {
+		t.Errorf("viewer's event page: organizer buttons shown, or no check-in code link")
+	}
+	opage := org.do("GET", path, nil)
+	for _, want := range []string{path + "/qrcode", path + "/reminders", path + "/notice", "开始前 24 小时"} {
+		if !strings.Contains(opage.body, want) {
+			t.Errorf("organizer's event page lacks %q", want)
+		}
+	}
+	r = org.do("POST", path+"/reminders", url.Values{"csrf": {otok}})
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(org.do("GET", r.Header.Get("Location"), nil).body, "已按活动时间安排好提醒") {
+		t.Errorf("reschedule reminders = %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if qr := org.do("GET", path+"/qrcode", nil); qr.StatusCode != http.StatusServiceUnavailable || !strings.Contains(qr.body, "签到二维码暂时无法生成") {
+		t.Errorf("check-in code without WeChat = %d, want 503 saying why", qr.StatusCode)
+	}
+	if n := org.do("POST", path+"/notice", url.Values{"csrf": {otok}, "url": {""}}); n.StatusCode != http.StatusBadRequest || !strings.Contains(n.body, "活动通知没有创建") {
+		t.Errorf("notice without a link = %d, want 400 saying so", n.StatusCode)
 	}
 }
 

@@ -453,6 +453,7 @@ type historyRow struct {
 	ActionName string
 	ToName     string
 	ByName     string
+	ReasonText string // the reason, with the system's own reasons in Chinese
 }
 
 type itemView struct {
@@ -489,7 +490,7 @@ func (c *Console) showItem(w http.ResponseWriter, r *http.Request, s *Session, i
 	for i := len(it.History) - 1; i >= 0; i-- {
 		t := it.History[i]
 		v.History = append(v.History, historyRow{Transition: t, ActionName: actionNames[t.Action],
-			ToName: itemStatusNames[t.To], ByName: who(t.By)})
+			ToName: itemStatusNames[t.To], ByName: who(t.By), ReasonText: reasonText(t.Reason)})
 	}
 	for n := it.Version; n >= 1; n-- {
 		v.Versions = append(v.Versions, n)
@@ -569,7 +570,22 @@ func (c *Console) userNames(ctx context.Context) (func(string) string, error) {
 			return m[id]
 		case id == "import":
 			return "批量导入"
+		case id == "samples":
+			return "示例内容（启动时导入）"
+		case id == "cli":
+			return "命令行导入"
+		case strings.HasPrefix(id, "feed:"):
+			return "外部内容源 " + strings.TrimPrefix(id, "feed:")
 		}
 		return id
 	}, nil
+}
+
+// reasonText shows a transition's reason; the ones the system writes
+// itself are in Chinese.
+func reasonText(r string) string {
+	if n, ok := map[string]string{"trusted import": "来自可信来源，导入时直接发布"}[r]; ok {
+		return n
+	}
+	return r
 }

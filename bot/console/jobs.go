@@ -3,6 +3,8 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
@@ -90,3 +92,34 @@ var jobTitles = map[string]string{
 	"stats-rollup":     "每日统计汇总",
 	"retention":        "清除超过保存期限的个人数据",
 }
+
+// campaignName is how the console shows a campaign's name: a scheduled
+// job's campaign ("daily-tip daily-tip@2027-05-17T08:00:00+08:00") by the
+// job's Chinese title and its local time, without internal ids; an
+// organizer's own name as written.
+func campaignName(name string, loc *time.Location) string {
+	job, rest, _ := strings.Cut(name, " ")
+	title, ok := jobTitles[job]
+	if !ok {
+		return name
+	}
+	title, _, _ = strings.Cut(title, "：")
+	parts := []string{title}
+	for _, f := range strings.Fields(rest) {
+		if _, at, ok := strings.Cut(f, "@"); ok {
+			if t, err := time.Parse(time.RFC3339, at); err == nil {
+				parts = append(parts, t.In(loc).Format("2006-01-02 15:04"))
+			} else {
+				parts = append(parts, "手动运行")
+			}
+			continue
+		}
+		if internalIDRE.MatchString(f) || f == job {
+			continue // an item's id: the campaign page shows its title
+		}
+		parts = append(parts, f)
+	}
+	return strings.Join(parts, " · ")
+}
+
+var internalIDRE = regexp.MustCompile(`^[a-z]+_[0-9]+$`)

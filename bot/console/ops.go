@@ -58,7 +58,7 @@ func redirectDone(w http.ResponseWriter, r *http.Request, path, account, done st
 // localTime formats an optional time in the console's time zone.
 func (c *Console) localTime(t *time.Time) string {
 	if t == nil || t.IsZero() {
-		return "–"
+		return "暂无"
 	}
 	return t.In(c.cfg.Now().Location()).Format("2006-01-02 15:04")
 }

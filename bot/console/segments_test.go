@@ -186,7 +186,7 @@ func TestSegmentSaveAndDelete(t *testing.T) {
 	}
 	list := org.do("GET", r.Header.Get("Location"), nil)
 	if !strings.Contains(list.body, "已保存受众 paitan-farmers") ||
-		!strings.Contains(list.body, "<td>paitan-farmers</td>\n    <td class=\"expr\"><code>group:farmer &amp; town:paitan</code></td>\n    <td>2</td>") {
+		!strings.Contains(list.body, "<td><code>paitan-farmers</code></td>\n    <td class=\"expr\">人群：农民 且 镇街：派潭镇<br><small><code>group:farmer &amp; town:paitan</code></small></td>\n    <td>2</td>") {
 		t.Errorf("list after saving lacks the segment with its count 2:\n%s", list.body)
 	}
 	// A taken name is refused with a message, and the first one is kept.

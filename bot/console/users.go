@@ -72,6 +72,6 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *Session) 
 	for i, e := range entries {
 		rows[i] = auditRow{AuditRecord: e, Action: auditAction(e.Method, e.Path), OK: e.Status < 400}
 	}
-	c.render(w, http.StatusOK, "audit.html", view{Title: "审计日志", Session: s, Data: rows})
+	c.render(w, http.StatusOK, "audit.html", view{Title: "审计日志", Session: s, Data: mergeAudit(rows)})
 	return nil
 }

@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -29,8 +30,8 @@ func (s *Store) Import(ctx context.Context, account string, ps []*Profile) (int,
 				}
 				tag := shardTag(account, ShardOf(p.OpenID))
 				changes := s.indexChanges(nil, p)
-				args := make([]any, 0, 12+3*len(changes))
-				args = append(args, tag, p.OpenID, "", "", "", b, "", 1, "keep", "", 1, len(changes))
+				args := make([]any, 0, 13+3*len(changes))
+				args = append(args, tag, p.OpenID, "", "", "", b, "", 1, "keep", "", 1, int64(ErasedTTL/time.Second), len(changes))
 				for _, c := range changes {
 					args = append(args, c.index, c.bit, c.ttl)
 				}

@@ -13,6 +13,7 @@ import (
 //	kb:{<acct>:<shard>}:o:<bucket>      hash openid → packed profile, with its local id (openidBuckets buckets)
 //	kb:{<acct>:<shard>}:r:<lid/128>     hash local id → openid (to turn segment bits into openids)
 //	kb:{<acct>:<shard>}:dlg:<openid>    dialog state of one subscriber (with TTL)
+//	kb:{<acct>:<shard>}:gone:<openid>   erasure marker: this subscriber asked to be erased (ErasedTTL)
 //	kb:{<acct>:<shard>}:dd:<msgkey>     webhook dedup: pending claim, then the stored reply
 //	kb:{<acct>:<shard>}:ix:<index>      segment bitmap over local ids (see indexes.go)
 //	kb:{<acct>:<shard>}:tmp:<random>    scratch bitmaps of segment evaluation
@@ -35,6 +36,11 @@ const (
 	// ActiveDays is how long daily activity bitmaps live: segments can ask
 	// for activity within the last ActiveDays days.
 	ActiveDays = 35
+	// ErasedTTL is how long the marker of an erased subscriber lives: in
+	// that time a message from them (still a follower) creates no profile
+	// until they say 开始 or follow again (Session.Erased). It holds the
+	// openid and nothing else, and is left only for a follower.
+	ErasedTTL = 365 * 24 * time.Hour
 )
 
 // ShardOf returns the shard of an openid.
@@ -61,6 +67,8 @@ func seqKey(tag string) string { return tag + ":seq" }
 func dedupKey(tag, msgKey string) string { return tag + ":dd:" + msgKey }
 
 func dialogKey(tag, openID string) string { return tag + ":dlg:" + openID }
+
+func goneKey(tag, openID string) string { return tag + ":gone:" + openID }
 
 func indexKey(tag, index string) string { return tag + ":ix:" + index }
 

@@ -104,6 +104,10 @@ type Session struct {
 	Profile *Profile
 	// Dialog is the stored dialog state, nil when none.
 	Dialog []byte
+	// Erased is set, when Profile is nil, for a subscriber whose data was
+	// erased (删除我的数据, or by an admin) within ErasedTTL: they have not
+	// agreed to be profiled again yet.
+	Erased bool
 
 	// Duplicate is set when another attempt already claimed or answered
 	// this message; Reply then holds its stored reply, or is nil while that
@@ -161,6 +165,7 @@ func (s *Store) Begin(ctx context.Context, account, openID, msgKey string, ttl t
 func (s *Store) load(ctx context.Context, sess *Session, ttl time.Duration) error {
 	var claimed *redis.BoolCmd
 	var record, profileCmd, dialogCmd *redis.StringCmd
+	var goneCmd *redis.IntCmd
 	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		if sess.claim != "" {
 			dd := dedupKey(sess.tag, sess.msgKey)
@@ -169,6 +174,7 @@ func (s *Store) load(ctx context.Context, sess *Session, ttl time.Duration) erro
 		}
 		profileCmd = pipe.HGet(ctx, openIDBucketKey(sess.tag, sess.OpenID), sess.OpenID)
 		dialogCmd = pipe.Get(ctx, dialogKey(sess.tag, sess.OpenID))
+		goneCmd = pipe.Exists(ctx, goneKey(sess.tag, sess.OpenID))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -183,6 +189,7 @@ func (s *Store) load(ctx context.Context, sess *Session, ttl time.Duration) erro
 		return nil
 	}
 	if errors.Is(profileCmd.Err(), redis.Nil) {
+		sess.Erased = goneCmd.Val() > 0
 		return nil
 	}
 	var dialog []byte
@@ -195,6 +202,7 @@ func (s *Store) load(ctx context.Context, sess *Session, ttl time.Duration) erro
 // fill puts a packed profile (raw; "" for none) and dialog into sess.
 func (s *Store) fill(ctx context.Context, sess *Session, raw string, dialog []byte) error {
 	sess.Profile, sess.Dialog, sess.lid, sess.oldBytes, sess.ID.Local = nil, dialog, "", raw, 0
+	sess.Erased = false
 	if raw == "" {
 		return nil
 	}
@@ -284,10 +292,17 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 		dialogMode = "set"
 	}
 	changes := s.indexChanges(sess.Profile, out.Profile)
-	args := make([]any, 0, 12+3*len(changes))
+	// Someone who unfollowed cannot write to the account until they follow
+	// again, which profiles them anew: erasing them (the retention job)
+	// keeps no marker.
+	marker := int64(ErasedTTL / time.Second)
+	if sess.Profile != nil && !sess.Profile.Subscribed {
+		marker = 0
+	}
+	args := make([]any, 0, 13+3*len(changes))
 	args = append(args, sess.tag, sess.OpenID, sess.claim, sess.lid, sess.oldBytes, newBytes,
 		append([]byte(replyPrefix), out.Reply...), max(out.ReplyTTL.Milliseconds(), 1),
-		dialogMode, out.Dialog, max(out.DialogTTL.Milliseconds(), 1), len(changes))
+		dialogMode, out.Dialog, max(out.DialogTTL.Milliseconds(), 1), marker, len(changes))
 	for _, c := range changes {
 		args = append(args, c.index, c.bit, c.ttl)
 	}
@@ -307,6 +322,9 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 		}
 		if err := s.fill(ctx, sess, raw, dialog); err != nil {
 			return err
+		}
+		if gone, _ := res[3].(int64); raw == "" && gone > 0 {
+			sess.Erased = true
 		}
 		sess.refreshed = true
 		return ErrConflict

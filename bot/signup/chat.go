@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,10 +63,35 @@ func argument(text, word string) string {
 	return strings.ToUpper(strings.Join(strings.Fields(rest), ""))
 }
 
+// openListed is how many open events 报名 without a code lists.
+const openListed = 5
+
+// openList answers 报名 without a code: the events taking sign-ups now,
+// soonest first, each with its code.
+func (s *Service) openList(ctx context.Context, account string) (bot.Reply, error) {
+	evs, err := s.recentEvents(ctx, account, s.cfg.Now())
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].StartsAt.Before(evs[j].StartsAt) })
+	lines := []string{txtSignupOpen}
+	for _, ev := range evs {
+		if s.open(ev) != nil || len(lines) > openListed {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("· 「%s」%s，%s（活动码 %s）", ev.Title, s.when(ev.StartsAt), venue(ev), ev.Code))
+	}
+	if len(lines) == 1 {
+		return bot.Text(txtSignupNone), nil
+	}
+	code := evs[slices.IndexFunc(evs, func(ev content.Event) bool { return s.open(ev) == nil })].Code
+	return bot.Text(strings.Join(append(lines, fmt.Sprintf(txtSignupHow, code)), "\n")), nil
+}
+
 func (s *Service) signupCmd(ctx context.Context, req *bot.Request) (bot.Reply, error) {
 	code := argument(req.Msg.Text, wordsSignup)
 	if code == "" {
-		return bot.Text(txtSignupUsage), nil
+		return s.openList(ctx, req.Msg.Account)
 	}
 	ev, err := s.ByCode(ctx, req.Msg.Account, code)
 	if errors.Is(err, ErrNotFound) {

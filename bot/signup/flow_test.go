@@ -219,3 +219,28 @@ func TestVenueScan(t *testing.T) {
 		t.Errorf("CSV = %q, %v", csv.String(), err)
 	}
 }
+
+// TestSignupWithoutCodeListsOpenEvents: 报名 alone lists the events taking
+// sign-ups now with their codes (a closed one is left out), and a date
+// in another year says the year.
+func TestSignupWithoutCodeListsOpenEvents(t *testing.T) {
+	start := time.Date(2027, 9, 18, 14, 30, 0, 0, shanghai)
+	b := setup(t, time.Date(2026, 12, 20, 9, 0, 0, 0, shanghai), "")
+	r := b.text(t, "oL", "报名")
+	if !strings.Contains(r.Content, "现在没有可以报名的活动") {
+		t.Errorf("报名 with no events: %q", r.Content)
+	}
+	ev := b.event(t, scienceDay(start, 100))
+	closed := scienceDay(start.AddDate(0, 1, 0), 10)
+	closed.Title, closed.SignupOpens, closed.SignupCloses = "三下乡", start.AddDate(0, 0, 20), start.AddDate(0, 0, 25)
+	b.event(t, closed)
+	r = b.text(t, "oL", "报名")
+	for _, want := range []string{"现在可以报名的活动", ev.Title, "报名 " + ev.Code, "2027年9月18日"} {
+		if !strings.Contains(r.Content, want) {
+			t.Errorf("报名 = %q, want it to contain %q", r.Content, want)
+		}
+	}
+	if strings.Contains(r.Content, "三下乡") {
+		t.Errorf("报名 lists an event whose sign-up has not opened: %q", r.Content)
+	}
+}

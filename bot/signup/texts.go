@@ -10,7 +10,9 @@ import (
 // Everything a subscriber reads about events, in the bot's style: short,
 // friendly Simplified Chinese.
 const (
-	txtSignupUsage = "报名请回复“报名”加活动码，例如：报名 KX2027"
+	txtSignupNone  = "现在没有可以报名的活动。看到活动通知后，回复“报名 活动码”即可报名。"
+	txtSignupOpen  = "现在可以报名的活动："
+	txtSignupHow   = "报名请回复“报名”加活动码，例如：报名 %s"
 	txtCancelUsage = "取消报名请回复“取消报名”加活动码，例如：取消报名 KX2027"
 	txtNoEvent     = "没有找到活动码“%s”的活动🙏 请核对活动码。"
 	txtClosed      = "「%s」现在不能报名（还没开始报名、已截止或已结束）。"
@@ -42,7 +44,11 @@ var (
 func (s *Service) when(t time.Time) string {
 	t = t.In(s.cfg.Loc)
 	week := [...]string{"日", "一", "二", "三", "四", "五", "六"}
-	return fmt.Sprintf("%d月%d日（周%s）%02d:%02d", t.Month(), t.Day(), week[t.Weekday()], t.Hour(), t.Minute())
+	year := ""
+	if t.Year() != s.cfg.Now().In(s.cfg.Loc).Year() {
+		year = fmt.Sprintf("%d年", t.Year())
+	}
+	return fmt.Sprintf("%s%d月%d日（周%s）%02d:%02d", year, t.Month(), t.Day(), week[t.Weekday()], t.Hour(), t.Minute())
 }
 
 func venue(ev content.Event) string {

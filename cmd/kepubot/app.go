@@ -73,6 +73,8 @@ type AppOptions struct {
 	Now func() time.Time
 	// Phones adds the console's phone view of simulated residents (the demo).
 	Phones console.Phones
+	// Observe sees every inbound message handled and its reply (the demo).
+	Observe func(msg *bot.Message, reply bot.Reply)
 }
 
 // NewApp connects to Redis and builds every component; it starts nothing.
@@ -129,9 +131,20 @@ func (a *App) connectRedis(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := a.rdb.Ping(pctx).Err(); err != nil {
-		return fmt.Errorf("connect to redis: %w", err)
+		return fmt.Errorf("cannot reach Redis at %s (redis.url, KEPUBOT_REDIS_URL): is it running? %w", redisAddrs(a.rdb), err)
 	}
 	return nil
+}
+
+// redisAddrs names the servers of a client, without credentials.
+func redisAddrs(rdb redis.UniversalClient) string {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().Addr
+	case *redis.ClusterClient:
+		return strings.Join(c.Options().Addrs, ",")
+	}
+	return "the configured address"
 }
 
 func (a *App) build(ctx context.Context, opts AppOptions) error {
@@ -202,6 +215,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	})
 	a.webhook, err = bot.NewWebhook(a.profiles, a.bot, accounts, bot.WebhookOptions{
 		Logger: a.logger, Metrics: bot.NewMetrics(a.reg), Now: a.now, Reports: reports{a.delivery.campaigns},
+		Observe: opts.Observe,
 	})
 	if err != nil {
 		return err
@@ -216,6 +230,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	clientIP := admin.ClientIP(a.cfg.proxies)
 	a.admin.ThrottleTokens(admin.NewThrottle(a.rdb, nil), clientIP)
 	a.admin.SetAccounts(a.accountIDs())
+	a.admin.SetClock(a.now)
 	admin.RegisterUsers(a.admin, users)
 	admin.RegisterAudit(a.admin, auditLog)
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
@@ -269,14 +284,7 @@ func (a *App) accountIDs() []string {
 	return ids
 }
 
-func (a *App) accountConfig(id string) (*AccountConfig, bool) {
-	for _, ac := range a.cfg.allAccounts() {
-		if ac.ID == id {
-			return ac, true
-		}
-	}
-	return nil, false
-}
+func (a *App) accountConfig(id string) (*AccountConfig, bool) { return a.cfg.account(id) }
 
 // Handler returns the service's HTTP routes.
 func (a *App) Handler() http.Handler {

@@ -41,7 +41,8 @@ func chromium(t *testing.T) string {
 	if os.Getenv("KEPUBOT_BROWSER_TESTS") == "1" {
 		t.Fatal("KEPUBOT_BROWSER_TESTS=1 but no Chromium found (install Debian's chromium, or set KEPUBOT_CHROMIUM)")
 	}
-	t.Skip("no Chromium: browser tests skipped (install Debian's chromium; .ci/run does)")
+	t.Skip("SKIP: no Chromium found, browser tests skipped. Install Debian's chromium (.ci/run does) or set " +
+		"KEPUBOT_CHROMIUM=/path/to/chrome; KEPUBOT_BROWSER_TESTS=1 makes a missing browser a failure")
 	return ""
 }
 
@@ -231,6 +232,13 @@ func TestBrowserLoginAndDashboard(t *testing.T) {
 	}
 	if title := text(t, ctx, "main h1"); !strings.Contains(title, "概览") {
 		t.Errorf("after login the page title is %q, want the dashboard", title)
+	}
+	// Nobody follows yet: the charts say so rather than draw empty axes.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`html.charts-drawn`))); err != nil {
+		t.Fatal(err)
+	}
+	if empty := text(t, ctx, "figure .chart-empty"); empty != "暂无数据" {
+		t.Errorf("an empty chart shows %q, want 暂无数据", empty)
 	}
 	screenshot(t, ctx, "console-dashboard.png")
 	if err := logout(ctx); err != nil {
@@ -518,5 +526,20 @@ func TestBrowserEveryPage(t *testing.T) {
 			name = "dashboard"
 		}
 		screenshot(t, ctx, "page-"+name+".png")
+	}
+	// A checkbox sits on the line of its label, also after a form error.
+	if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(e.base+"/console/campaigns/new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.camp-form button`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.camp-form label.check`))); err != nil {
+		t.Fatal(err)
+	}
+	inline, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const l = document.querySelector('form.camp-form label.check'), box = l.querySelector('input').getBoundingClientRect(), r = l.getBoundingClientRect();
+		return box.top - r.top < 12 && r.height < 3 * box.height + 16;
+	})()`))
+	if err != nil || !inline {
+		t.Errorf("the notice checkbox is not on its label's line (%v)", err)
 	}
 }

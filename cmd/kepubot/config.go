@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
@@ -160,10 +156,8 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+		if err := decodeYAML(path, data, &c); err != nil {
+			return nil, err
 		}
 	}
 	for _, k := range envKeys {
@@ -321,6 +315,16 @@ func (c *Config) allAccounts() []*AccountConfig {
 		out = append(out, &c.Accounts[i])
 	}
 	return out
+}
+
+// account returns the configuration of account id.
+func (c *Config) account(id string) (*AccountConfig, bool) {
+	for _, ac := range c.allAccounts() {
+		if ac.ID == id {
+			return ac, true
+		}
+	}
+	return nil, false
 }
 
 func validRedisURL(s string) error {

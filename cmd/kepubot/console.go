@@ -19,11 +19,12 @@ func cmdConsolePasswd(ctx context.Context, args []string, stdin io.Reader, stdou
 	fs := flag.NewFlagSet("console passwd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default $KEPUBOT_CONFIG)")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil || len(rest) != 1 {
 		fmt.Fprintln(stderr, "usage: kepubot console passwd [--config FILE] NAME   (password on standard input)")
 		return errUsage
 	}
-	name := fs.Arg(0)
+	name := rest[0]
 	cfg, err := LoadConfig(*configPath, getenv)
 	if err != nil {
 		return err
@@ -75,16 +76,26 @@ var consoleRoles = []admin.Role{admin.RoleAdmin, admin.RoleEditor, admin.RoleRev
 func (a *App) bootstrapConsole(ctx context.Context, w io.Writer) error {
 	users := admin.NewUsers(a.rdb)
 	password := randomHex(8)
+	var adminToken string
 	for _, role := range consoleRoles {
 		u, err := users.Create(ctx, string(role), role, "bootstrap")
 		if err != nil {
 			return fmt.Errorf("console account %s: %w", role, err)
+		}
+		if role == admin.RoleAdmin {
+			adminToken = u.Token
 		}
 		if err := a.console.SetPassword(ctx, u.ID, password); err != nil {
 			return fmt.Errorf("console account %s: %w", role, err)
 		}
 	}
 	fmt.Fprintf(w, "\nconsole: http://%s/console/  (embedded Redis: these accounts last until kepubot stops)\n", a.Addr())
-	fmt.Fprintf(w, "  log in as admin, editor, reviewer or organizer — password %s\n\n", password)
+	fmt.Fprintf(w, "  log in as admin, editor, reviewer or organizer — password %s\n", password)
+	if a.cfg.Admin.Token == "" {
+		// The CLI (kepubot campaign) needs a token; this one is the admin
+		// account's, made anew each start like the password.
+		fmt.Fprintf(w, "admin API token (for `bin/kepubot campaign list` in another terminal):\n  export KEPUBOT_ADMIN_TOKEN=%s\n", adminToken)
+	}
+	fmt.Fprintln(w)
 	return nil
 }

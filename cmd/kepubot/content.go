@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/zengcheng-kexie/kepubot/configs"
 	"github.com/zengcheng-kexie/kepubot/content/importer"
@@ -23,21 +25,34 @@ func cmdContentImport(ctx context.Context, args []string, stdout, stderr io.Writ
 	account := fs.String("account", "default", "account id")
 	allOrNothing := fs.Bool("all-or-nothing", false, "import nothing unless every record is valid")
 	trusted := fs.Bool("trusted", false, "publish imported items directly (a trusted, already reviewed source)")
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: kepubot content import [--all-or-nothing] [--trusted] PATH...")
+	embedded := fs.Bool("embedded", false, "import into a throw-away embedded Redis when KEPUBOT_REDIS_URL is empty (checks the files; nothing is kept)")
+	paths, err := parseInterspersed(fs, args)
+	if err != nil || len(paths) == 0 {
+		fmt.Fprintln(stderr, "usage: kepubot content import [--all-or-nothing] [--trusted] [--embedded] PATH...")
 		return errUsage
 	}
 	cfg, err := LoadConfig(*configPath, getenv)
 	if err != nil {
 		return err
 	}
+	if cfg.Redis.URL == "" && !*embedded {
+		return errors.New("content import: KEPUBOT_REDIS_URL is not set, so this would write into an embedded Redis " +
+			"that is thrown away when the command ends (a running `kepubot serve` or `make run` would not see it). " +
+			"Set KEPUBOT_REDIS_URL to the server's Redis, or add --embedded to only check the files")
+	}
 	app, err := NewApp(ctx, cfg, newLogger(cfg, stderr), AppOptions{})
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	rep, err := importer.Import(ctx, app.content, *account, fs.Args(),
-		importer.Options{AllOrNothing: *allOrNothing, Trusted: *trusted, Vocabulary: importer.Vocabulary(app.tax), By: "cli"})
+	start := time.Now()
+	rep, err := importer.Import(ctx, app.content, *account, paths,
+		importer.Options{AllOrNothing: *allOrNothing, Trusted: *trusted, Vocabulary: importer.Vocabulary(app.tax), By: "cli",
+			Progress: func(done, total int) {
+				if done%importProgressEvery == 0 && done < total {
+					fmt.Fprintf(stderr, "imported %d of %d records…\n", done, total)
+				}
+			}})
 	if err != nil {
 		return err
 	}
@@ -45,15 +60,21 @@ func cmdContentImport(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, p.String())
 	}
 	fmt.Fprintf(stdout, "created %d, updated %d, unchanged %d, failed %d\n", rep.Created, rep.Updated, rep.Unchanged, rep.Failed)
+	fmt.Fprintf(stderr, "import took %s\n", time.Since(start).Round(100*time.Millisecond))
 	if !rep.OK() {
 		return fmt.Errorf("%d problems", len(rep.Errors))
 	}
 	return nil
 }
 
+// importProgressEvery is how many records a long import writes between
+// two progress lines.
+const importProgressEvery = 1000
+
 // importSamples loads the embedded sample library, published, into the
 // default account: the zero-setup mode starts with content to search and
-// send. Importing is idempotent, so a second start changes nothing.
+// send, and events and competitions dated around today (samples.go).
+// Importing is idempotent, so a second start changes nothing.
 func (a *App) importSamples(ctx context.Context) error {
 	dir, err := os.MkdirTemp("", "kepubot-samples")
 	if err != nil {
@@ -67,6 +88,12 @@ func (a *App) importSamples(ctx context.Context) error {
 		b, err := configs.Samples.ReadFile(path)
 		if err != nil {
 			return err
+		}
+		if filepath.Base(path) == "events.yaml" {
+			// Dated around today, so that 答题 and 报名 find something.
+			if b, err = shiftSampleDates(b, sampleShiftDays(a.now(), a.cfg.loc)); err != nil {
+				return err
+			}
 		}
 		return os.WriteFile(filepath.Join(dir, filepath.Base(path)), b, 0o600)
 	})

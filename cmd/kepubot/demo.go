@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,10 +15,10 @@ import (
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/console"
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
 	"github.com/zengcheng-kexie/kepubot/bot/quiz"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
-	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 )
 
@@ -74,19 +75,65 @@ func (c *simClock) Set(t time.Time) {
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	days := fs.Int("days", 7, "simulated days")
+	days := fs.Int("days", 7, "simulated days (1-31)")
 	keep := fs.Bool("keep-running", false, "keep the service up after the week (admin API on the printed address)")
-	if err := fs.Parse(args); err != nil || *days < 1 || *days > 31 {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
 		return errUsage
 	}
-	loc, err := time.LoadLocation("Asia/Shanghai")
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "kepubot demo: unexpected %q (options: --days N, --keep-running)\n", strings.Join(rest, " "))
+		return errUsage
+	}
+	if *days < 1 || *days > 31 {
+		fmt.Fprintf(stderr, "kepubot demo: --days %d: the demo simulates 1 to 31 days (default 7)\n", *days)
+		return errUsage
+	}
+	d, err := runDemo(ctx, *days, stdout)
+	if d != nil {
+		defer d.close()
+	}
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(stdout, "\ndemo stopped") // Ctrl-C: not a failure
+		return nil
+	}
 	if err != nil {
 		return err
+	}
+	if *keep {
+		fmt.Fprintf(stdout, "\nservice still running at %s (Ctrl-C to stop)\n", d.base)
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// demoRun is a demo that has run its simulated days and is still up.
+type demoRun struct {
+	app        *App
+	wx         *wechattest.Server
+	acct       wechattest.Account
+	clock      *simClock
+	chats      *chatResidents
+	phones     demoPhones // what the console's 居民手机 shows
+	base       string
+	adminToken string
+}
+
+func (d *demoRun) close() {
+	d.app.Close()
+	d.wx.Close()
+}
+
+// runDemo starts the demo's service and simulates days days. What it
+// returns stays up until close (also after an error, when not nil).
+func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return nil, err
 	}
 	// Monday of Science and Technology Week, 2027, 07:00.
 	clock := &simClock{t: time.Date(2027, 5, 17, 7, 0, 0, 0, loc)}
 	wx := wechattest.New(wechattest.Options{Now: clock.Now, Seed: 1})
-	defer wx.Close()
 	acct := wechattest.Account{AppID: "wxkepubotdemo", Secret: randomHex(16), Token: "kepubotdemo"}
 	wx.AddAccount(acct)
 	adminToken := randomHex(16)
@@ -112,30 +159,41 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return ""
 	})
 	if err != nil {
-		return err
+		wx.Close()
+		return nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now, Phones: demoPhones{wx: wx, appID: acct.AppID}})
-	if err != nil {
-		return err
+	chats := &chatResidents{}
+	var app *App
+	erased := func(openID string) bool { // 居民手机 shows who erased their data
+		_, _, err := app.profiles.Get(context.Background(), "default", openID)
+		return errors.Is(err, profile.ErrNotFound)
 	}
-	defer app.Close()
+	phones := demoPhones{wx: wx, appID: acct.AppID, chats: chats, erased: erased}
+	app, err = NewApp(ctx, cfg, logger, AppOptions{Now: clock.Now, Phones: phones,
+		Observe: chats.observer(wx, acct.AppID, clock.Now)})
+	if err != nil {
+		wx.Close()
+		return nil, err
+	}
+	d := &demoRun{app: app, wx: wx, acct: acct, clock: clock, chats: chats, phones: phones, adminToken: adminToken}
 	if err := app.Start(ctx); err != nil {
-		return err
+		return d, err
 	}
 	base := "http://" + app.Addr()
+	d.base = base
 	phone := wechattest.NewPhone(wx, acct, base+"/wechat", false)
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
 
-	say("kepubot 演示 / demo — simulated WeChat, embedded Redis, %d personas, %d days", len(personas), *days)
+	say("kepubot 演示 / demo — simulated WeChat, embedded Redis, %d personas, %d days", len(personas), days)
 	say("service: %s   admin token: %s", base, adminToken)
 	if err := app.bootstrapConsole(ctx, stdout); err != nil {
-		return err
+		return d, err
 	}
 	// A QR channel, as the science association would print for a training day.
 	if err := app.scenes.Save(ctx, "default", qrcode.Scene{Scene: "training", Group: "farmer", Town: "paitan",
 		Interests: []string{"litchi", "agriculture"}, Source: "training-2027", CreatedAt: clock.Now()}); err != nil {
-		return err
+		return d, err
 	}
 	chat := func(p *persona, text string) string {
 		clock.Set(clock.Now().Add(20 * time.Second))
@@ -160,7 +218,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			key = "qrscene_" + p.QRScene
 		}
 		if _, err := phone.Event(ctx, p.OpenID, "subscribe", key, nil); err != nil {
-			return err
+			return d, err
 		}
 		if p.QRScene == "" {
 			chat(p, p.Group)
@@ -170,38 +228,35 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		reply := chat(p, p.Search)
 		say("  %-22s 搜“%s” → %s", p.Name, p.Search, firstLine(reply))
 	}
-	// Science and Technology Week: a quick quiz for everyone, and the main
-	// event on Saturday (sample event KJZ2027) to sign up for.
-	comp, err := app.content.CreateCompetition(ctx, "default", content.Competition{Code: "KJZKS", Title: "科技活动周科普快问快答",
-		StartsAt: clock.Now(), EndsAt: clock.Now().AddDate(0, 0, 14), QuestionCount: 5, TimeLimitSeconds: 60, PassMark: 3, Attempts: 1})
+	// Science and Technology Week: a quick quiz for everyone (sample
+	// competition KJZKS), and the main event on Saturday (sample event
+	// KJZ2027) to sign up for.
+	compID, err := app.content.ByCode(ctx, "default", "KJZKS")
 	if err != nil {
-		return err
-	}
-	if _, err := app.content.PublishCompetition(ctx, "default", comp.ID); err != nil {
-		return err
+		return d, fmt.Errorf("sample competition KJZKS: %w", err)
 	}
 	evID, err := app.content.ByCode(ctx, "default", "KJZ2027")
 	if err != nil {
-		return fmt.Errorf("sample event KJZ2027: %w", err)
+		return d, fmt.Errorf("sample event KJZ2027: %w", err)
 	}
 	ev, err := app.content.Event(ctx, "default", evID)
 	if err != nil {
-		return err
+		return d, err
 	}
 
 	say("\n[2/3] a week of the scheduler's daily personalized tips (08:00), fast-forwarded")
-	for d := range *days {
-		day := time.Date(2027, 5, 17+d, 8, 0, 0, 0, loc)
+	for n := range days {
+		day := time.Date(2027, 5, 17+n, 8, 0, 0, 0, loc)
 		clock.Set(day)
 		// The scheduler's daily-tip job fires at 08:00 (on the simulated
 		// clock) and starts a personalized campaign, as in production.
 		c, err := scheduledCampaign(ctx, app, "daily-tip", day, time.Minute)
 		if err != nil {
-			return err
+			return d, err
 		}
 		st, err := waitCampaign(ctx, app, c, time.Minute)
 		if err != nil {
-			return err
+			return d, err
 		}
 		say("  %s %s %s: sent %d (customer-service %d, mass %d), skipped %d %v", day.Format("01-02 Mon"), c.ID, "每日科普",
 			st.Sent, st.ByChannel["custom"], st.ByChannel["mass"], st.Skipped, compactReasons(st.Reasons))
@@ -211,11 +266,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		// Some residents chat at noon: their 48-hour window opens.
 		clock.Set(day.Add(4 * time.Hour))
 		for i := range personas {
-			if (i+d)%4 == 0 {
+			if (i+n)%4 == 0 {
 				chat(&personas[i], "我的")
 			}
 		}
-		switch d {
+		switch n {
 		case 0: // the quiz
 			for i := 0; i < len(personas); i += 2 {
 				p := &personas[i]
@@ -224,7 +279,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 					chat(p, []string{"A", "B", "C", "A", "B"}[(i+q)%5])
 				}
 			}
-			board, _ := app.quiz.Store().Leaderboard(ctx, "default", comp.ID, quiz.Board{}, 3)
+			board, _ := app.quiz.Store().Leaderboard(ctx, "default", compID, quiz.Board{}, 3)
 			for _, e := range board {
 				say("      quiz rank %d: %s — %d correct in %.0fs", e.Rank, personaName(e.OpenID), e.Score, e.Seconds)
 			}
@@ -235,11 +290,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 				n++
 			}
 		}
-		if *days > 5 && d == 5 { // Saturday 09:00: the event; signed-up residents scan the check-in code
+		if days > 5 && n == 5 { // Saturday 09:00: the event; signed-up residents scan the check-in code
 			clock.Set(ev.StartsAt.Add(10 * time.Minute))
 			sc, err := app.signups.CheckInScene(ctx, "default", ev)
 			if err != nil {
-				return err
+				return d, err
 			}
 			for i := 1; i < len(personas); i += 3 {
 				clock.Set(clock.Now().Add(time.Minute))
@@ -261,7 +316,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	for _, p := range personas {
 		prof, _, err := app.profiles.Get(ctx, "default", p.OpenID)
 		if err != nil {
-			return err
+			return d, err
 		}
 		say("  %s — %s/%s/%s", p.Name, prof.Group, prof.Town, strings.Join(prof.InterestIDs(), ","))
 		for _, m := range wx.Delivered(acct.AppID, p.OpenID) {
@@ -273,11 +328,18 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	} else {
 		say("\nWeChat limits: %d calls were refused with 45015/45047.", bad)
 	}
-	if *keep {
-		say("\nservice still running at %s (Ctrl-C to stop)", base)
-		<-ctx.Done()
+	// The organizer's turn: the clock moves on to the next Monday, 07:45
+	// (after quiet hours, before the 08:00 daily tip), a new week in which
+	// every resident's weekly cap has room for the campaign the README's
+	// walkthrough sends.
+	next := time.Date(2027, 5, 17+days, 7, 45, 0, 0, loc)
+	for next.Weekday() != time.Monday {
+		next = next.AddDate(0, 0, 1)
 	}
-	return nil
+	clock.Set(next)
+	say("\nsimulated clock now %s: a new week, room in every resident's weekly cap for your own campaign", next.Format("2006-01-02 Mon 15:04"))
+	say("chat as a resident: kepubot chat --server %s --token %s --as 小王", base, acct.Token)
+	return d, nil
 }
 
 // personaName is the demo name of an openid.
@@ -361,9 +423,9 @@ func compactReasons(m map[string]int64) string {
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%s=%d ", strings.TrimPrefix(k, "skipped:"), m[k])
+		fmt.Fprintf(&b, "%s %d；", console.ReasonName(strings.TrimPrefix(k, "skipped:")), m[k])
 	}
-	return "(" + strings.TrimSpace(b.String()) + ")"
+	return "（" + strings.TrimSuffix(b.String(), "；") + "）"
 }
 
 func firstLine(s string) string {
@@ -385,6 +447,9 @@ func randomHex(n int) string {
 type demoPhones struct {
 	wx    *wechattest.Server
 	appID string
+	chats *chatResidents
+	// erased reports whether a resident erased their data (删除我的数据).
+	erased func(openID string) bool
 }
 
 func (d demoPhones) Personas() []console.Persona {
@@ -394,7 +459,14 @@ func (d demoPhones) Personas() []console.Persona {
 		if p.QRScene != "" {
 			profile = "扫培训班二维码关注"
 		}
+		if d.erased != nil && d.erased(p.OpenID) {
+			profile = "已删除自己的资料（回复“开始”可重新开始）"
+		}
 		out = append(out, console.Persona{ID: p.OpenID, Name: p.Name, Profile: profile})
+	}
+	for _, id := range d.chats.list() {
+		out = append(out, console.Persona{ID: id, Name: "终端聊天的居民 " + id[len(chatOpenIDPrefix):len(chatOpenIDPrefix)+4],
+			Profile: "用 kepubot chat 发消息"})
 	}
 	return out
 }

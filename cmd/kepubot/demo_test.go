@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
+	"github.com/zengcheng-kexie/kepubot/content"
 )
 
 // TestDemo runs `kepubot demo` as a newcomer would (shortened to three
@@ -39,7 +45,132 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s received nothing:\n%s", p.Name, s)
 		}
 	}
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, "skipped") && strings.Contains(line, "_") {
+			t.Errorf("the summary shows a reason key, not words: %q", line)
+		}
+	}
 	if strings.Contains(s, "暂时没找到") {
 		t.Errorf("a persona's search found nothing:\n%s", s)
+	}
+}
+
+// TestDemoLeavesRoomForTheOrganizer: after the simulated days the README's
+// walkthrough campaign (an item to farmers in 派潭) reaches residents
+// instead of being skipped for their frequency caps. Not parallel (the
+// demo sets the process-wide WeChat API base).
+func TestDemoLeavesRoomForTheOrganizer(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	d, err := runDemo(ctx, 3, &out)
+	if d != nil {
+		defer d.close()
+	}
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	it, _, err := d.app.content.UpsertItem(ctx, "default", content.Item{ExternalID: "walkthrough-1",
+		Title: "荔枝花期管理要点", Summary: "花期控梢保花，注意防治蒂蛀虫。", URL: "https://kepu.example.org/a/walkthrough",
+		Audience: content.Audience{Groups: []string{"farmer"}, Topics: []string{"litchi"}}, Source: "增城区科协"}, "test", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := func(method, path string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, d.base+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+d.adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, v)
+		}
+		return v
+	}
+	c := api("POST", "/api/v1/campaigns", map[string]any{"name": "荔枝花期", "audience": "group:farmer & town:paitan", "item_id": it.ID})
+	id := c["id"].(string)
+	api("POST", "/api/v1/campaigns/"+id+"/start", map[string]any{})
+	for deadline := time.Now().Add(time.Minute); c["status"] != "done"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign not done within a minute: %v", c)
+		}
+		time.Sleep(20 * time.Millisecond)
+		c = api("GET", "/api/v1/campaigns/"+id, nil)
+	}
+	st := c["stats"].(map[string]any)
+	reasons, _ := st["reasons"].(map[string]any)
+	if st["sent"] == float64(0) || st["queued"] == float64(0) {
+		t.Fatalf("the walkthrough's campaign reached nobody after the demo: stats %v\n%s", st, out.String())
+	}
+	for k, n := range reasons {
+		if strings.Contains(k, "frequency_cap") {
+			t.Errorf("%v skipped for the frequency cap after the demo: stats %v", n, st)
+		}
+	}
+	// `kepubot chat` against the demo: the conversation shows on 居民手机.
+	host := strings.TrimPrefix(d.base, "http://")
+	if out, errs, err := chatAs(t, "小王", map[string]string{"KEPUBOT_HTTP_ADDR": host, "KEPUBOT_WECHAT_TOKEN": d.acct.Token}, "/follow", "农民"); err != nil ||
+		!strings.Contains(out, "哪个镇街") {
+		t.Errorf("chat with the demo: %v\n%s\n%s", err, out, errs)
+	}
+	phones := d.phones
+	var shown bool
+	for _, p := range phones.Personas() {
+		if p.ID == chatOpenID("小王") {
+			shown = true
+			lines := phones.Chat(p.ID)
+			if len(lines) != 4 || lines[2].Text != "农民" || !strings.Contains(lines[3].Text, "哪个镇街") {
+				t.Errorf("居民手机 of the chat resident shows %+v", lines)
+			}
+		}
+	}
+	if !shown {
+		t.Errorf("居民手机 does not list the chat resident: %+v", phones.Personas())
+	}
+
+	// A resident who erases their data is shown so on 居民手机.
+	phone := wechattest.NewPhone(d.wx, d.acct, d.base+"/wechat", false)
+	wang := personas[6] // 王奶奶
+	for _, msg := range []string{"删除我的数据", "确认删除"} {
+		if _, err := phone.Text(ctx, wang.OpenID, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range phones.Personas() {
+		if p.ID == wang.OpenID && !strings.Contains(p.Profile, "已删除") {
+			t.Errorf("居民手机 shows %s as %q after she erased her data", wang.Name, p.Profile)
+		}
+	}
+
+	chen := personas[0] // 陈伯, a litchi farmer in 派潭
+	got := d.wx.Delivered(d.acct.AppID, chen.OpenID)
+	if len(got) == 0 || !strings.Contains(got[len(got)-1].Content, "荔枝花期管理要点") {
+		t.Errorf("%s's phone does not show the campaign: %+v", chen.Name, got)
+	}
+}
+
+// TestDemoStopsQuietly: Ctrl-C (the context ends) during the simulated
+// days is no failure. Not parallel (the demo sets the process-wide WeChat
+// API base).
+func TestDemoStopsQuietly(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	done := make(chan error, 1)
+	w := &lockedWriter{w: &out}
+	go func() { done <- run(ctx, []string{"demo", "--days", "2"}, w, &errb, env(nil)) }()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(written(w, &out), "[1/3]"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo did not start:\n%s", written(w, &out))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil || !strings.Contains(out.String(), "demo stopped") {
+		t.Errorf("demo stopped by Ctrl-C: err = %v, output:\n%s", err, out.String())
 	}
 }

@@ -21,11 +21,16 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stdin = os.Stdin
+	// go-redis prints its own lines to stderr (a failed dial, twice, before
+	// our error says the same in words): send them to slog at debug level.
+	redis.SetLogger(redisLog{})
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	if errors.Is(err, errUsage) {
@@ -50,11 +55,14 @@ Usage:
   kepubot serve [--config FILE]                 run the service (webhook, admin API, workers)
   kepubot menu publish [--config FILE] [--account ID]
                                                 publish the custom menu from config to WeChat
-  kepubot content import [--all-or-nothing] [--trusted] PATH...
+  kepubot content import [--all-or-nothing] [--trusted] [--embedded] PATH...
                                                 import items, questions, competitions, events
-                                                (YAML, JSON, CSV files or folders)
+                                                (YAML, JSON, CSV files or folders) into the
+                                                Redis of KEPUBOT_REDIS_URL
   kepubot campaign list|show|plan|create|start|pause|resume|cancel ...
                                                 campaigns, through a running kepubot's admin API
+  kepubot chat --as NAME [--server URL]         chat with a running kepubot as a resident
+                                                (lines from stdin, signed like WeChat)
   kepubot console passwd NAME                   set a user's console password (read from stdin)
   kepubot version                               print the version
 
@@ -88,6 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdCampaign(ctx, args[1:], stdout, stderr, getenv)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr, getenv)
+	case "chat":
+		return cmdChat(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "content":
 		if len(args) < 2 || args[1] != "import" {
 			fmt.Fprint(stderr, usage)
@@ -109,7 +119,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default $KEPUBOT_CONFIG)")
-	if err := fs.Parse(args); err != nil {
+	if rest, err := parseInterspersed(fs, args); err != nil || len(rest) > 0 {
+		fmt.Fprintf(stderr, "usage: kepubot serve [--config FILE]   (unexpected: %s)\n", strings.Join(rest, " "))
 		return errUsage
 	}
 	cfg, err := LoadConfig(*configPath, getenv)
@@ -134,6 +145,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		if err := app.bootstrapConsole(setup, stderr); err != nil {
 			return err
 		}
+		fmt.Fprintf(stderr, "chat with the bot as a resident, in another terminal:\n  bin/kepubot chat --server http://%s --as 小王   (bin/kepubot is what make run built; or: go run ./cmd/kepubot chat ...)\n\n", app.Addr())
 	}
 	<-ctx.Done()
 	logger.Info("shutting down")
@@ -160,6 +172,14 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redisLog passes go-redis's internal log lines to slog's default logger
+// at debug level.
+type redisLog struct{}
+
+func (redisLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "redis")
 }
 
 func version() string {

@@ -28,6 +28,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if cmd := os.Getenv("KEPUBOT_TEST_MAIN"); cmd != "" {
+		// A test runs the real main in a child process.
+		os.Args = []string{"kepubot", cmd}
+		main()
+		os.Exit(0)
+	}
 	fake = wechattest.New(wechattest.Options{Seed: 5})
 	code := m.Run()
 	fake.Close()
@@ -358,8 +364,13 @@ func TestCampaignEndToEnd(t *testing.T) {
 		t.Fatalf("create campaign: %d %v", code, c)
 	}
 	cid := c["id"].(string)
-	if code, body := e.api("POST", "/api/v1/campaigns/"+cid+"/start", organizer, map[string]any{}); code != 200 {
-		t.Fatalf("start: %d %v", code, body)
+	// Started from the shell, which shows the progress until it is done.
+	var started, progress bytes.Buffer
+	if err := run(ctx, []string{"campaign", "start", cid, "--wait", "--server", e.base, "--token", organizer}, &started, &progress, env(nil)); err != nil {
+		t.Fatalf("kepubot campaign start --wait: %v\n%s\n%s", err, started.String(), progress.String())
+	}
+	if lines := strings.Split(strings.TrimSpace(progress.String()), "\n"); !strings.HasPrefix(lines[len(lines)-1], "done: sent 4, skipped 0, failed 0, pending 0 of 4") {
+		t.Errorf("campaign start --wait progress:\n%s", progress.String())
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -374,6 +385,11 @@ func TestCampaignEndToEnd(t *testing.T) {
 	if err := run(ctx, []string{"campaign", "--server", e.base, "--token", "admintoken", "show", cid}, &cli, &cli, env(nil)); err != nil ||
 		!strings.Contains(cli.String(), `"id": "`+cid+`"`) {
 		t.Errorf("kepubot campaign show: %v\n%s", err, cli.String())
+	}
+	cli.Reset()
+	if err := run(ctx, []string{"campaign", "list", "--table", "--server", e.base, "--token", "admintoken"}, &cli, &cli, env(nil)); err != nil ||
+		!strings.Contains(cli.String(), cid+"  ") || !strings.Contains(cli.String(), "group:farmer & town:paitan") {
+		t.Errorf("kepubot campaign list --table: %v\n%s", err, cli.String())
 	}
 	st, _ := c["stats"].(map[string]any)
 	if c["status"] != "done" || st["sent"] != float64(4) || st["queued"] != float64(4) {

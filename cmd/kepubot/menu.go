@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 )
@@ -16,7 +17,8 @@ func cmdMenuPublish(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default $KEPUBOT_CONFIG)")
 	account := fs.String("account", "default", "account id")
-	if err := fs.Parse(args); err != nil {
+	if rest, err := parseInterspersed(fs, args); err != nil || len(rest) > 0 {
+		fmt.Fprintf(stderr, "usage: kepubot menu publish [--config FILE] [--account ID]   (unexpected: %s)\n", strings.Join(rest, " "))
 		return errUsage
 	}
 	cfg, err := LoadConfig(*configPath, getenv)

@@ -35,6 +35,10 @@ type Options struct {
 	// By is recorded as the author of what the import changes; default
 	// "import".
 	By string
+	// Progress, when set, is called after each valid record is written
+	// with how many are written and how many will be (for a long import's
+	// progress line).
+	Progress func(done, total int)
 }
 
 // Problem is one thing wrong with an input, where it is.
@@ -249,6 +253,12 @@ var writeOrder = []string{kindQuestion, kindItem, kindCompetition, kindEvent}
 // use, a retired item changed) is a problem with that record; any other
 // error stops the import.
 func (im *importer) write(recs []*record) error {
+	total, written := 0, 0
+	for _, r := range recs {
+		if !r.bad {
+			total++
+		}
+	}
 	for _, kind := range writeOrder {
 		for _, r := range recs {
 			if r.bad || r.kind != kind {
@@ -263,6 +273,9 @@ func (im *importer) write(recs []*record) error {
 				return fmt.Errorf("import %s %s (%s:%d): %w", r.kind, r.externalID(), r.file, r.line, err)
 			}
 			im.done(kind, o)
+			if written++; im.opts.Progress != nil {
+				im.opts.Progress(written, total)
+			}
 		}
 	}
 	return nil

@@ -59,7 +59,7 @@ func TestImportSamplesTwice(t *testing.T) {
 			t.Errorf("item %s: v%d %s after re-import, want v1 draft", again[i].ID, again[i].Version, again[i].Status)
 		}
 	}
-	for kind, want := range map[string]int{kindQuestion: 40, kindEvent: 4, kindCompetition: 2} {
+	for kind, want := range map[string]int{kindQuestion: 40, kindEvent: 4, kindCompetition: 3} {
 		if got := first.ByKind[kind].Created; got != want {
 			t.Errorf("created %d %ss, want %d", got, kind, want)
 		}

@@ -1,4 +1,4 @@
-// Dashboard charts (Chart.js, embedded from static/vendor by `make assets`).
+// Dashboard charts (Chart.js, vendored in static/vendor).
 // The numbers come from the JSON block #dashboard-data, the same numbers
 // as the tables, which stay on the page for readers without JavaScript and
 // for screen readers. Nothing here runs inline: the CSP forbids it.
@@ -20,14 +20,33 @@
   Chart.defaults.animation = false;
   var palette = ["#2f6f4f", "#d08c2c", "#3a6ea5", "#a5483a", "#7a5ea8", "#4a9a9a", "#8a8a3a"];
 
+  // A chart with nothing to show says so instead of drawing empty axes.
+  function isEmpty(config) {
+    var labels = config.data.labels || [];
+    return labels.length === 0 || config.data.datasets.every(function (ds) {
+      return (ds.data || []).every(function (v) { return !v; });
+    });
+  }
   function draw(id, config) {
     var canvas = document.getElementById(id);
-    if (canvas) {
-      new Chart(canvas, config);
+    if (!canvas) {
+      return;
     }
+    if (isEmpty(config)) {
+      var p = document.createElement("p");
+      p.className = "empty chart-empty";
+      p.textContent = "暂无数据";
+      canvas.replaceWith(p);
+      return;
+    }
+    new Chart(canvas, config);
   }
   function percentAxis() {
     return { beginAtZero: true, ticks: { callback: function (v) { return v + "%"; } } };
+  }
+  // People are counted in whole numbers: no 0.5 on the axis.
+  function countAxis(extra) {
+    return Object.assign({ beginAtZero: true, ticks: { precision: 0 } }, extra || {});
   }
 
   // Reachable subscribers per town, stacked by group.
@@ -39,7 +58,7 @@
         return { label: g, data: d.by_group[i], backgroundColor: palette[i % palette.length] };
       })
     },
-    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
+    options: { scales: { x: { stacked: true }, y: countAxis({ stacked: true }) } }
   });
 
   // Coverage: reachable subscribers per resident.
@@ -66,8 +85,8 @@
     options: {
       interaction: { mode: "index", intersect: false },
       scales: {
-        y: { beginAtZero: true, position: "left", title: { display: true, text: "新关注" } },
-        y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "活跃" } }
+        y: countAxis({ position: "left", title: { display: true, text: "新关注" } }),
+        y1: countAxis({ position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "活跃" } })
       }
     }
   });
@@ -85,7 +104,7 @@
     },
     options: {
       scales: {
-        y: { beginAtZero: true },
+        y: countAxis(),
         y1: Object.assign(percentAxis(), { position: "right", grid: { drawOnChartArea: false } })
       }
     }
@@ -108,7 +127,7 @@
         { label: "到场", data: d.attended, backgroundColor: palette[0] }
       ]
     },
-    options: { scales: { y: { beginAtZero: true } } }
+    options: { scales: { y: countAxis() } }
   });
 
   document.documentElement.classList.add("charts-drawn");

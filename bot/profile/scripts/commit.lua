@@ -17,14 +17,17 @@
 -- ARGV[9]  dialog: "keep", "del" or "set"
 -- ARGV[10] dialog value (with "set")
 -- ARGV[11] dialog lifetime in milliseconds
--- ARGV[12] number N of bit changes, then N triples from ARGV[13]:
+-- ARGV[12] lifetime in seconds of the erasure marker (:gone:) that erasing
+--          an existing subscriber leaves (0: none); creating a profile
+--          removes it
+-- ARGV[13] number N of bit changes, then N triples from ARGV[14]:
 --          index name, bit (0|1), lifetime in seconds (0 = none).
 --          Clearing a bit never creates a bitmap.
 -- Returns {"ok", lid}, {"dup"} (another attempt owns or answered the
--- message) or {"conflict", profile|false, dialog|false} (the subscriber
--- changed since begin: here is how it is now, to handle the message again
--- without another round trip).
--- Keys built here (:seq, :r:, :dlg:, :ix:) all carry the tag of KEYS[1].
+-- message) or {"conflict", profile|false, dialog|false, gone (0|1)} (the
+-- subscriber changed since begin: here is how it is now, to handle the
+-- message again without another round trip).
+-- Keys built here (:seq, :r:, :dlg:, :gone:, :ix:) all carry the tag of KEYS[1].
 local tag = ARGV[1]
 if ARGV[3] ~= '' then
   local rec = redis.call('GET', KEYS[2])
@@ -36,8 +39,9 @@ if ARGV[3] ~= '' then
 end
 local cur = redis.call('HGET', KEYS[1], ARGV[2])
 local dlg = tag .. ':dlg:' .. ARGV[2]
+local gone = tag .. ':gone:' .. ARGV[2]
 local function conflict()
-  return {'conflict', cur or false, redis.call('GET', dlg) or false}
+  return {'conflict', cur or false, redis.call('GET', dlg) or false, redis.call('EXISTS', gone)}
 end
 local lid
 local value = ARGV[6]
@@ -46,6 +50,7 @@ if ARGV[4] == '' then
   if value == '' then return {'ok', 0} end
   lid = redis.call('INCR', tag .. ':seq')
   redis.call('HSET', tag .. ':r:' .. math.floor(lid / 128), lid, ARGV[2])
+  redis.call('DEL', gone)
   value = string.sub(value, 1, 2) ..
     string.char(math.floor(lid / 16777216) % 256, math.floor(lid / 65536) % 256, math.floor(lid / 256) % 256, lid % 256) ..
     string.sub(value, 7)
@@ -57,6 +62,9 @@ if value == '' then
   redis.call('HDEL', KEYS[1], ARGV[2])
   redis.call('HDEL', tag .. ':r:' .. math.floor(lid / 128), lid)
   redis.call('DEL', dlg)
+  if tonumber(ARGV[12]) > 0 then
+    redis.call('SET', gone, '1', 'EX', ARGV[12])
+  end
 else
   redis.call('HSET', KEYS[1], ARGV[2], value)
   if ARGV[9] == 'set' then
@@ -65,11 +73,11 @@ else
     redis.call('DEL', dlg)
   end
 end
-local n = tonumber(ARGV[12])
+local n = tonumber(ARGV[13])
 for i = 0, n - 1 do
-  local key = tag .. ':ix:' .. ARGV[13 + 3 * i]
-  local bit = tonumber(ARGV[14 + 3 * i])
-  local ttl = tonumber(ARGV[15 + 3 * i])
+  local key = tag .. ':ix:' .. ARGV[14 + 3 * i]
+  local bit = tonumber(ARGV[15 + 3 * i])
+  local ttl = tonumber(ARGV[16 + 3 * i])
   if bit == 1 or redis.call('EXISTS', key) == 1 then
     redis.call('SETBIT', key, lid, bit)
     if ttl > 0 then redis.call('EXPIRE', key, ttl) end

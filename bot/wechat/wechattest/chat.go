@@ -29,6 +29,10 @@ func (s *Server) noteChat(appID, openID string, l ChatLine) {
 	a.chat[openID] = append(a.chat[openID], l)
 }
 
+// NoteChat records a line of a chat held outside a Phone (a simulator
+// that watches the webhook): what the user sent, or the reply they saw.
+func (s *Server) NoteChat(appID, openID string, l ChatLine) { s.noteChat(appID, openID, l) }
+
 // Chat returns openid's chat with the account in time order: what the
 // Phone sent and was answered, merged with every message delivered to
 // them through the API.
