@@ -56,6 +56,11 @@ type WebhookOptions struct {
 	Metrics *Metrics
 	Reports ReportSink
 	Now     func() time.Time // injected clock
+	// Wall is the real clock (default time.Now). A signed timestamp is
+	// fresh when it is near Now or Wall: the same in production, and under
+	// the demo's simulated clock both its simulated phones and a real
+	// `kepubot chat` are let in.
+	Wall func() time.Time
 	// MaxSkew is how far a request's signed timestamp may be from now
 	// (default 5 minutes: WeChat retries within about 15 s; the rest is
 	// clock skew). Older or newer requests are refused.
@@ -101,6 +106,9 @@ const (
 func NewWebhook(store *profile.Store, h Handler, accounts []Account, opts WebhookOptions) (*Webhook, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Wall == nil {
+		opts.Wall = time.Now
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -190,7 +198,8 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 	// a request is only good near its timestamp, and its (timestamp,
 	// nonce) only for the message it first carried (ClaimNonce below).
 	ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
-	if err != nil || w.opts.Now().Sub(time.Unix(ts, 0)).Abs() > w.opts.MaxSkew {
+	stale := func(now time.Time) bool { return now.Sub(time.Unix(ts, 0)).Abs() > w.opts.MaxSkew }
+	if err != nil || (stale(w.opts.Now()) && stale(w.opts.Wall())) {
 		http.Error(rw, "stale or missing timestamp", http.StatusForbidden)
 		return http.StatusForbidden, "stale"
 	}

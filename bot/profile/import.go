@@ -35,7 +35,7 @@ func (s *Store) Import(ctx context.Context, account string, ps []*Profile) (int,
 				for _, c := range changes {
 					args = append(args, c.index, c.bit, c.ttl)
 				}
-				cmds[i] = commitScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, p.OpenID), seqKey(tag)}, args...)
+				cmds[i] = commitScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, p.OpenID), seqKey(tag), goneKey(tag, p.OpenID)}, args...)
 			}
 			return nil
 		})

@@ -13,7 +13,7 @@ import (
 //	kb:{<acct>:<shard>}:o:<bucket>      hash openid → packed profile, with its local id (openidBuckets buckets)
 //	kb:{<acct>:<shard>}:r:<lid/128>     hash local id → openid (to turn segment bits into openids)
 //	kb:{<acct>:<shard>}:dlg:<openid>    dialog state of one subscriber (with TTL)
-//	kb:{<acct>:<shard>}:gone:<openid>   erasure marker: this subscriber asked to be erased (ErasedTTL)
+//	kb:{<acct>:<shard>}:gone:<pseudonym> erasure marker: this subscriber asked to be erased (ErasedTTL); named by Pseudonym, never the openid
 //	kb:{<acct>:<shard>}:dd:<msgkey>     webhook dedup: pending claim, then the stored reply
 //	kb:{<acct>:<shard>}:ix:<index>      segment bitmap over local ids (see indexes.go)
 //	kb:{<acct>:<shard>}:tmp:<random>    scratch bitmaps of segment evaluation
@@ -68,7 +68,7 @@ func dedupKey(tag, msgKey string) string { return tag + ":dd:" + msgKey }
 
 func dialogKey(tag, openID string) string { return tag + ":dlg:" + openID }
 
-func goneKey(tag, openID string) string { return tag + ":gone:" + openID }
+func goneKey(tag, openID string) string { return tag + ":gone:" + Pseudonym(openID) }
 
 func indexKey(tag, index string) string { return tag + ":ix:" + index }
 

@@ -306,7 +306,7 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 	for _, c := range changes {
 		args = append(args, c.index, c.bit, c.ttl)
 	}
-	keys := []string{openIDBucketKey(sess.tag, sess.OpenID), s.dedupKeyOf(sess)}
+	keys := []string{openIDBucketKey(sess.tag, sess.OpenID), s.dedupKeyOf(sess), goneKey(sess.tag, sess.OpenID)}
 	res, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)

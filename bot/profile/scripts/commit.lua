@@ -3,6 +3,7 @@
 -- the dialog state and the reply kept for WeChat's retries.
 -- KEYS[1] kb:{acct:shard}:o:<bucket>   openid -> packed profile
 -- KEYS[2] kb:{acct:shard}:dd:<msgkey>  dedup record (any key of the tag when ARGV[3] is empty)
+-- KEYS[3] kb:{acct:shard}:gone:<pseudonym>  erasure marker (named by a hash, not the openid)
 -- ARGV[1]  shard tag, kb:{acct:shard}
 -- ARGV[2]  openid
 -- ARGV[3]  claim token: "p:<nonce>" claimed by begin, "l:<nonce>" to
@@ -27,7 +28,7 @@
 -- message) or {"conflict", profile|false, dialog|false, gone (0|1)} (the
 -- subscriber changed since begin: here is how it is now, to handle the
 -- message again without another round trip).
--- Keys built here (:seq, :r:, :dlg:, :gone:, :ix:) all carry the tag of KEYS[1].
+-- Keys built here (:seq, :r:, :dlg:, :ix:) all carry the tag of KEYS[1].
 local tag = ARGV[1]
 if ARGV[3] ~= '' then
   local rec = redis.call('GET', KEYS[2])
@@ -39,7 +40,7 @@ if ARGV[3] ~= '' then
 end
 local cur = redis.call('HGET', KEYS[1], ARGV[2])
 local dlg = tag .. ':dlg:' .. ARGV[2]
-local gone = tag .. ':gone:' .. ARGV[2]
+local gone = KEYS[3]
 local function conflict()
   return {'conflict', cur or false, redis.call('GET', dlg) or false, redis.call('EXISTS', gone)}
 end
