@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -140,25 +141,11 @@ func (u *Users) Create(ctx context.Context, name string, role Role, by string) (
 	return nu, nil
 }
 
-// createUserScript claims a user's name and stores the user and its
-// token in one step, so that of two replicas creating the same name at
-// once exactly one succeeds, and a claimed name always has its user.
-//
-//	KEYS[1]  kb:{admin}:users:names
-//	KEYS[2]  kb:{admin}:users
-//	KEYS[3]  kb:{admin}:tokens
-//	ARGV[1]  FoldName(name)
-//	ARGV[2]  user id
-//	ARGV[3]  JSON User
-//	ARGV[4]  hex SHA-256 of the token
-//	ARGV[5]  JSON Principal
-//	returns  1 when created, 0 when the name is taken (nothing written)
-var createUserScript = redis.NewScript(`
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
-return 1
-`)
+//go:embed scripts/create_user.lua
+var createUserLua string
+
+// createUserScript claims a name and stores its user: scripts/create_user.lua.
+var createUserScript = redis.NewScript(createUserLua)
 
 // ensureNames puts the names of users created before the name index
 // existed into it, once. Every replica that finds the index incomplete

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -309,18 +310,11 @@ func (a *Accounts) logout(ctx context.Context, s *Session) error {
 	return nil
 }
 
-// logoutAllScript deletes every session of a user in one step, so a login
-// racing with it cannot leave a session behind.
-//
-//	KEYS[1]  kb:{console}:usess:<uid>
-//	ARGV[1]  the session key prefix, kb:{console}:sess: (same hash tag)
-//	returns  the number of sessions ended
-var logoutAllScript = redis.NewScript(`
-local hashes = redis.call('ZRANGE', KEYS[1], 0, -1)
-for _, h in ipairs(hashes) do redis.call('DEL', ARGV[1] .. h) end
-redis.call('DEL', KEYS[1])
-return #hashes
-`)
+//go:embed scripts/logout_all.lua
+var logoutAllLua string
+
+// logoutAllScript ends every session of a user: scripts/logout_all.lua.
+var logoutAllScript = redis.NewScript(logoutAllLua)
 
 // LogoutEverywhere ends every console session of the user.
 func (a *Accounts) LogoutEverywhere(ctx context.Context, userID string) error {

@@ -2,26 +2,18 @@ package wechat
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// dropTokenScript deletes the cached token only if it is still the one
-// that failed, so that when many callers (on many replicas) see 40001 for
-// the same token, the first one drops it and the others find the fresh
-// token the first caller fetched: one refresh, not a storm.
-//
-// KEYS[1]: the SDK's token cache key.
-// ARGV[1]: the token that WeChat rejected.
-// Returns 1 if the key was deleted, 0 if it held another token or none.
-var dropTokenScript = redis.NewScript(`
-if redis.call("GET", KEYS[1]) == ARGV[1] then
-	return redis.call("DEL", KEYS[1])
-end
-return 0
-`)
+//go:embed scripts/drop_token.lua
+var dropTokenLua string
+
+// dropTokenScript drops the token only if it is the failed one: scripts/drop_token.lua.
+var dropTokenScript = redis.NewScript(dropTokenLua)
 
 // AccessToken returns the account's access token, shared by every replica
 // through Redis and fetched from /cgi-bin/stable_token when missing.

@@ -23,6 +23,7 @@ package campaign
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -230,17 +231,11 @@ func (s *Store) chunkDone(ctx context.Context, account, id string, chunk string)
 	return res == 0, nil
 }
 
-// chunkDoneScript: SADD the chunk to the done set; on first add, DECR
-// the left counter. Returns the counter (0 = all chunks done), also when
-// the chunk was done already, so a run that died between its chunkDone and
-// enqueueing the finalize job enqueues it on its rerun.
-// KEYS[1] set of done chunks, KEYS[2] chunks left; ARGV[1] chunk id.
-var chunkDoneScript = redis.NewScript(`
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then
-  return tonumber(redis.call('GET', KEYS[2]) or '0')
-end
-return redis.call('DECR', KEYS[2])
-`)
+//go:embed scripts/chunk_done.lua
+var chunkDoneLua string
+
+// chunkDoneScript counts a chunk done, once: scripts/chunk_done.lua.
+var chunkDoneScript = redis.NewScript(chunkDoneLua)
 
 // rememberMassJob maps a mass send's msg_id to its campaign, so WeChat's
 // MASSSENDJOBFINISH report can be folded into the campaign's statistics.

@@ -1,14 +1,16 @@
 package jobs
 
 import (
+	_ "embed"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // Every Redis key this package uses is built here. Scheduler state is small
-// (a few keys per job), so it all shares one hash tag, {jobs}: the scripts
-// below touch several keys at once and run on one Redis Cluster slot.
+// (a few keys per job), so it all shares one hash tag, {jobs}: its Lua
+// scripts (scripts/*.lua) touch several keys at once and run on one Redis
+// Cluster slot.
 //
 //	kb:{jobs}:last:<job>              unix seconds of the last scheduled tick handled (run or skipped)
 //	kb:{jobs}:lease:<job>:<unix>      lease of one scheduled tick: "<owner>:<token>", PX LeaseTTL, renewed while running
@@ -61,94 +63,32 @@ func syncedIndex(tagID int) string { return "tag:" + strconv.Itoa(tagID) }
 func skipIndex(tagID int) string   { return "tagskip:" + strconv.Itoa(tagID) }
 func wantIndex(tagID int) string   { return "tagwant:" + strconv.Itoa(tagID) }
 
-// acquireScript takes the lease of one tick, unless the tick was handled
-// already or someone holds it.
-//
-//	KEYS[1] last:<job>  KEYS[2] lease:<job>:<tick>  KEYS[3] fence:<job>
-//	KEYS[4] manual
-//	ARGV[1] tick (unix seconds)  ARGV[2] owner  ARGV[3] lease TTL (ms)
-//	ARGV[4] "1" for a manual run  ARGV[5] job name
-//
-// A scheduled tick is ours when it is after the last tick handled; a
-// manual run while its request is still pending. Returns the new fencing
-// token, or 0 when the tick is not ours to run.
-var acquireScript = redis.NewScript(`
-if ARGV[4] ~= '1' then
-  local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
-  if last >= tonumber(ARGV[1]) then return 0 end
-elseif redis.call('HGET', KEYS[4], ARGV[5]) ~= ARGV[1] then
-  return 0
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local token = redis.call('INCR', KEYS[3])
-redis.call('SET', KEYS[2], ARGV[2] .. ':' .. token, 'PX', ARGV[3])
-return token
-`)
+//go:embed scripts/acquire.lua
+var acquireLua string
 
-// renewScript extends a lease its holder still owns.
-//
-//	KEYS[1] lease  ARGV[1] "<owner>:<token>"  ARGV[2] TTL (ms)
-//
-// Returns 1 when renewed, 0 when the lease is gone or someone else's.
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-`)
+// acquireScript takes the lease of one tick (see scripts/acquire.lua).
+var acquireScript = redis.NewScript(acquireLua)
 
-// completeScript records the end of a run, fenced: a holder whose token is
-// older than the one that last wrote the status (it lost its lease and a
-// newer run took over) changes nothing but the last tick, which only moves
-// forward.
-//
-//	KEYS[1] last:<job>  KEYS[2] lease  KEYS[3] status:<job>  KEYS[4] manual
-//	ARGV[1] tick (unix)  ARGV[2] "<owner>:<token>"  ARGV[3] token
-//	ARGV[4] "1" for a manual run  ARGV[5] job name
-//	ARGV[6..] status field, value pairs
-//
-// Returns 1 when the status was written, 0 when the token was stale.
-var completeScript = redis.NewScript(`
-local tick = tonumber(ARGV[1])
-if ARGV[4] ~= '1' then
-  local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
-  if tick > last then redis.call('SET', KEYS[1], ARGV[1]) end
-elseif redis.call('HGET', KEYS[4], ARGV[5]) == ARGV[1] then
-  redis.call('HDEL', KEYS[4], ARGV[5])
-end
-if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
-local cur = tonumber(redis.call('HGET', KEYS[3], 'token') or '0')
-if tonumber(ARGV[3]) < cur then return 0 end
-local f = {}
-for i = 6, #ARGV do f[#f + 1] = ARGV[i] end
-f[#f + 1] = 'token'
-f[#f + 1] = ARGV[3]
-redis.call('HSET', KEYS[3], unpack(f))
-return 1
-`)
+//go:embed scripts/renew.lua
+var renewLua string
 
-// advanceScript moves the last tick forward (never back), for ticks the
-// policy skips, and counts them.
-//
-//	KEYS[1] last:<job>  KEYS[2] status:<job>  ARGV[1] tick (unix)
-//
-// Returns 1 when it moved.
-var advanceScript = redis.NewScript(`
-local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) <= last then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('HINCRBY', KEYS[2], 'skipped', 1)
-return 1
-`)
+// renewScript extends a lease its holder still owns (see scripts/renew.lua).
+var renewScript = redis.NewScript(renewLua)
 
-// releaseScript gives up a lease its holder still owns, without recording
-// anything: the run was abandoned (shutdown), so another replica may take
-// the tick while it is still due.
-//
-//	KEYS[1] lease  ARGV[1] "<owner>:<token>"
-//
-// Returns 1 when released.
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
+//go:embed scripts/complete.lua
+var completeLua string
+
+// completeScript records the end of a run, fenced (see scripts/complete.lua).
+var completeScript = redis.NewScript(completeLua)
+
+//go:embed scripts/advance.lua
+var advanceLua string
+
+// advanceScript moves the last tick past skipped ticks (see scripts/advance.lua).
+var advanceScript = redis.NewScript(advanceLua)
+
+//go:embed scripts/release.lua
+var releaseLua string
+
+// releaseScript gives up a lease its holder still owns (see scripts/release.lua).
+var releaseScript = redis.NewScript(releaseLua)
