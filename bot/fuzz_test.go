@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -48,7 +49,7 @@ func FuzzDecrypt(f *testing.F) {
 		ts, nonce := fuzzStamp(fx, &n)
 		body := "<xml><ToUserName><![CDATA[gh_x]]></ToUserName><Encrypt><![CDATA[" + enc + "]]></Encrypt></xml>"
 		q := "/wechat?encrypt_type=aes&signature=" + util.Signature(fx.account.Token, ts, nonce) +
-			"&timestamp=" + ts + "&nonce=" + nonce + "&msg_signature=" + util.Signature(fx.account.Token, ts, nonce, enc)
+			"&timestamp=" + ts + "&nonce=" + nonce + "&msg_signature=" + util.Signature(fx.account.Token, ts, nonce, xmlText(enc))
 		req := httptest.NewRequest("POST", q, bytes.NewReader([]byte(body)))
 		w := httptest.NewRecorder()
 		postTo(fx, w, req)
@@ -56,6 +57,13 @@ func FuzzDecrypt(f *testing.F) {
 			t.Errorf("status %d for Encrypt %q", w.Code, enc)
 		}
 	})
+}
+
+// xmlText is s as an XML parser reads it back from character data: line
+// ends normalized to "\n" (XML 1.0 §2.11). WeChat signs what it sends, so
+// a valid msg_signature is over that text.
+func xmlText(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }
 
 // fuzzStamp returns a fresh timestamp and a nonce never used before, so
