@@ -46,7 +46,7 @@ var personas = []persona{
 	{Name: "李姐（正果菜农）", Group: "农民", Town: "正果", Likes: "蔬菜 食品安全", Search: "迟菜心"},
 	{Name: "黄叔（小楼养鱼户）", Group: "农民", Town: "小楼", Likes: "水产 气象", Search: "鱼塘浮头"},
 	{Name: "何婶（派潭培训班学员）", QRScene: "training", Search: "荔枝蒂蛀虫"},
-	{Name: "小周（荔城中学生）", Group: "学生", Town: "荔城", Likes: "科学教育 科技", Search: "机器人"},
+	{Name: "小周（荔城中学生）", Group: "学生", Town: "荔城", Likes: "科学教育 科技", Search: "小实验"},
 	{Name: "小林（增江小学生家长）", Group: "学生", Town: "增江", Likes: "科学教育 安全", Search: "防溺水"},
 	{Name: "王奶奶（新塘退休居民）", Group: "社区居民", Town: "新塘", Likes: "健康 安全", Search: "保健品骗局"},
 	{Name: "赵大爷（朱村居民）", Group: "社区居民", Town: "朱村", Likes: "健康", Search: "中暑"},
