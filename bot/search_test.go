@@ -66,4 +66,7 @@ func TestChatSearch(t *testing.T) {
 		t.Errorf("searching 荔枝 did not raise interest in litchi: %+v", p.Interests)
 	}
 	wantContains(t, f.text(t, "oS1", "zzqqxxyy"), "没找到")
+	// No sample item is about robots: 机器人 (a synonym of 科技) gets the
+	// nothing-found answer, not the 科技 items (issue 19).
+	wantContains(t, f.text(t, "oS1", "机器人"), "没找到")
 }

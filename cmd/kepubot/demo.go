@@ -46,7 +46,7 @@ var personas = []persona{
 	{Name: "李姐（正果菜农）", Group: "农民", Town: "正果", Likes: "蔬菜 食品安全", Search: "迟菜心"},
 	{Name: "黄叔（小楼养鱼户）", Group: "农民", Town: "小楼", Likes: "水产 气象", Search: "鱼塘浮头"},
 	{Name: "何婶（派潭培训班学员）", QRScene: "training", Search: "荔枝蒂蛀虫"},
-	{Name: "小周（荔城中学生）", Group: "学生", Town: "荔城", Likes: "科学教育 科技", Search: "机器人"},
+	{Name: "小周（荔城中学生）", Group: "学生", Town: "荔城", Likes: "科学教育 科技", Search: "小实验"},
 	{Name: "小林（增江小学生家长）", Group: "学生", Town: "增江", Likes: "科学教育 安全", Search: "防溺水"},
 	{Name: "王奶奶（新塘退休居民）", Group: "社区居民", Town: "新塘", Likes: "健康 安全", Search: "保健品骗局"},
 	{Name: "赵大爷（朱村居民）", Group: "社区居民", Town: "朱村", Likes: "健康", Search: "中暑"},
@@ -244,7 +244,8 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 		return d, err
 	}
 
-	say("\n[2/3] a week of the scheduler's daily personalized tips (08:00), fast-forwarded")
+	say("\n[2/3] the scheduler's daily personalized tip (08:00) on each of %d days, fast-forwarded", days)
+	say("  %s", capsNote(cfg.Delivery.PerDay, cfg.Delivery.PerWeek, days))
 	for n := range days {
 		day := time.Date(2027, 5, 17+n, 8, 0, 0, 0, loc)
 		clock.Set(day)
@@ -307,6 +308,9 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 		settle(wx, acct.AppID)
 	}
 	say("\n[3/3] what each resident received, and through which channel")
+	if c := cfg.Delivery.PerWeek; c > 0 && days > c {
+		say("  （每人每周最多推送 %d 条：%d 天的每日科普，每人最多收到其中 %d 条）", c, days, c)
+	}
 	bad := 0
 	for _, call := range wx.Calls() {
 		if call.AppID == acct.AppID && (call.ErrCode == 45015 || call.ErrCode == 45047) {
@@ -340,6 +344,27 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 	say("\nsimulated clock now %s: a new week, room in every resident's weekly cap for your own campaign", next.Format("2006-01-02 Mon 15:04"))
 	say("chat as a resident: kepubot chat --server %s --token %s --as 小王", base, acct.Token)
 	return d, nil
+}
+
+// capsNote says in Chinese what the frequency caps allow over the demo's
+// days: a daily tip runs every day, but a resident gets at most perWeek
+// pushes an ISO week, so the summary shows fewer tips than days.
+func capsNote(perDay, perWeek, days int) string {
+	var caps []string
+	if perDay > 0 {
+		caps = append(caps, fmt.Sprintf("每人每天最多推送 %d 条", perDay))
+	}
+	if perWeek > 0 {
+		caps = append(caps, fmt.Sprintf("每周最多推送 %d 条", perWeek))
+	}
+	if len(caps) == 0 {
+		return "推送频率不设上限（配置 delivery.per_day、delivery.per_week）"
+	}
+	note := "推送频率上限：" + strings.Join(caps, "、") + "（配置 delivery.per_day、delivery.per_week）"
+	if perWeek > 0 && days > perWeek {
+		note += fmt.Sprintf("。每日科普 %d 天都发，但同一周内每人最多收到 %d 条，其余的跳过，原因为“已达推送频率上限”", days, perWeek)
+	}
+	return note
 }
 
 // personaName is the demo name of an openid.

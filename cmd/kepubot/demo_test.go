@@ -22,7 +22,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	s := out.String()
-	for _, want := range []string{"[1/3]", "[2/3]", "[3/3]", "no 45015 or 45047", "荔枝", "custom"} {
+	for _, want := range []string{"[1/3]", "[2/3]", "[3/3]", "no 45015 or 45047", "荔枝", "custom", "每周最多推送 3 条"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
@@ -172,5 +172,34 @@ func TestDemoStopsQuietly(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil || !strings.Contains(out.String(), "demo stopped") {
 		t.Errorf("demo stopped by Ctrl-C: err = %v, output:\n%s", err, out.String())
+	}
+}
+
+// A week of daily tips reaches a resident on at most PerWeek days: the
+// demo says so in Chinese rather than promise a tip a day.
+func TestCapsNote(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		perDay, perWeek, days int
+		want                  []string
+		wantNot               []string
+	}{
+		{1, 3, 7, []string{"每人每天最多推送 1 条", "每周最多推送 3 条", "7 天", "最多收到 3 条", "已达推送频率上限"}, nil},
+		{1, 3, 3, []string{"每周最多推送 3 条"}, []string{"跳过"}},
+		{0, 2, 5, []string{"每周最多推送 2 条", "最多收到 2 条"}, []string{"每天"}},
+		{0, 0, 7, []string{"不设上限"}, []string{"最多"}},
+	}
+	for _, tt := range tests {
+		got := capsNote(tt.perDay, tt.perWeek, tt.days)
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("capsNote(%d, %d, %d) = %q, lacks %q", tt.perDay, tt.perWeek, tt.days, got, w)
+			}
+		}
+		for _, w := range tt.wantNot {
+			if strings.Contains(got, w) {
+				t.Errorf("capsNote(%d, %d, %d) = %q, has %q", tt.perDay, tt.perWeek, tt.days, got, w)
+			}
+		}
 	}
 }

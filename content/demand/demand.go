@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -41,9 +42,16 @@ func key(account string, day time.Time, dim string) string {
 	return "kb:{" + account + ":demand}:" + day.Format("20060102") + ":" + dim
 }
 
+// MinWordRunes is the shortest word the log counts. A single character
+// the segmenter splits off (防 of 防诈骗, 迟 of 迟菜心, 蒂 of 荔枝蒂蛀虫)
+// says nothing about what people want on the 群众需求 page.
+const MinWordRunes = 2
+
 // Record counts one search of words by a subscriber of group and town
-// (either may be empty) at t.
+// (either may be empty) at t. Words shorter than MinWordRunes characters
+// are not counted.
 func (l *Log) Record(ctx context.Context, account string, words []string, group, town string, t time.Time) error {
+	words = longWords(words)
 	if len(words) == 0 {
 		return nil
 	}
@@ -69,6 +77,18 @@ func (l *Log) Record(ctx context.Context, account string, words []string, group,
 		return fmt.Errorf("demand log: %w", err)
 	}
 	return nil
+}
+
+// longWords returns the words of at least MinWordRunes characters, in a
+// new slice (the caller's is left alone).
+func longWords(words []string) []string {
+	var out []string
+	for _, w := range words {
+		if utf8.RuneCountInString(w) >= MinWordRunes {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // Count is a word and how often it was searched.

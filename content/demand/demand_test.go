@@ -2,6 +2,7 @@ package demand
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -29,5 +30,34 @@ func TestRecordAndTop(t *testing.T) {
 	}
 	if top, _ := l.Top(ctx, "default", "g:resident", day.AddDate(0, 0, 1), day.AddDate(0, 0, 1), 10); len(top) != 0 {
 		t.Errorf("Top(resident, next day) = %+v, want none", top)
+	}
+}
+
+// The segmenter splits single characters off a query (防诈骗 → 防 诈骗,
+// 迟菜心 → 迟 菜心); the log counts words of two characters or more only.
+func TestRecordSkipsSingleCharacters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := New(redistest.Start(t), time.UTC)
+	day := time.Date(2027, 6, 1, 9, 0, 0, 0, time.UTC)
+	records := [][]string{{"防", "诈骗"}, {"迟", "菜心"}, {"荔枝", "蒂", "蛀虫"}, {"防"}, {"ai"}}
+	for _, words := range records {
+		if err := l.Record(ctx, "default", words, "farmer", "paitan", day); err != nil {
+			t.Fatalf("Record(%q): %v", words, err)
+		}
+	}
+	for _, dim := range []string{"all", "g:farmer", "t:paitan"} {
+		top, err := l.Top(ctx, "default", dim, day, day, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, c := range top {
+			got[c.Word] = c.Count
+		}
+		want := map[string]int64{"诈骗": 1, "菜心": 1, "荔枝": 1, "蛀虫": 1, "ai": 1}
+		if !maps.Equal(got, want) {
+			t.Errorf("Top(%s) = %v, want %v", dim, got, want)
+		}
 	}
 }

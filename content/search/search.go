@@ -12,7 +12,14 @@
 // topics (荔枝 → litchi). The subscriber's profile then boosts it: an
 // item for their group or town, on topics they care about, or of higher
 // priority moves up among similar matches; it never makes a non-match
-// appear. A query nothing matches gets no results, so the caller can
+// appear.
+//
+// Matching: an item is found when its text says one of the query's words
+// (one character beside longer words, like 防 of 防诈骗, does not count),
+// or when the query names one of its topics by the topic's own name (科技,
+// 养鱼). A topic synonym (机器人 for 科技) raises the items that say what
+// was asked but finds no others. Results far weaker than the best are
+// dropped. A query nothing matches gets no results, so the caller can
 // answer with a helpful fallback.
 package search
 
@@ -48,6 +55,14 @@ const (
 	// singleRuneWeight scales a one-character query word when the query
 	// also has longer words.
 	singleRuneWeight = 0.3
+
+	// minRelevance: a result scores at least this share of the best one;
+	// a passing mention far below it is noise. minUntitled: when the best
+	// result says a query word in its title, a result whose title says
+	// none scores at least this share (学技能拿证书 lists 电商 among
+	// trades in its summary; it is not about 电商).
+	minRelevance = 0.2
+	minUntitled  = 0.5
 )
 
 // Query is what a subscriber typed and who they are.
@@ -76,8 +91,10 @@ type Index struct {
 
 	// topicWords maps a normalised topic word to its topic ids; cjkWords
 	// lists the multi-character Chinese ones, longest first, for
-	// substring matching.
+	// substring matching. topicNames maps a topic's name or short name to
+	// its ids: those name the whole topic, a synonym only part of it.
 	topicWords map[string][]string
+	topicNames map[string][]string
 	cjkWords   []string
 
 	scratch sync.Pool // *scratch
@@ -95,8 +112,12 @@ type scratch struct {
 }
 
 // NewIndex indexes items (only those the caller may deliver) with seg.
-// topicWords maps each topic id to the words that name it: its Chinese
-// name, short name and synonyms from the taxonomy.
+// topicWords maps each topic id to the words that name it from the
+// taxonomy: its Chinese name and short name first (either may be empty),
+// then its synonyms. A query of a name (科技, 养鱼) finds the topic's
+// items even where their text does not say it; a synonym (机器人, 电商)
+// often names a part of the topic only, so it finds the items that say
+// it, and raises those about the topic.
 func NewIndex(seg *Segmenter, items []content.Item, topicWords map[string][]string) *Index {
 	ix := &Index{
 		seg:        seg,
@@ -105,14 +126,20 @@ func NewIndex(seg *Segmenter, items []content.Item, topicWords map[string][]stri
 		idf:        map[string]float64{},
 		byTopic:    map[string][]int32{},
 		topicWords: map[string][]string{},
+		topicNames: map[string][]string{},
 	}
 	for topic, words := range topicWords {
-		for _, w := range append([]string{topic}, words...) {
+		for i, w := range append([]string{topic}, words...) {
 			w = normalize(w)
-			if w == "" || contains(ix.topicWords[w], topic) {
+			if w == "" {
 				continue
 			}
-			ix.topicWords[w] = append(ix.topicWords[w], topic)
+			if i <= topicNameWords && !contains(ix.topicNames[w], topic) {
+				ix.topicNames[w] = append(ix.topicNames[w], topic)
+			}
+			if !contains(ix.topicWords[w], topic) {
+				ix.topicWords[w] = append(ix.topicWords[w], topic)
+			}
 		}
 	}
 	for w := range ix.topicWords {
@@ -165,19 +192,30 @@ func NewIndex(seg *Segmenter, items []content.Item, topicWords map[string][]stri
 // Len returns the number of items indexed.
 func (ix *Index) Len() int { return len(ix.items) }
 
+// topicNameWords is how many of a topic's words, after its id, are its
+// names (name and short name) rather than synonyms.
+const topicNameWords = 2
+
 // QueryTopics returns the ids of the topics text names, sorted: 荔枝施肥
 // → [agriculture litchi]. Callers use it to raise interest weights.
 func (ix *Index) QueryTopics(text string) []string {
 	text = Clip(text)
-	return ix.queryTopics(normalize(text), ix.seg.Words(text))
+	topics, _ := ix.queryTopics(normalize(text), ix.seg.Words(text))
+	return topics
 }
 
-func (ix *Index) queryTopics(norm string, words []string) []string {
-	var topics []string
-	add := func(ts []string) {
-		for _, t := range ts {
+// queryTopics returns the topics the text names, and those among them it
+// names by a name of the whole topic (broad), both sorted.
+func (ix *Index) queryTopics(norm string, words []string) (topics, broad []string) {
+	add := func(w string) {
+		for _, t := range ix.topicWords[w] {
 			if !contains(topics, t) {
 				topics = append(topics, t)
+			}
+		}
+		for _, t := range ix.topicNames[w] {
+			if !contains(broad, t) {
+				broad = append(broad, t)
 			}
 		}
 	}
@@ -185,18 +223,19 @@ func (ix *Index) queryTopics(norm string, words []string) []string {
 	// and blanked out so 荔枝蒂蛀虫 does not also count as 蛀虫 elsewhere.
 	for _, w := range ix.cjkWords {
 		if strings.Contains(norm, w) {
-			add(ix.topicWords[w])
+			add(w)
 			norm = strings.ReplaceAll(norm, w, " ")
 		}
 	}
 	// Latin and one-character topic words (ai, 5g) must be whole words.
 	for _, w := range words {
 		if isASCII(w) || utf8.RuneCountInString(w) == 1 {
-			add(ix.topicWords[w])
+			add(w)
 		}
 	}
 	slices.Sort(topics)
-	return topics
+	slices.Sort(broad)
+	return topics, broad
 }
 
 // Search returns at most limit items for q, best first; none when nothing
@@ -207,10 +246,12 @@ func (ix *Index) Search(q Query, limit int) []Result {
 	}
 	q.Text = Clip(q.Text)
 	words := ix.seg.Words(q.Text)
-	topics := ix.queryTopics(normalize(q.Text), words)
+	topics, broad := ix.queryTopics(normalize(q.Text), words)
 
 	// A query word no item contains may still have known words inside
-	// (丝苗米种植 → 种植); try those at a lower weight.
+	// (丝苗米种植 → 种植); try those of two characters or more at a lower
+	// weight — but not inside a topic word, whose meaning is known and is
+	// not its parts' (机器人 is no 机器).
 	type term struct {
 		word   string
 		weight float64
@@ -229,16 +270,16 @@ func (ix *Index) Search(q Query, limit int) []Result {
 			terms = append(terms, term{w, 1, i})
 			continue
 		}
-		if utf8.RuneCountInString(w) < 3 {
+		if utf8.RuneCountInString(w) < 3 || len(ix.topicWords[w]) > 0 {
 			continue
 		}
 		for _, sub := range ix.seg.subWords(w) {
-			if _, ok := ix.postings[sub]; ok {
+			if _, ok := ix.postings[sub]; ok && utf8.RuneCountInString(sub) > 1 {
 				terms = append(terms, term{sub, subWordWeight, i})
 			}
 		}
 	}
-	if len(terms) == 0 && len(topics) == 0 {
+	if len(terms) == 0 && len(broad) == 0 {
 		return nil
 	}
 
@@ -248,13 +289,16 @@ func (ix *Index) Search(q Query, limit int) []Result {
 
 	slotBits := map[int]uint8{}
 	for _, t := range terms {
-		if _, ok := slotBits[t.slot]; !ok && t.slot >= 0 && len(slotBits) < 7 {
+		if _, ok := slotBits[t.slot]; !ok && t.slot >= 0 && len(slotBits) < 6 {
 			slotBits[t.slot] = uint8(1) << len(slotBits)
 		}
 	}
 	for _, t := range terms {
 		idf := ix.idf[t.word]
-		bit := slotBits[t.slot]
+		bit, ok := slotBits[t.slot]
+		if !ok && t.slot >= 0 {
+			bit = slotOverflow // a seventh or later query word still matches
+		}
 		for _, p := range ix.postings[t.word] {
 			if s.score[p.doc] == 0 && s.matched[p.doc] == 0 {
 				s.touched = append(s.touched, p.doc)
@@ -266,15 +310,26 @@ func (ix *Index) Search(q Query, limit int) []Result {
 	// Text matches count more when they cover more of the query's words.
 	if n := len(slotBits); n > 1 {
 		for _, d := range s.touched {
-			cov := float64(popcount(s.matched[d])) / float64(n)
+			cov := float64(popcount(s.matched[d]&^slotOverflow)) / float64(n)
 			s.score[d] *= 0.5 + 0.5*cov
+		}
+	}
+	// An item matches when it says a query word (a one-character word
+	// beside longer ones does not count) or is about a topic the query
+	// names by the topic's own name. A synonym (机器人 for 科技) only
+	// raises the items that say something asked.
+	for _, t := range broad {
+		for _, d := range ix.byTopic[t] {
+			if s.score[d] == 0 && s.matched[d] == 0 {
+				s.touched = append(s.touched, d)
+			}
+			s.matched[d] |= topicMatch
 		}
 	}
 	for _, t := range topics {
 		for _, d := range ix.byTopic[t] {
-			if s.score[d] == 0 && s.matched[d] == 0 {
-				s.touched = append(s.touched, d)
-				s.matched[d] |= 0x80 // seen
+			if s.matched[d] == 0 {
+				continue
 			}
 			s.score[d] += topicBonus
 			if ix.items[d].Topics[0] == t {
@@ -289,6 +344,9 @@ func (ix *Index) Search(q Query, limit int) []Result {
 		maxInterest = max(maxInterest, w)
 	}
 	for _, d := range s.touched {
+		if s.matched[d] == 0 {
+			continue // weak evidence only: one character of the query
+		}
 		it := &ix.items[d]
 		score := s.score[d] * ix.boost(it, q, maxInterest)
 		if len(top) == limit && !better(score, it, top[limit-1].Score, &top[limit-1].Item) {
@@ -301,6 +359,13 @@ func (ix *Index) Search(q Query, limit int) []Result {
 			top = top[:limit]
 		}
 	}
+	var asked []string // the query words that qualify an item
+	for _, t := range terms {
+		if t.slot >= 0 {
+			asked = append(asked, t.word)
+		}
+	}
+	top = relevant(top, asked)
 	for i := range top {
 		for _, t := range top[i].Item.Topics {
 			if contains(topics, t) {
@@ -309,6 +374,28 @@ func (ix *Index) Search(q Query, limit int) []Result {
 		}
 	}
 	return top
+}
+
+// relevant drops the results too weak beside the best (see minRelevance
+// and minUntitled); words are the query words an item may say.
+func relevant(top []Result, words []string) []Result {
+	if len(top) == 0 {
+		return top
+	}
+	titled := func(r *Result) bool {
+		title := normalize(r.Item.Title)
+		return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(title, w) })
+	}
+	best, bestTitled := top[0].Score, titled(&top[0])
+	out := top[:1]
+	for i := 1; i < len(top); i++ {
+		r := &top[i]
+		if r.Score < minRelevance*best || (bestTitled && r.Score < minUntitled*best && !titled(r)) {
+			continue
+		}
+		out = append(out, *r)
+	}
+	return out
 }
 
 // boost is the profile factor, between 0.75 and 1.7: group and town fit,
@@ -365,6 +452,13 @@ func (s *scratch) reset() {
 	}
 	s.touched = s.touched[:0]
 }
+
+// Bits of scratch.matched beside the first six query words': an item
+// matched a later query word, or is about a topic the query names.
+const (
+	slotOverflow uint8 = 0x40
+	topicMatch   uint8 = 0x80
+)
 
 func popcount(b uint8) int {
 	n := 0

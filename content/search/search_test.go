@@ -287,3 +287,45 @@ func TestSearchConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Issue 19: in the demo 机器人 found 教老人用好智能手机 (a 科技 item:
+// 机器人 is a synonym of 科技, but no item says it) and 电商 found
+// 学技能拿证书 first (its summary lists 电商 among trades). A search
+// returns only items that say what was asked, or are about a topic named
+// by its own name; weak passing mentions drop out.
+func TestSearchOnlyRelevant(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	tests := []struct {
+		text    string
+		want    []string // exactly these, in order (nil = nothing)
+		wantNot []string // or: at least one result, none of these
+	}{
+		{text: "机器人"},
+		{text: "电商", want: []string{"sample-innov-001"}},
+		{text: "电动车充电", want: []string{"sample-safety-002"}},
+		{text: "保健品骗局", want: []string{"sample-safety-005"}},
+		{text: "台风", want: []string{"sample-disaster-001", "sample-aqua-002"}},
+		{text: "人工智能", wantNot: []string{"sample-tech-001", "sample-tech-003", "sample-tech-004"}},
+		{text: "防诈骗", wantNot: []string{"sample-safety-001", "sample-aqua-001"}},
+		// A topic's own name finds its items even where they do not say it.
+		{text: "养鱼", want: []string{"sample-aqua-001", "sample-aqua-002", "sample-aqua-003"}},
+	}
+	for _, tt := range tests {
+		got := ids(fx.index.Search(Query{Text: tt.text, Group: "worker", Town: "xiancun"}, 3))
+		if tt.wantNot == nil {
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Search(%q) = %v, want %v", tt.text, got, tt.want)
+			}
+			continue
+		}
+		if len(got) == 0 {
+			t.Errorf("Search(%q) = nothing, want results", tt.text)
+		}
+		for _, id := range tt.wantNot {
+			if slices.Contains(got, id) {
+				t.Errorf("Search(%q) = %v, has the irrelevant %s", tt.text, got, id)
+			}
+		}
+	}
+}

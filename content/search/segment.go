@@ -53,7 +53,8 @@ func (s *Segmenter) Words(text string) []string {
 	return s.clean(s.seg.Cut(normalize(Clip(text)), true))
 }
 
-// DemandWords returns the words of a query that the demand log may count:
+// DemandWords returns the words of a query that the demand log may count
+// (the log itself drops words shorter than two characters):
 // dictionary words without digits. What a resident typed that is not a
 // dictionary word (a name, a phone or ID number, an address) is never
 // kept, so the log's counts name nobody.

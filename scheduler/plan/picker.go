@@ -34,6 +34,7 @@ type pickItem struct {
 	bound  float64 // base plus every fit bonus the item can give
 	groups []int32 // dense group indexes; nil = everyone
 	towns  []int32 // dense town indexes; nil = everyone
+	crops  uint8   // specialtyMask of the item's topics
 }
 
 // NewPicker prepares items for picking at now in loc. Items that are nil,
@@ -49,7 +50,7 @@ func NewPicker(items []*content.Item, loc *time.Location, now time.Time) *Picker
 		if !live(it, now) {
 			continue
 		}
-		pi := pickItem{item: it, id: it.ID, base: baseScore(it, now, loc)}
+		pi := pickItem{item: it, id: it.ID, base: baseScore(it, now, loc), crops: specialtyMask(it.Topics)}
 		pi.bound = pi.base
 		if len(it.Groups) > 0 {
 			pi.groups = intern(pk.groups, it.Groups)
@@ -111,6 +112,7 @@ func (pk *Picker) Pick(p *profile.Profile, received func(itemID string) bool, to
 			s.town = t
 		}
 		interests = p.Interests
+		s.crops = interestMask(interests)
 	}
 	// Items about the subscriber's interests, scored with the interest's
 	// weight. An item about several interests is tried once for each; the
@@ -147,6 +149,7 @@ type pickState struct {
 	best        int32
 	score       float64
 	group, town int32 // the subscriber's dense indexes, -1 if no item names them
+	crops       uint8 // the subscriber's specialty interests (interestMask)
 	received    func(string) bool
 	optOut      func(string) bool
 }
@@ -155,6 +158,9 @@ type pickState struct {
 // item's bound plus tw can reach the best score.
 func (s *pickState) try(i int32, tw float64) {
 	pi := &s.pk.items[i]
+	if otherSpecialty(pi.crops, s.crops) {
+		return
+	}
 	var fit float64
 	if pi.groups != nil {
 		if !slices.Contains(pi.groups, s.group) {

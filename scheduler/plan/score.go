@@ -40,12 +40,55 @@ const (
 	SolarTermSpan = 7
 )
 
+// Specialties are the farming topics that name what a farmer grows or
+// raises (DOMAIN.md's fixed ids). A tip on one of them is useless to a
+// farmer who raises something else: a subscriber interested in some
+// specialties never gets an item whose specialties are all others (no
+// litchi tip for a fish farmer); they get their own, or an item for their
+// group on no specialty (weather, health), or nothing. A subscriber with
+// no specialty among their interests may get any.
+var Specialties = [...]string{"litchi", "rice", "vegetables", "aquaculture", "livestock"}
+
+// specialtyMask returns a bit per specialty among topics.
+func specialtyMask(topics []string) uint8 {
+	var m uint8
+	for _, t := range topics {
+		for i, s := range Specialties {
+			if t == s {
+				m |= 1 << i
+			}
+		}
+	}
+	return m
+}
+
+// interestMask returns a bit per specialty p is interested in (weight > 0).
+func interestMask(interests []profile.Interest) uint8 {
+	var m uint8
+	for _, in := range interests {
+		if in.Weight == 0 {
+			continue
+		}
+		for i, s := range Specialties {
+			if in.Topic == s {
+				m |= 1 << i
+			}
+		}
+	}
+	return m
+}
+
+// otherSpecialty reports whether an item with specialty mask item is about
+// other specialties only, for a subscriber with specialty interests mine.
+func otherSpecialty(item, mine uint8) bool { return item != 0 && mine != 0 && item&mine == 0 }
+
 // Excluded is the score of an item that must not go to the subscriber.
 var Excluded = math.Inf(-1)
 
 // Score returns how well it suits p at now (loc is the district's time
 // zone), or Excluded when the item is not published, now is outside its
-// validity window, or it names other groups or other towns only. What a
+// validity window, it names other groups or other towns only, or it is
+// about other farming specialties only (see Specialties). What a
 // subscriber already received and per-topic opt-outs are not the item's
 // properties: Pick and Picker apply them.
 func Score(p *profile.Profile, it *content.Item, now time.Time, loc *time.Location) float64 {
@@ -63,6 +106,9 @@ func Score(p *profile.Profile, it *content.Item, now time.Time, loc *time.Locati
 	}
 	tfit, ok := audienceFit(it.Towns, town, WeightTown)
 	if !ok {
+		return Excluded
+	}
+	if otherSpecialty(specialtyMask(it.Topics), interestMask(interests)) {
 		return Excluded
 	}
 	var w uint8
