@@ -28,18 +28,7 @@ func TestBrowserDemoWalkthrough(t *testing.T) {
 	}
 	password := regexp.MustCompile(`password ([0-9a-f]+)`).FindStringSubmatch(out.String())[1]
 	base := d.base
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	must := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	do, must := steps(t, ctx)
 
 	must("login editor", login(ctx, base, "editor", password))
 	do("write the item", chromedp.Navigate(base+"/console/items/new"), chromedp.WaitVisible(chromedp.CSS(`form.itemform`)),

@@ -322,18 +322,7 @@ func TestBrowserOrganizerWalkthrough(t *testing.T) {
 
 	const pw = "browser-test-password"
 	editor, reviewer, organizer := e.consoleUser("editor", pw), e.consoleUser("reviewer", pw), e.consoleUser("organizer", pw)
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	must := func(what string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	do, must := steps(t, ctx)
 
 	// The editor writes and submits.
 	must("login editor", login(ctx, e.base, editor, pw))
@@ -542,4 +531,22 @@ func TestBrowserEveryPage(t *testing.T) {
 	if err != nil || !inline {
 		t.Errorf("the notice checkbox is not on its label's line (%v)", err)
 	}
+}
+
+// steps returns the walkthroughs' two step helpers: do runs browser
+// actions, must checks an error; each stops the test naming the step.
+func steps(t *testing.T, ctx context.Context) (do func(string, ...chromedp.Action[chromedp.Void]), must func(string, error)) {
+	do = func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	must = func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	return do, must
 }
