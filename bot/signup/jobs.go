@@ -185,7 +185,7 @@ func (s *Service) deliver(ctx context.Context, sc notify.Scope, ev content.Event
 				continue
 			}
 			d := plan.Choose(m.Profile, plan.KindNotice, rules, plan.Options{DirectOnly: directOnly}, now)
-			send := notify.Send{Member: m, Channel: d.Channel, Window: d.Window, InDoubt: states.InDoubt(i)}
+			send := notify.Send{Member: m, Channel: d.Channel, Window: d.Window}
 			switch d.Channel {
 			case plan.ChannelCustom:
 				send.Message.Text = text

@@ -205,7 +205,7 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 			case vd.channel == plan.ChannelNone:
 				decided.Skip(m.ID.Local, vd.reason)
 			default:
-				sends = append(sends, e.send(c, vd, m, inDoubt))
+				sends = append(sends, e.send(c, vd, m))
 			}
 		}
 	}
@@ -236,8 +236,8 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 }
 
 // send is the direct send of verdict vd to m, its message rendered.
-func (e *Engine) send(c *Campaign, vd verdict, m profile.Member, inDoubt bool) notify.Send {
-	s := notify.Send{Member: m, Channel: vd.channel, Window: vd.window, Item: vd.item.ID, InDoubt: inDoubt}
+func (e *Engine) send(c *Campaign, vd verdict, m profile.Member) notify.Send {
+	s := notify.Send{Member: m, Channel: vd.channel, Window: vd.window, Item: vd.item.ID}
 	if vd.channel == plan.ChannelTemplate {
 		t := e.template(c, m, e.Render(c, vd.item, m, "template"))
 		s.Message.Template = &t

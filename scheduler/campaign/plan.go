@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
-	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 )
 
@@ -98,7 +97,7 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 					line.Item, line.Title = vd.item.ID, vd.item.Title
 				}
 				if vd.channel != plan.ChannelNone {
-					line.Channel = notify.ChannelName(vd.channel)
+					line.Channel = vd.channel.String()
 					rep.ByChannel[line.Channel]++
 					if vd.channel == plan.ChannelMass {
 						massByItem[vd.item.ID]++
@@ -139,5 +138,3 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 	}
 	return rep, nil
 }
-
-func channelName(ch plan.Channel) string { return notify.ChannelName(ch) }

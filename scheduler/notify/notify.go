@@ -164,7 +164,6 @@ type Send struct {
 	// Fallback is the item of a mass send to wait for when WeChat says the
 	// window is closed after all ("" = none: the message is unreachable).
 	Fallback string
-	InDoubt  bool // left in flight by a run that died: counted when resent
 	Message  Message
 }
 
@@ -379,7 +378,7 @@ func send(ctx context.Context, sender Sender, s Send) error {
 // file records one answer in o and reports whether to try again.
 func (n *Notifier) file(ctx context.Context, account string, s Send, err error, o *outcomes) (again bool) {
 	lid := s.Member.ID.Local
-	ch := channelName(s.Channel)
+	ch := s.Channel.String()
 	if err != nil && ctx.Err() != nil {
 		o.unclaim = append(o.unclaim, lid) // shutting down: not an answer
 		return true
@@ -469,21 +468,3 @@ func (n *Notifier) wait(ctx context.Context, key string, limit queue.Limit, k in
 	}
 	return nil
 }
-
-// ChannelName is a channel's name in stats and plans.
-func channelName(ch plan.Channel) string {
-	switch ch {
-	case plan.ChannelCustom:
-		return "custom"
-	case plan.ChannelTemplate:
-		return "template"
-	case plan.ChannelSubscribe:
-		return "subscribe"
-	case plan.ChannelMass:
-		return "mass"
-	}
-	return "none"
-}
-
-// ChannelName is a channel's name in stats and plans.
-func ChannelName(ch plan.Channel) string { return channelName(ch) }

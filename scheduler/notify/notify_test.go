@@ -265,7 +265,6 @@ func TestInDoubtMessagesAreResentAndCounted(t *testing.T) {
 	var again []notify.Send
 	for _, s := range sends(ms) {
 		if !st.Done(s.Member.ID.Local) {
-			s.InDoubt = st.InDoubt(s.Member.ID.Local)
 			again = append(again, s)
 		}
 	}
