@@ -31,14 +31,7 @@ func TestBrowserDemoWalkthrough(t *testing.T) {
 	do, must := steps(t, ctx)
 
 	must("login editor", login(ctx, base, "editor", password))
-	do("write the item", chromedp.Navigate(base+"/console/items/new"), chromedp.WaitVisible(chromedp.CSS(`form.itemform`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=title]`), "荔枝花期管理要点（演示）"),
-		chromedp.SendKeys(chromedp.CSS(`textarea[name=summary]`), "花期控梢保花，注意防治蒂蛀虫。"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=url]`), "https://kepu.example.org/a/litchi-flower-demo"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=source]`), "广东省农业农村厅"),
-		chromedp.Click(chromedp.CSS(`input[name=topics][value=litchi]`)),
-		chromedp.Click(chromedp.CSS(`input[name=groups][value=farmer]`)),
-	)
+	do("write the item", writeLitchiItem(base, "荔枝花期管理要点（演示）", "https://kepu.example.org/a/litchi-flower-demo")...)
 	must("create the draft", submit(ctx, `form.itemform button`))
 	where, err := chromedp.Run(ctx, chromedp.Location())
 	must("location", err)

@@ -326,15 +326,7 @@ func TestBrowserOrganizerWalkthrough(t *testing.T) {
 
 	// The editor writes and submits.
 	must("login editor", login(ctx, e.base, editor, pw))
-	do("open the item form", chromedp.Navigate(e.base+"/console/items/new"), chromedp.WaitVisible(chromedp.CSS(`form.itemform`)))
-	do("fill the item form",
-		chromedp.SendKeys(chromedp.CSS(`input[name=title]`), "荔枝花期管理要点"),
-		chromedp.SendKeys(chromedp.CSS(`textarea[name=summary]`), "花期控梢保花，注意防治蒂蛀虫。"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=url]`), "https://kepu.example.org/a/litchi-flower"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=source]`), "广东省农业农村厅"),
-		chromedp.Click(chromedp.CSS(`input[name=topics][value=litchi]`)),
-		chromedp.Click(chromedp.CSS(`input[name=groups][value=farmer]`)),
-	)
+	do("write the item", writeLitchiItem(e.base, "荔枝花期管理要点", "https://kepu.example.org/a/litchi-flower")...)
 	must("create the draft", submit(ctx, `form.itemform button`))
 	where, err := chromedp.Run(ctx, chromedp.Location())
 	must("location", err)
@@ -549,4 +541,18 @@ func steps(t *testing.T, ctx context.Context) (do func(string, ...chromedp.Actio
 		}
 	}
 	return do, must
+}
+
+// writeLitchiItem opens the console's new-item form and fills it with a
+// litchi tip for farmers, as the README's walkthrough does.
+func writeLitchiItem(base, title, url string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(base + "/console/items/new"), chromedp.WaitVisible(chromedp.CSS(`form.itemform`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=title]`), title),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name=summary]`), "花期控梢保花，注意防治蒂蛀虫。"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=url]`), url),
+		chromedp.SendKeys(chromedp.CSS(`input[name=source]`), "广东省农业农村厅"),
+		chromedp.Click(chromedp.CSS(`input[name=topics][value=litchi]`)),
+		chromedp.Click(chromedp.CSS(`input[name=groups][value=farmer]`)),
+	}
 }
