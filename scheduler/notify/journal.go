@@ -58,15 +58,14 @@ func (j *journal) wrote(ctx context.Context, n *Notifier, sc Scope, shard int, r
 		}
 		j.replays += len(replay)
 	}
-	// Drop what is too old to matter, keep this write.
-	k := 0
-	for _, e := range j.entries {
-		if now.Sub(e.at) < journalKeep {
-			j.entries[k] = e
-			k++
-		}
+	// Drop what is too old to matter, keep this write. Entries are in
+	// time order: the old ones are a prefix, so this is not a scan of the
+	// journal on every write.
+	old := 0
+	for old < len(j.entries) && now.Sub(j.entries[old].at) >= journalKeep {
+		old++
 	}
-	j.entries = j.entries[:k]
+	j.entries = j.entries[old:]
 	if !c.empty() {
 		j.entries = append(j.entries, entry{at: now, key: key, sc: sc, shard: shard, c: c})
 	}
