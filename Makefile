@@ -7,7 +7,7 @@ PKGS ?= ./...
 ASSETS := bot/console/assets
 VENDOR := bot/console/static/vendor
 
-.PHONY: run demo test vet race bench-smoke bench fuzz redis build clean assets
+.PHONY: run demo test test-cluster vet race bench-smoke bench fuzz redis build clean assets
 
 # run and demo build bin/kepubot first (the first build compiles every
 # dependency: minutes on a small machine) and then exec it, so Ctrl-C
@@ -38,6 +38,12 @@ assets:         ## refresh the vendored Chart.js from npm (npm ci), with its lic
 
 redis:          ## install redis-server (Debian package) when missing: tests start their own
 	@.ci/ensure-redis
+
+# The suite on a real 6-node Redis Cluster (3 masters, 3 replicas, AOF on):
+# redistest.Start hands each test an emptied Cluster from a per-package
+# pool. PKGS narrows it, e.g. make test-cluster PKGS="./bot/quiz/".
+test-cluster: redis  ## the tests on a Redis Cluster instead of one redis-server
+	KEPUBOT_TEST_REDIS=cluster $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,8 @@ type Options struct {
 	TCP bool
 	// Args are extra redis-server arguments, e.g. "--maxmemory", "10mb".
 	Args []string
+
+	dirPrefix string // of the temporary directory (default "kbr")
 }
 
 // Binary returns the path of redis-server, or an error that says how to get it.
@@ -60,10 +63,27 @@ func Binary() (string, error) {
 	return "", errors.New("redis-server not found: install it (apt-get install redis-server) or run `make test`, which does")
 }
 
-// Start starts a fresh redis-server for tb and returns a client connected to
-// it. Both are closed when tb ends.
+// EnvMode names the environment variable that chooses what Start gives a
+// test: unset or "single" a private redis-server, "cluster" a Redis
+// Cluster (see Start). `make test-cluster` sets it.
+const EnvMode = "KEPUBOT_TEST_REDIS"
+
+// Start gives tb an empty Redis and returns a client for it, closed when
+// tb ends.
+//
+// By default that is a fresh redis-server of its own. With
+// KEPUBOT_TEST_REDIS=cluster it is a 6-node Redis Cluster (3 masters, 3
+// replicas) from a pool the test binary keeps: a test takes an idle
+// Cluster (the pool starts one when none is idle, so parallel tests each
+// have their own) and, when it ends, every master is flushed and the
+// Cluster goes back to the pool. A package's tests thus share one or two
+// Clusters instead of starting six servers each, and still never see each
+// other's keys. The pooled servers die with the test binary.
 func Start(tb testing.TB) redis.UniversalClient {
 	tb.Helper()
+	if os.Getenv(EnvMode) == "cluster" {
+		return startPooled(tb)
+	}
 	srv := StartServer(tb, Options{})
 	return srv.Client(tb)
 }
@@ -71,17 +91,33 @@ func Start(tb testing.TB) redis.UniversalClient {
 // StartServer starts a redis-server with opts; it is stopped when tb ends.
 func StartServer(tb testing.TB, opts Options) *Server {
 	tb.Helper()
+	s, err := newServer(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Stop(); os.RemoveAll(s.dir) })
+	if err := s.launch(); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// newServer prepares a server (its directory, address and arguments)
+// without starting it.
+func newServer(opts Options) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	// t.TempDir paths can exceed the 107-byte unix socket limit; use a short one.
-	dir, err := os.MkdirTemp("", "kbr")
-	if err != nil {
-		tb.Fatal(err)
+	prefix := opts.dirPrefix
+	if prefix == "" {
+		prefix = "kbr"
 	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
-
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{dir: dir}
 	args := []string{
 		"--dir", dir,
@@ -94,7 +130,8 @@ func StartServer(tb testing.TB, opts Options) *Server {
 	if opts.TCP {
 		port, err := freePort()
 		if err != nil {
-			tb.Fatal(err)
+			os.RemoveAll(dir)
+			return nil, err
 		}
 		s.Network, s.Addr = "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		args = append(args, "--port", strconv.Itoa(port))
@@ -105,20 +142,28 @@ func StartServer(tb testing.TB, opts Options) *Server {
 	args = append(args, opts.Args...)
 
 	s.bin, s.args = bin, args
-	tb.Cleanup(s.Stop)
-	s.start(tb)
-	return s
+	return s, nil
+}
+
+// launch starts the prepared server and waits until it answers PING.
+func (s *Server) launch() error {
+	s.cmd = exec.Command(s.bin, s.args...)
+	s.cmd.SysProcAttr = dieWithParent()
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	if err := s.waitReady(10 * time.Second); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+		s.Kill()
+		return fmt.Errorf("redis-server did not start: %w\n%s", err, log)
+	}
+	return nil
 }
 
 func (s *Server) start(tb testing.TB) {
 	tb.Helper()
-	s.cmd = exec.Command(s.bin, s.args...)
-	if err := s.cmd.Start(); err != nil {
-		tb.Fatalf("start redis-server: %v", err)
-	}
-	if err := s.waitReady(10 * time.Second); err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-		tb.Fatalf("redis-server did not start: %v\n%s", err, log)
+	if err := s.launch(); err != nil {
+		tb.Fatal(err)
 	}
 }
 
@@ -151,8 +196,21 @@ func (s *Server) Kill() {
 // Stop shuts the server down. It is safe to call twice.
 func (s *Server) Stop() { s.Kill() }
 
-// UsedMemory reports the server's used_memory in bytes.
+// UsedMemory reports the server's used_memory in bytes; on a Cluster, the
+// sum over its masters.
 func UsedMemory(ctx context.Context, c redis.UniversalClient) (int64, error) {
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		var total int64
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			n, err := UsedMemory(ctx, m)
+			mu.Lock()
+			total += n
+			mu.Unlock()
+			return err
+		})
+		return total, err
+	}
 	info, err := c.Info(ctx, "memory").Result()
 	if err != nil {
 		return 0, err

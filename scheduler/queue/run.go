@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -166,15 +167,24 @@ func (w *Worker) flushAcks(batch []delivery) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
-	// XACK and XDEL of one stream touch one key: MULTI keeps them together
-	// (per slot, on a cluster).
-	_, err := w.q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for s, ids := range byStream {
-			p.XAck(ctx, s, group, ids...)
-			p.XDel(ctx, s, ids...)
-		}
-		return nil
-	})
+	// XACK and XDEL of one stream touch one key: MULTI keeps them together.
+	// One transaction per stream, as a transaction may not span hash slots
+	// on a Cluster (CROSSSLOT); the streams' transactions run side by side.
+	errs := make(chan error, len(byStream))
+	for s, ids := range byStream {
+		go func() {
+			_, err := w.q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.XAck(ctx, s, group, ids...)
+				p.XDel(ctx, s, ids...)
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	var err error
+	for range byStream {
+		err = cmp.Or(err, <-errs)
+	}
 	if err != nil {
 		w.q.log.Warn("acknowledging jobs failed; they will run again", "jobs", len(batch), "err", err)
 	}
