@@ -19,7 +19,7 @@ import (
 )
 
 // Finding 6: a search whose request is past its deadline does no work
-// and says so (the webhook answers 503 and WeChat retries).
+// and says so (the webhook then answers from memory, see Bot.Offline).
 func TestSearchStopsAtDeadline(t *testing.T) {
 	t.Parallel()
 	ix, seg := sampleIndex(t)

@@ -13,6 +13,7 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	messages *prometheus.CounterVec
 	dedup    prometheus.Counter
+	offlines prometheus.Counter
 }
 
 // NewMetrics registers the webhook metrics on reg.
@@ -31,8 +32,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kepubot_webhook_dedup_hits_total",
 			Help: "WeChat retries of messages already handled or in progress.",
 		}),
+		offlines: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kepubot_webhook_offline_total",
+			Help: "Messages answered from memory, recording nothing, because Redis was unavailable.",
+		}),
 	}
-	reg.MustRegister(m.latency, m.messages, m.dedup)
+	reg.MustRegister(m.latency, m.messages, m.dedup, m.offlines)
 	return m
 }
 
@@ -43,6 +48,12 @@ func (m *Metrics) observe(kind string, status int, d time.Duration) {
 	s := strconv.Itoa(status)
 	m.latency.WithLabelValues(s).Observe(d.Seconds())
 	m.messages.WithLabelValues(kind, s).Inc()
+}
+
+func (m *Metrics) offline() {
+	if m != nil {
+		m.offlines.Inc()
+	}
 }
 
 func (m *Metrics) dedupHit() {

@@ -154,6 +154,22 @@ func (m *Mux) Handle(ctx context.Context, req *Request) (Reply, error) {
 	return Reply{}, nil
 }
 
+// Routed reports whether text is a command or starts with a routed
+// prefix, i.e. whether Handle would give it to something other than the
+// open dialog or the fallback.
+func (m *Mux) Routed(text string) bool {
+	text = normalize(text)
+	if _, ok := m.commands[text]; ok {
+		return true
+	}
+	for _, p := range m.prefixes {
+		if strings.HasPrefix(text, p.prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // normalize folds what users type into one form: trimmed, full-width
 // ASCII to half-width, inner spaces collapsed, Latin letters upper-cased.
 func normalize(s string) string {

@@ -19,6 +19,11 @@ const (
 	txtSearchHint    = "发关键词就能查科普，例如“荔枝”“台风”“防诈骗”。回复“帮助”看更多用法。"
 	txtUnknownWords  = "没认出："
 
+	// Answers while Redis is unavailable (see Bot.Offline): nothing the
+	// resident did was recorded, and the reply says so kindly.
+	txtOffline        = "系统正在检修，您刚才的操作没能记下，请过几分钟再发一次🙏\n查科普（发关键词，如“荔枝”）和“帮助”现在照常能用。"
+	txtOfflineWelcome = "欢迎关注！🌱 系统正在检修，请过几分钟回复“帮助”，我们再一起设置。\n现在发关键词（如“荔枝”“台风”）就能查科普。"
+
 	txtHelp = "您可以这样用：\n" +
 		"· 发关键词查科普，如“荔枝”“台风”\n" +
 		"· “答题”：参加科普知识竞赛；“排行”：看您的名次\n" +

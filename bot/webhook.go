@@ -20,6 +20,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/bot/redisconn"
 )
 
 // Account is one Official Account the webhook serves.
@@ -72,6 +73,11 @@ type WebhookOptions struct {
 	ReplyTTL time.Duration
 	// DialogTTL is how long an open dialog waits for an answer (default 7 days).
 	DialogTTL time.Duration
+	// RedisUp, when set, tells whether Redis answers now (e.g. a
+	// redisconn.Monitor's Up). While it says no, messages are answered
+	// from memory at once (see OfflineHandler) instead of after the Redis
+	// client's retries.
+	RedisUp func() bool
 	// Observe, when set, sees each message handled and its reply (not the
 	// retries answered from the store): the demo shows conversations held
 	// through `kepubot chat` on its simulated phones with it.
@@ -248,11 +254,18 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 			return nil
 		}
 		kind = msg.kind()
-		if err := w.store.ClaimNonce(ctx, acct.ID, q.Get("timestamp"), q.Get("nonce"), msg.dedupKey(), w.opts.ReplyTTL); err != nil {
-			handleErr = err
-			return nil
+		if w.opts.RedisUp != nil && !w.opts.RedisUp() {
+			wire = toWire(w.offline(ctx, acct.ID, kind, msg, errRedisDown))
+			return wire
 		}
-		reply, err := w.process(ctx, msg, mix)
+		err = w.store.ClaimNonce(ctx, acct.ID, q.Get("timestamp"), q.Get("nonce"), msg.dedupKey(), w.opts.ReplyTTL)
+		var reply Reply
+		if err == nil {
+			reply, err = w.process(ctx, msg, mix)
+		}
+		if err != nil && unavailable(err) {
+			reply, err = w.offline(ctx, acct.ID, kind, msg, err), nil
+		}
 		if err != nil {
 			handleErr = err
 			return nil
@@ -297,6 +310,33 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 	}
 	rw.Write(buf.body.Bytes())
 	return http.StatusOK, kind
+}
+
+// errRedisDown is the cause logged when WebhookOptions.RedisUp says no.
+var errRedisDown = errors.New("redis down (health monitor)")
+
+// offlineTimeout bounds an answer from memory after Redis failed.
+const offlineTimeout = 300 * time.Millisecond
+
+// unavailable reports whether err means Redis could not be reached in
+// time (down, failing over, restarting), not that the message was bad.
+func unavailable(err error) bool {
+	return redisconn.Unavailable(err) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// offline answers msg without Redis (see OfflineHandler): WeChat gets a
+// reply within its 5 s, and nothing is recorded, so nothing is recorded
+// twice when the resident sends it again.
+func (w *Webhook) offline(ctx context.Context, account, kind string, msg *Message, cause error) Reply {
+	w.logger.Warn("redis unavailable: answered from memory, recorded nothing", "account", account, "kind", kind, "err", cause)
+	w.opts.Metrics.offline()
+	oh, ok := w.handler.(OfflineHandler)
+	if !ok {
+		return Text(txtOffline)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), offlineTimeout)
+	defer cancel()
+	return oh.Offline(ctx, &Request{Msg: msg, Profile: &profile.Profile{OpenID: msg.OpenID}, New: true, Now: w.opts.Now()})
 }
 
 // process handles one message exactly once: a retry of a message already

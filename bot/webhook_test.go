@@ -53,8 +53,14 @@ func (c *clock) Add(d time.Duration) {
 
 func setup(t testing.TB, opts ...func(*bot.Options)) *fixture {
 	t.Helper()
+	return setupOn(t, redistest.Start(t), opts...)
+}
+
+// setupOn is setup on a given Redis (e.g. one a test kills).
+func setupOn(t testing.TB, rdb redis.UniversalClient, opts ...func(*bot.Options)) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	f := &fixture{ctx: ctx, rdb: redistest.Start(t), clock: &clock{t: time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)}, rtts: new(atomic.Int64)}
+	f := &fixture{ctx: ctx, rdb: rdb, clock: &clock{t: time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)}, rtts: new(atomic.Int64)}
 	f.rdb.AddHook(countHook{f.rtts})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	var err error

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -22,6 +21,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/qrcode"
 	"github.com/zengcheng-kexie/kepubot/bot/quiz"
+	"github.com/zengcheng-kexie/kepubot/bot/redisconn"
 	"github.com/zengcheng-kexie/kepubot/bot/signup"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/content"
@@ -42,6 +42,7 @@ type App struct {
 
 	mini     *miniredis.Miniredis // embedded Redis when no URL is set
 	rdb      redis.UniversalClient
+	redisMon *redisconn.Monitor // kepubot_redis_* metrics
 	reg      *prometheus.Registry
 	tax      *taxonomy.Taxonomy
 	profiles *profile.Store
@@ -106,45 +107,22 @@ func (a *App) connectRedis(ctx context.Context) error {
 		a.mini = mr
 		a.logger.Warn("KEPUBOT_REDIS_URL is empty: using an embedded in-memory Redis; NOTHING IS KEPT when kepubot stops. Set KEPUBOT_REDIS_URL for production.")
 		a.rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	case strings.Contains(url, ","):
-		opts := &redis.ClusterOptions{}
-		for _, part := range strings.Split(url, ",") {
-			part = strings.TrimSpace(part)
-			if !strings.Contains(part, "://") {
-				part = "redis://" + part
-			}
-			o, err := redis.ParseURL(part)
-			if err != nil {
-				return fmt.Errorf("config: redis.url (KEPUBOT_REDIS_URL): %w", err)
-			}
-			opts.Addrs = append(opts.Addrs, o.Addr)
-			opts.Username, opts.Password, opts.TLSConfig = o.Username, o.Password, o.TLSConfig
-		}
-		a.rdb = redis.NewClusterClient(opts)
 	default:
-		o, err := redis.ParseURL(url)
+		// One server, or a Cluster (a comma-separated node list) with the
+		// failover options redisconn documents.
+		rdb, err := redisconn.Open(url)
 		if err != nil {
 			return fmt.Errorf("config: redis.url (KEPUBOT_REDIS_URL): %w", err)
 		}
-		a.rdb = redis.NewClient(o)
+		a.rdb = rdb
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := a.rdb.Ping(pctx).Err(); err != nil {
-		return fmt.Errorf("cannot reach Redis at %s (redis.url, KEPUBOT_REDIS_URL): is it running? %w", redisAddrs(a.rdb), err)
+		return fmt.Errorf("cannot reach Redis at %s (redis.url, KEPUBOT_REDIS_URL): is it running? %w", redisconn.Describe(a.rdb), err)
 	}
+	a.redisMon = redisconn.NewMonitor(a.rdb, a.reg, a.logger, time.Second)
 	return nil
-}
-
-// redisAddrs names the servers of a client, without credentials.
-func redisAddrs(rdb redis.UniversalClient) string {
-	switch c := rdb.(type) {
-	case *redis.Client:
-		return c.Options().Addr
-	case *redis.ClusterClient:
-		return strings.Join(c.Options().Addrs, ",")
-	}
-	return "the configured address"
 }
 
 func (a *App) build(ctx context.Context, opts AppOptions) error {
@@ -215,7 +193,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	})
 	a.webhook, err = bot.NewWebhook(a.profiles, a.bot, accounts, bot.WebhookOptions{
 		Logger: a.logger, Metrics: bot.NewMetrics(a.reg), Now: a.now, Reports: reports{a.delivery.campaigns},
-		Observe: opts.Observe,
+		Observe: opts.Observe, RedisUp: a.redisMon.Up,
 	})
 	if err != nil {
 		return err
@@ -302,7 +280,7 @@ func (a *App) Handler() http.Handler {
 func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := a.rdb.Ping(ctx).Err(); err != nil {
+	if !a.redisMon.Check(ctx) {
 		admin.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "redis": "unreachable"})
 		return
 	}

@@ -242,6 +242,7 @@ func (a *App) background(ctx context.Context) {
 		})
 	}
 	wg.Go(func() { a.search.Run(ctx) })
+	wg.Go(func() { a.redisMon.Run(ctx) })
 	wg.Go(func() {
 		if err := a.delivery.sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			a.logger.Error("scheduler stopped", "err", err)
