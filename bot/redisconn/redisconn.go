@@ -52,10 +52,13 @@ const (
 )
 
 // Open returns a client for url: a comma-separated list of nodes (each
-// host:port or redis://…) opens a Cluster client, anything else a
-// single-server client by redis.ParseURL. The client is not pinged.
+// host:port or redis://…) opens a Cluster client, anything else (a
+// redis:// URL or host:port) a single-server client by redis.ParseURL. The client is not pinged.
 func Open(url string) (redis.UniversalClient, error) {
 	if !strings.Contains(url, ",") {
+		if !strings.Contains(url, "://") {
+			url = "redis://" + url // host:port
+		}
 		o, err := redis.ParseURL(url)
 		if err != nil {
 			return nil, err

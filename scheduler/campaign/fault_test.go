@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/bot/redisconn"
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
@@ -38,7 +39,7 @@ import (
 // Environment of a fault worker child.
 const (
 	envWorker  = "KEPUBOT_FAULT_WORKER" // "1": this process is a worker
-	envRedis   = "KEPUBOT_FAULT_REDIS"  // host:port
+	envRedis   = "KEPUBOT_FAULT_REDIS"  // host:port, or a Cluster's nodes (comma-separated)
 	envWeChat  = "KEPUBOT_FAULT_WECHAT" // the fake's URL
 	envAppID   = "KEPUBOT_FAULT_APPID"
 	faultTmpl  = "TM-event-notice"
@@ -117,7 +118,11 @@ func faultWorker() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv(envRedis), PoolSize: 64})
+	rdb, err := redisconn.Open(os.Getenv(envRedis))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	e, _, q, err := faultEngine(rdb, os.Getenv(envAppID))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -131,7 +136,8 @@ func faultWorker() int {
 type faultRun struct {
 	t      *testing.T
 	ctx    context.Context
-	srv    *redistest.Server
+	srv    *redistest.Server // the single Redis (nil on a Cluster)
+	url    string            // what the workers connect to (KEPUBOT_REDIS_URL form)
 	rdb    redis.UniversalClient
 	appID  string
 	engine *campaign.Engine
@@ -143,9 +149,15 @@ type faultRun struct {
 // followers: half talked to the bot (their customer-service window is
 // open), half did not (mass send, or template for a notice).
 func newFaultRun(t *testing.T, n int) *faultRun {
-	r := &faultRun{t: t, ctx: context.Background()}
-	r.srv = redistest.StartServer(t, redistest.Options{TCP: true, Args: []string{"--appendonly", "yes", "--appendfsync", "everysec"}})
-	r.rdb = r.srv.Client(t)
+	srv := redistest.StartServer(t, redistest.Options{TCP: true, Args: []string{"--appendonly", "yes", "--appendfsync", "everysec"}})
+	r := &faultRun{t: t, ctx: context.Background(), srv: srv, url: srv.Addr, rdb: srv.Client(t)}
+	r.seed(n)
+	return r
+}
+
+// seed makes the run's account and its n followers on r.rdb.
+func (r *faultRun) seed(n int) {
+	t := r.t
 	r.appID = fmt.Sprintf("wxfault%09d", appSeq.Add(1))
 	fake.AddAccount(wechattest.Account{AppID: r.appID, Secret: "sec", Token: "tok"})
 	var err error
@@ -175,7 +187,6 @@ func newFaultRun(t *testing.T, n int) *faultRun {
 			batch = batch[:0]
 		}
 	}
-	return r
 }
 
 func (r *faultRun) create(c *campaign.Campaign) *campaign.Campaign {
@@ -192,7 +203,7 @@ func (r *faultRun) create(c *campaign.Campaign) *campaign.Campaign {
 // startWorker starts a worker process; kill SIGKILLs it.
 func (r *faultRun) startWorker() (kill func()) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envWorker+"=1", envRedis+"="+r.srv.Addr, envWeChat+"="+fake.URL(), envAppID+"="+r.appID)
+	cmd.Env = append(os.Environ(), envWorker+"=1", envRedis+"="+r.url, envWeChat+"="+fake.URL(), envAppID+"="+r.appID)
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
