@@ -47,6 +47,7 @@ type e2e struct {
 	t        *testing.T
 	appID    string
 	redisURL string
+	srv      *redistest.Server
 	app      *App
 	base     string
 	wx       *wechattest.Server
@@ -57,7 +58,12 @@ type e2e struct {
 // WeChat API, configured only through the contract environment variables.
 func startE2E(t *testing.T, extraEnv ...map[string]string) *e2e {
 	t.Helper()
-	srv := redistest.StartServer(t, redistest.Options{TCP: true})
+	return startE2EOn(t, redistest.StartServer(t, redistest.Options{TCP: true}), extraEnv...)
+}
+
+// startE2EOn is startE2E on a given redis-server (e.g. one a test kills).
+func startE2EOn(t *testing.T, srv *redistest.Server, extraEnv ...map[string]string) *e2e {
+	t.Helper()
 	wx := fake
 	acct := wechattest.Account{AppID: fmt.Sprintf("wxe2e%d", appSeq.Add(1)), Secret: "e2e-secret", Token: "e2etoken", EncodingAESKey: testAESKey}
 	wx.AddAccount(acct)
@@ -97,7 +103,7 @@ func startE2E(t *testing.T, extraEnv ...map[string]string) *e2e {
 		t.Fatal(err)
 	}
 	base := "http://" + app.Addr()
-	return &e2e{t: t, app: app, base: base, wx: wx, appID: acct.AppID, redisURL: "redis://" + srv.Addr, phone: wechattest.NewPhone(wx, acct, base+"/wechat", true)}
+	return &e2e{t: t, app: app, base: base, wx: wx, appID: acct.AppID, redisURL: "redis://" + srv.Addr, srv: srv, phone: wechattest.NewPhone(wx, acct, base+"/wechat", true)}
 }
 
 func (e *e2e) api(method, path, token string, body any) (int, map[string]any) {
