@@ -267,11 +267,14 @@ func (a *App) accountConfig(id string) (*AccountConfig, bool) { return a.cfg.acc
 // Handler returns the service's HTTP routes.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/wechat", a.webhook)
-	mux.Handle("/wechat/{account}", a.webhook)
-	mux.Handle("/api/", a.admin)
-	mux.Handle("/console/", a.console.Handler())
-	mux.HandleFunc("GET /r/{token}", a.redirect)
+	if a.cfg.has(RoleWeb) {
+		mux.Handle("/wechat", a.webhook)
+		mux.Handle("/wechat/{account}", a.webhook)
+		mux.Handle("/api/", a.admin)
+		mux.Handle("/console/", a.console.Handler())
+		mux.HandleFunc("GET /r/{token}", a.redirect)
+	}
+	// Every replica answers its health and metrics, whatever its roles.
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	return mux

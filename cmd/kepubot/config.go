@@ -26,8 +26,10 @@ type Config struct {
 		// throttling per address.
 		TrustedProxies []string `yaml:"trusted_proxies"`
 	} `yaml:"http"`
-	PublicURL string `yaml:"public_url"`
-	Timezone  string `yaml:"timezone"`
+	// Roles are what this replica does (see roles.go); default all.
+	Roles     []string `yaml:"roles"`
+	PublicURL string   `yaml:"public_url"`
+	Timezone  string   `yaml:"timezone"`
 	Redis     struct {
 		// URL is a redis:// or unix:// URL; several comma-separated
 		// addresses mean a Redis Cluster; empty runs an embedded Redis.
@@ -100,6 +102,7 @@ type MenuButton struct {
 func defaultConfig() Config {
 	var c Config
 	c.HTTP.Addr = "127.0.0.1:8080"
+	c.Roles = allRoles
 	c.Timezone = "Asia/Shanghai"
 	c.Log.Level = "info"
 	c.Log.Format = "text"
@@ -142,6 +145,7 @@ var envKeys = []struct {
 	{"KEPUBOT_QUIET_HOURS", func(c *Config, v string) { c.Delivery.QuietHours = v }},
 	{"KEPUBOT_WECHAT_ENCODING_MODE", func(c *Config, v string) { c.WeChat.EncodingMode = v }},
 	{"KEPUBOT_TRUSTED_PROXIES", func(c *Config, v string) { c.HTTP.TrustedProxies = strings.Split(v, ",") }},
+	{"KEPUBOT_ROLES", func(c *Config, v string) { c.Roles = strings.Split(v, ",") }},
 }
 
 // LoadConfig builds the configuration from defaults, the file at path (if
@@ -201,6 +205,9 @@ func (c *Config) validate() error {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("config: public_url (KEPUBOT_PUBLIC_URL) %q must be an http(s) URL", c.PublicURL)
 		}
+	}
+	if c.Roles, err = parseRoles(strings.Join(c.Roles, ",")); err != nil {
+		return fmt.Errorf("config: roles (KEPUBOT_ROLES, kepubot serve --roles): %w", err)
 	}
 	if err := validRedisURL(c.Redis.URL); err != nil {
 		return fmt.Errorf("config: redis.url (KEPUBOT_REDIS_URL): %w", err)

@@ -52,7 +52,7 @@ const usage = `kepubot — precise popular-science delivery over WeChat
 Usage:
   kepubot demo [--days N] [--keep-running]      the whole system on one machine: simulated
                                                 WeChat and residents, a week fast-forwarded
-  kepubot serve [--config FILE]                 run the service (webhook, admin API, workers)
+  kepubot serve [--config FILE] [--roles R,...] run the service (roles: web, worker, scheduler; default all)
   kepubot menu publish [--config FILE] [--account ID]
                                                 publish the custom menu from config to WeChat
   kepubot content import [--all-or-nothing] [--trusted] [--embedded] PATH...
@@ -119,13 +119,19 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default $KEPUBOT_CONFIG)")
+	roles := fs.String("roles", "", "what this replica does: web,worker,scheduler (default $KEPUBOT_ROLES, else all)")
 	if rest, err := parseInterspersed(fs, args); err != nil || len(rest) > 0 {
-		fmt.Fprintf(stderr, "usage: kepubot serve [--config FILE]   (unexpected: %s)\n", strings.Join(rest, " "))
+		fmt.Fprintf(stderr, "usage: kepubot serve [--config FILE] [--roles web,worker,scheduler]   (unexpected: %s)\n", strings.Join(rest, " "))
 		return errUsage
 	}
 	cfg, err := LoadConfig(*configPath, getenv)
 	if err != nil {
 		return err
+	}
+	if *roles != "" {
+		if cfg.Roles, err = parseRoles(*roles); err != nil {
+			return fmt.Errorf("kepubot serve --roles: %w", err)
+		}
 	}
 	// The log and the console notice share stderr: one writer, one lock.
 	stderr = &lockedWriter{w: stderr}

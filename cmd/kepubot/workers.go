@@ -227,28 +227,35 @@ func (a *App) rules(account string) plan.Rules {
 	return r
 }
 
-// background runs what the app does besides answering HTTP: delivery
-// workers, the search index, the demand log. It returns when ctx ends and
-// everything has stopped.
+// background runs what the app does besides answering HTTP, by the
+// replica's roles (roles.go): delivery workers, the cron scheduler, the
+// search index and demand log, and the Redis health monitor. It returns
+// when ctx ends and everything has stopped.
 func (a *App) background(ctx context.Context) {
 	var wg sync.WaitGroup
 	host, _ := os.Hostname()
 	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
-	for account, q := range a.delivery.queues {
+	if a.cfg.has(RoleWorker) {
+		for account, q := range a.delivery.queues {
+			wg.Go(func() {
+				if err := q.Run(ctx, consumer, a.cfg.Delivery.Workers, queue.HandlerFunc(a.handleJob)); err != nil && !errors.Is(err, context.Canceled) {
+					a.logger.Error("delivery workers stopped", "account", account, "err", err)
+				}
+			})
+		}
+	}
+	if a.cfg.has(RoleWeb) {
+		wg.Go(func() { a.search.Run(ctx) })
+		wg.Go(func() { a.indexLoop(ctx) })
+	}
+	if a.cfg.has(RoleScheduler) {
 		wg.Go(func() {
-			if err := q.Run(ctx, consumer, a.cfg.Delivery.Workers, queue.HandlerFunc(a.handleJob)); err != nil && !errors.Is(err, context.Canceled) {
-				a.logger.Error("delivery workers stopped", "account", account, "err", err)
+			if err := a.delivery.sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				a.logger.Error("scheduler stopped", "err", err)
 			}
 		})
 	}
-	wg.Go(func() { a.search.Run(ctx) })
 	wg.Go(func() { a.redisMon.Run(ctx) })
-	wg.Go(func() {
-		if err := a.delivery.sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			a.logger.Error("scheduler stopped", "err", err)
-		}
-	})
-	wg.Go(func() { a.indexLoop(ctx) })
 	wg.Wait()
 }
 
