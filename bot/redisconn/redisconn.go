@@ -147,7 +147,9 @@ func (h reloadHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // (a dead or unreachable node), CLUSTERDOWN, TRYAGAIN, LOADING, MASTERDOWN,
 // or a write to a node that became a replica.
 func Unavailable(err error) bool {
-	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) {
+	// The caller's own deadline or cancellation says nothing about Redis
+	// (context.DeadlineExceeded would otherwise pass as a net.Error).
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var ne net.Error
