@@ -215,9 +215,10 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("create console user: %d %v", code, u)
 	}
 	var pwOut bytes.Buffer
-	stdin = strings.NewReader("correct horse battery\n")
-	err = run(ctx, []string{"console", "passwd", "kexie-admin"}, &pwOut, &pwOut, env(map[string]string{"KEPUBOT_REDIS_URL": e.redisURL}))
-	stdin = strings.NewReader("")
+	// The command with its own stdin: setting the package's stdin would
+	// race with the parallel tests that call run.
+	err = cmdConsolePasswd(ctx, []string{"kexie-admin"}, strings.NewReader("correct horse battery\n"), &pwOut, &pwOut,
+		env(map[string]string{"KEPUBOT_REDIS_URL": e.redisURL}))
 	if err != nil {
 		t.Fatalf("console passwd: %v\n%s", err, pwOut.String())
 	}
