@@ -1,10 +1,18 @@
-// Package redistest starts a private redis-server for a test.
+// Package redistest starts a private redis-server, or a real Redis
+// Cluster, for a test.
 //
 // Every call to Start runs its own server in a temporary directory, listening
 // on a unix socket only, so tests and packages run in parallel without sharing
 // data and without fighting over TCP ports. The server is stopped when the
 // test ends. Redis is never mocked: the server is the real Debian
 // redis-server that .ci/run installs when a machine lacks it.
+//
+// StartCluster starts a 6-node Redis Cluster (redis-server
+// --cluster-enabled ×6 on free ports, AOF on, joined by redis-cli --cluster
+// create) for failover tests: MasterOf finds the node serving a key,
+// Server.Kill SIGKILLs it, WaitPromoted waits for its replica. With
+// KEPUBOT_TEST_REDIS=cluster (make test-cluster), Start itself hands out
+// Clusters from a per-binary pool, so the whole suite runs on one.
 package redistest
 
 import (
