@@ -41,9 +41,10 @@ redis:          ## install redis-server (Debian package) when missing: tests sta
 
 # The suite on a real 6-node Redis Cluster (3 masters, 3 replicas, AOF on):
 # redistest.Start hands each test an emptied Cluster from a per-package
-# pool. PKGS narrows it, e.g. make test-cluster PKGS="./bot/quiz/".
+# pool. PKGS narrows it, e.g. make test-cluster PKGS="./bot/quiz/";
+# TESTFLAGS adds go test flags, e.g. TESTFLAGS="-skip TestDeliveryUnder".
 test-cluster: redis  ## the tests on a Redis Cluster instead of one redis-server
-	KEPUBOT_TEST_REDIS=cluster $(GO) test -race -count=1 -timeout 20m $(PKGS)
+	KEPUBOT_TEST_REDIS=cluster $(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)
