@@ -76,7 +76,14 @@ func faultEngine(rdb redis.UniversalClient, appID string) (*campaign.Engine, *ca
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	q, err := queue.New(rdb, queue.Options{Name: "default", VisibilityTimeout: time.Second, PollInterval: 20 * time.Millisecond,
+	// Leases and the queue's visibility timeout are 1 s, so a test sees
+	// many take-overs; KEPUBOT_FAULT_LEASE (e.g. 30s, production's
+	// default) measures recovery as deployed.
+	lease := time.Second
+	if d, err := time.ParseDuration(os.Getenv("KEPUBOT_FAULT_LEASE")); err == nil && d > 0 {
+		lease = d
+	}
+	q, err := queue.New(rdb, queue.Options{Name: "default", VisibilityTimeout: lease, PollInterval: 20 * time.Millisecond,
 		Backoff: func(int) time.Duration { return 100 * time.Millisecond }, DrainTimeout: 100 * time.Millisecond})
 	if err != nil {
 		return nil, nil, nil, err
@@ -86,7 +93,7 @@ func faultEngine(rdb redis.UniversalClient, appID string) (*campaign.Engine, *ca
 	n, err := notify.New(notify.Config{Redis: rdb, Profiles: profiles, Limiter: limiter, Loc: shanghai,
 		Sender:  func(string) (notify.Sender, error) { return client, nil },
 		Limits:  notify.Limits{Custom: fast, Template: fast, MassPerMinute: fast, MassPerDay: fast},
-		Senders: faultSends, Lease: time.Second, Backoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+		Senders: faultSends, Lease: lease, Backoff: 20 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
 		Slowdown: 100 * time.Millisecond})
 	if err != nil {
 		return nil, nil, nil, err
