@@ -13,17 +13,19 @@ import (
 // Subscriber is a profile as the admin API shows it (contract: fields are
 // added, never renamed).
 type Subscriber struct {
-	OpenID       string    `json:"openid"`
-	ID           uint64    `json:"id"`
-	Group        string    `json:"group"`
-	Town         string    `json:"town"`
-	Interests    []string  `json:"interests"`
-	Weights      []int     `json:"interest_weights"`
-	Subscribed   bool      `json:"subscribed"`
-	OptedOut     bool      `json:"opted_out"`
-	Source       string    `json:"source"`
-	CreatedAt    time.Time `json:"created_at"`
-	LastActiveAt time.Time `json:"last_active_at"`
+	OpenID    string   `json:"openid"`
+	ID        uint64   `json:"id"`
+	Group     string   `json:"group"`
+	Town      string   `json:"town"`
+	Interests []string `json:"interests"`
+	// Weights are the interest weights by topic id, 0–255, as learned
+	// from choices and behaviour (0: the subscriber said 不看).
+	Weights      map[string]int `json:"interest_weights"`
+	Subscribed   bool           `json:"subscribed"`
+	OptedOut     bool           `json:"opted_out"`
+	Source       string         `json:"source"`
+	CreatedAt    time.Time      `json:"created_at"`
+	LastActiveAt time.Time      `json:"last_active_at"`
 }
 
 // RegisterSubscribers adds the subscriber routes. Profiles are personal
@@ -82,12 +84,12 @@ func RegisterSubscribers(s *Server, store *profile.Store, erasers ...bot.Eraser)
 func subscriberJSON(p *profile.Profile, id profile.ID) Subscriber {
 	s := Subscriber{
 		OpenID: p.OpenID, ID: id.Uint64(), Group: p.Group, Town: p.Town,
-		Interests: p.InterestIDs(), Weights: make([]int, len(p.Interests)),
+		Interests: p.InterestIDs(), Weights: make(map[string]int, len(p.Interests)),
 		Subscribed: p.Subscribed, OptedOut: p.OptedOut, Source: p.Source,
 		CreatedAt: p.CreatedAt, LastActiveAt: p.LastActiveAt,
 	}
-	for i, in := range p.Interests {
-		s.Weights[i] = int(in.Weight)
+	for _, in := range p.Interests {
+		s.Weights[in.Topic] = int(in.Weight)
 	}
 	return s
 }

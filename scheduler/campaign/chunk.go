@@ -145,6 +145,18 @@ func (r *rules) decide(m profile.Member, v *view, i int64, caps plan.Caps, inDou
 	return verdict{item: it, channel: d.Channel, window: d.Window}
 }
 
+// explain says why it suits p: with the personalized picker's popularity,
+// or (one item for everyone) without.
+func (r *rules) explain(p *profile.Profile, it *content.Item) *plan.Explanation {
+	var ex plan.Explanation
+	if r.picker != nil {
+		ex = r.picker.Explain(p, it)
+	} else {
+		ex = plan.Explain(p, it, r.now, r.rules.Loc, nil)
+	}
+	return &ex
+}
+
 // chunk decides and sends one chunk of the audience, under a lease.
 func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 	c, now, err := e.runnable(ctx, ref)
