@@ -222,6 +222,31 @@ func (p *Profile) AddInterestWeight(topic string, delta int) {
 	}
 }
 
+// CreditTopics raises interest in the topics of an item the subscriber
+// opened, by boost in all: when some of them are already interests, the
+// strongest of those gets the whole boost and the others a third (the
+// click most likely came for what the subscriber is known to like; the
+// item's other topics, often broad ones like agriculture or safety, are
+// weaker evidence); when none is, each gets the boost. Opted-out topics
+// stay opted out. Call DecayInterests first.
+func (p *Profile) CreditTopics(topics []string, boost int) {
+	best, bw := "", uint8(0)
+	for _, t := range topics {
+		for _, in := range p.Interests {
+			if in.Topic == t && in.Weight > bw {
+				best, bw = t, in.Weight
+			}
+		}
+	}
+	for _, t := range topics {
+		if best == "" || t == best {
+			p.AddInterestWeight(t, boost)
+		} else {
+			p.AddInterestWeight(t, boost/3)
+		}
+	}
+}
+
 // InterestHalfLife is how fast interest learned from behaviour fades: a
 // weight above WeightChosen loses half its excess per half-life. What the
 // subscriber chose stays.

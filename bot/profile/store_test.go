@@ -398,3 +398,34 @@ func TestTopicOptOut(t *testing.T) {
 		t.Errorf("stored opt-outs: %+v", got.Interests)
 	}
 }
+
+func TestCreditTopics(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		before []Interest
+		topics []string
+		want   map[string]uint8
+	}{
+		{"nothing known: each topic the boost", nil, []string{"litchi", "agriculture"}, map[string]uint8{"litchi": 40, "agriculture": 40}},
+		{"a known topic takes the boost, the broad one a third", []Interest{{"litchi", 60}}, []string{"agriculture", "litchi"},
+			map[string]uint8{"litchi": 100, "agriculture": 13}},
+		{"the strongest known topic only", []Interest{{"litchi", 60}, {"weather", 90}}, []string{"litchi", "weather"},
+			map[string]uint8{"litchi": 73, "weather": 130}},
+		{"an opt-out stays", []Interest{{"litchi", 0}}, []string{"litchi", "weather"}, map[string]uint8{"litchi": 0, "weather": 40}},
+	}
+	for _, tt := range tests {
+		p := &Profile{}
+		for _, in := range tt.before {
+			p.SetInterest(in.Topic, in.Weight)
+		}
+		p.CreditTopics(tt.topics, 40)
+		got := map[string]uint8{}
+		for _, in := range p.Interests {
+			got[in.Topic] = in.Weight
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: CreditTopics(%v) = %v, want %v", tt.name, tt.topics, got, tt.want)
+		}
+	}
+}

@@ -249,7 +249,7 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 
 // send is the direct send of verdict vd to m, its message rendered.
 func (e *Engine) send(c *Campaign, vd verdict, m profile.Member) notify.Send {
-	s := notify.Send{Member: m, Channel: vd.channel, Window: vd.window, Item: vd.item.ID}
+	s := notify.Send{Member: m, Channel: vd.channel, Window: vd.window, Item: vd.item.ID, Topics: vd.item.Topics}
 	if vd.channel == plan.ChannelTemplate {
 		t := e.template(c, m, e.Render(c, vd.item, m, "template"))
 		s.Message.Template = &t
