@@ -20,12 +20,15 @@ type Subscriber struct {
 	Interests []string `json:"interests"`
 	// Weights are the interest weights by topic id, 0–255, as learned
 	// from choices and behaviour (0: the subscriber said 不看).
-	Weights      map[string]int `json:"interest_weights"`
-	Subscribed   bool           `json:"subscribed"`
-	OptedOut     bool           `json:"opted_out"`
-	Source       string         `json:"source"`
-	CreatedAt    time.Time      `json:"created_at"`
-	LastActiveAt time.Time      `json:"last_active_at"`
+	Weights map[string]int `json:"interest_weights"`
+	// BestHour is the local hour the subscriber usually reads at, from
+	// their messages and clicks; null while unknown.
+	BestHour     *int      `json:"best_hour"`
+	Subscribed   bool      `json:"subscribed"`
+	OptedOut     bool      `json:"opted_out"`
+	Source       string    `json:"source"`
+	CreatedAt    time.Time `json:"created_at"`
+	LastActiveAt time.Time `json:"last_active_at"`
 }
 
 // RegisterSubscribers adds the subscriber routes. Profiles are personal
@@ -46,7 +49,7 @@ func RegisterSubscribers(s *Server, store *profile.Store, erasers ...bot.Eraser)
 		if err != nil {
 			return nil, err
 		}
-		return subscriberJSON(p, id), nil
+		return subscriberJSON(p, id, store.Location()), nil
 	}, RoleOrganizer)
 
 	s.Handle("DELETE /api/v1/subscribers/{openid}", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
@@ -81,7 +84,7 @@ func RegisterSubscribers(s *Server, store *profile.Store, erasers ...bot.Eraser)
 	}, Roles()...)
 }
 
-func subscriberJSON(p *profile.Profile, id profile.ID) Subscriber {
+func subscriberJSON(p *profile.Profile, id profile.ID, loc *time.Location) Subscriber {
 	s := Subscriber{
 		OpenID: p.OpenID, ID: id.Uint64(), Group: p.Group, Town: p.Town,
 		Interests: p.InterestIDs(), Weights: make(map[string]int, len(p.Interests)),
@@ -90,6 +93,9 @@ func subscriberJSON(p *profile.Profile, id profile.ID) Subscriber {
 	}
 	for _, in := range p.Interests {
 		s.Weights[in.Topic] = int(in.Weight)
+	}
+	if h, ok := p.Reading.BestHour(loc); ok {
+		s.BestHour = &h
 	}
 	return s
 }

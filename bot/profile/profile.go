@@ -100,6 +100,46 @@ type Profile struct {
 	// 2000-01 in the account's time zone).
 	MassMonth uint16
 	MassCount uint8
+
+	// Reading is when the subscriber usually reads (BestHour).
+	Reading Reading
+}
+
+// Reading is a decaying circular mean of the times of day a subscriber
+// writes to the bot or opens a link: a point on the 24-hour clock face
+// whose direction is the usual hour and whose length (0–127) how regular
+// it is. Two bytes; the zero value knows nothing.
+type Reading struct{ X, Y int8 }
+
+// Note adds an activity at t: the mean moves a quarter of the way towards
+// t's time of day.
+func (r *Reading) Note(t time.Time) {
+	u := t.UTC()
+	a := 2 * math.Pi * (float64(u.Hour()) + float64(u.Minute())/60) / 24
+	x := 0.75*float64(r.X) + 0.25*127*math.Cos(a)
+	y := 0.75*float64(r.Y) + 0.25*127*math.Sin(a)
+	r.X, r.Y = int8(math.Round(x)), int8(math.Round(y))
+	if r.X == 0 && r.Y == 0 {
+		r.X = 1 // something was noted
+	}
+}
+
+// BestHour returns the hour (0–23, in loc) the subscriber usually reads
+// at, or false when nothing was noted.
+func (r Reading) BestHour(loc *time.Location) (int, bool) {
+	if r.X == 0 && r.Y == 0 {
+		return 0, false
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	h := math.Atan2(float64(r.Y), float64(r.X)) / (2 * math.Pi) * 24
+	if h < 0 {
+		h += 24
+	}
+	at := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(h * float64(time.Hour)))
+	at = at.Add(30 * time.Minute).Truncate(time.Hour) // the nearest hour
+	return at.In(loc).Hour(), true
 }
 
 // ErrNotFound is returned for an openid kepubot does not know.
@@ -306,6 +346,7 @@ func (p *Profile) sortInterests() {
 // customer-service window with a fresh quota.
 func (p *Profile) TouchMessage(t time.Time) {
 	p.LastMessageAt, p.MessagesUsed = t, 0
+	p.Reading.Note(t)
 	p.touch(t)
 }
 

@@ -179,8 +179,9 @@ func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 }
 
 // learn raises the clicking subscriber's interest in it's topics by boost
-// (after the time decay; profile.CreditTopics shares it out) and counts
-// the click in the item's popularity among their group.
+// (after the time decay; profile.CreditTopics shares it out), notes the
+// time of day they read at (best_hour), and counts the click in the
+// item's popularity among their group.
 func (e *Engine) learn(ctx context.Context, cl Click, it *content.Item, boost int) error {
 	ms, err := e.cfg.Profiles.Members(ctx, cl.Account, cl.ID.Shard, []int64{cl.ID.Local})
 	if err != nil || len(ms) == 0 {
@@ -195,6 +196,7 @@ func (e *Engine) learn(ctx context.Context, cl Click, it *content.Item, boost in
 		group = p.Group
 		p.DecayInterests(now)
 		p.CreditTopics(it.Topics, boost)
+		p.Reading.Note(now)
 		return p, nil
 	})
 	if err != nil {
