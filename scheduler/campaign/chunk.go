@@ -146,13 +146,18 @@ func (r *rules) decide(m profile.Member, v *view, i int64, caps plan.Caps, inDou
 }
 
 // explain says why it suits p: with the personalized picker's popularity,
-// or (one item for everyone) without.
+// or (one item for everyone) without; nil when the scoring would never
+// pick it for p (one item for everyone goes to its whole audience all
+// the same).
 func (r *rules) explain(p *profile.Profile, it *content.Item) *plan.Explanation {
 	var ex plan.Explanation
 	if r.picker != nil {
 		ex = r.picker.Explain(p, it)
 	} else {
 		ex = plan.Explain(p, it, r.now, r.rules.Loc, nil)
+	}
+	if ex.Score == plan.Excluded {
+		return nil
 	}
 	return &ex
 }
