@@ -313,8 +313,10 @@ func (p *Profile) DecayInterests(now time.Time) {
 		case w < WeightChosen && w > 0:
 			w *= f
 		}
-		if w >= 10 || in.Weight == WeightChosen || in.Weight == 0 {
-			out = append(out, Interest{Topic: in.Topic, Weight: uint8(math.Round(w))})
+		// Compare the stored (rounded) weight: a weight of 10 decayed for
+		// a second is still 10, not 9.99 and gone.
+		if w = math.Round(w); w >= 10 || in.Weight == WeightChosen || in.Weight == 0 {
+			out = append(out, Interest{Topic: in.Topic, Weight: uint8(w)})
 		}
 	}
 	p.Interests = out

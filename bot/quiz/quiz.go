@@ -327,9 +327,9 @@ func (q *Quiz) answer(ctx context.Context, req *bot.Request) (bot.Reply, error) 
 }
 
 // quizBoost is how much answering a question raises interest in its
-// topic (of profile.WeightMax): less than a search, as the competition,
-// not the resident, chose the question.
-const quizBoost = 8
+// topic (of profile.WeightMax; at least 10, or the decay drops it): less
+// than a search, as the competition, not the resident, chose the question.
+const quizBoost = 10
 
 // record scores the open question (chosen nil: the time ran out), then
 // shows the next question or finishes the attempt.
