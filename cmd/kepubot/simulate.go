@@ -180,9 +180,18 @@ func runSimulation(ctx context.Context, o simOptions, stdout io.Writer) ([]simWe
 		return nil, err
 	}
 	for _, r := range residents {
-		clock.Set(clock.Now().Add(2 * time.Second))
-		if _, err := phone.Event(ctx, r.openID, "subscribe", "qrscene_"+simScene(r), nil); err != nil {
-			return nil, fmt.Errorf("simulate: follow: %w", err)
+		// WeChat posts an event again when the answer takes too long (on a
+		// loaded machine the webhook may give up on one): so does this.
+		for attempt := 0; ; attempt++ {
+			clock.Set(clock.Now().Add(2 * time.Second))
+			if _, err := phone.Event(ctx, r.openID, "subscribe", "qrscene_"+simScene(r), nil); err != nil {
+				return nil, fmt.Errorf("simulate: follow: %w", err)
+			}
+			if _, _, err := app.profiles.Get(ctx, "default", r.openID); err == nil {
+				break
+			} else if !errors.Is(err, profile.ErrNotFound) || attempt == 2 {
+				return nil, fmt.Errorf("simulate: resident %d did not follow: %w", len(residents), err)
+			}
 		}
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
