@@ -154,8 +154,8 @@ func (pk *Picker) Pick(p *profile.Profile, received func(itemID string) bool, to
 		interests = p.Interests
 		s.crops = interestMask(interests)
 	}
-	if p != nil || pk.popGroups != nil {
-		var group string
+	if pk.popGroups != nil {
+		var group string // "": subscribers without a group, and no profile
 		if p != nil {
 			group = p.Group
 		}
