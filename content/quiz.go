@@ -51,6 +51,9 @@ type Event struct {
 	Venue        string    `json:"venue" yaml:"venue"`
 	Town         string    `json:"town" yaml:"town"`
 	Audience     string    `json:"audience" yaml:"audience"` // segment expression; empty = everyone
+	// Topics are what the event is about (taxonomy ids; optional): signing
+	// up and attending raise the subscriber's interest in them.
+	Topics   []string `json:"topics,omitempty" yaml:"topics"`
 	Capacity     int       `json:"capacity" yaml:"capacity"`
 	SignupOpens  time.Time `json:"signup_opens,omitempty" yaml:"signup_opens"`
 	SignupCloses time.Time `json:"signup_closes,omitempty" yaml:"signup_closes"`
