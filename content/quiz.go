@@ -41,23 +41,23 @@ type Competition struct {
 
 // Event is an event residents can sign up for in the chat.
 type Event struct {
-	ID          string    `json:"id" yaml:"-"`
-	ExternalID  string    `json:"external_id,omitempty" yaml:"external_id"`
-	Code        string    `json:"code" yaml:"code"` // sign-up code: 报名 <code>
-	Title       string    `json:"title" yaml:"title"`
-	Description string    `json:"description" yaml:"description"`
-	StartsAt    time.Time `json:"starts_at" yaml:"starts_at"`
-	EndsAt      time.Time `json:"ends_at" yaml:"ends_at"`
-	Venue       string    `json:"venue" yaml:"venue"`
-	Town        string    `json:"town" yaml:"town"`
-	Audience    string    `json:"audience" yaml:"audience"` // segment expression; empty = everyone
-	// Topics are what the event is about (taxonomy ids; optional): signing
-	// up and attending raise the subscriber's interest in them.
-	Topics       []string  `json:"topics,omitempty" yaml:"topics"`
+	ID           string    `json:"id" yaml:"-"`
+	ExternalID   string    `json:"external_id,omitempty" yaml:"external_id"`
+	Code         string    `json:"code" yaml:"code"` // sign-up code: 报名 <code>
+	Title        string    `json:"title" yaml:"title"`
+	Description  string    `json:"description" yaml:"description"`
+	StartsAt     time.Time `json:"starts_at" yaml:"starts_at"`
+	EndsAt       time.Time `json:"ends_at" yaml:"ends_at"`
+	Venue        string    `json:"venue" yaml:"venue"`
+	Town         string    `json:"town" yaml:"town"`
+	Audience     string    `json:"audience" yaml:"audience"` // segment expression; empty = everyone
 	Capacity     int       `json:"capacity" yaml:"capacity"`
 	SignupOpens  time.Time `json:"signup_opens,omitempty" yaml:"signup_opens"`
 	SignupCloses time.Time `json:"signup_closes,omitempty" yaml:"signup_closes"`
 	Reminders    []string  `json:"reminders" yaml:"reminders"` // offsets before the start, e.g. "24h", "1h"
 	Status       Status    `json:"status" yaml:"-"`
 	CreatedAt    time.Time `json:"created_at" yaml:"-"`
+	// Topics are what the event is about (taxonomy ids; optional): signing
+	// up and attending raise the subscriber's interest in them.
+	Topics []string `json:"topics,omitempty" yaml:"topics"`
 }
