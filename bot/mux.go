@@ -52,6 +52,9 @@ type Request struct {
 	// openid never seen before it is a fresh profile; setting it to nil
 	// erases the subscriber.
 	Profile *profile.Profile
+	// ID is the subscriber's dense id (tracked links carry it); valid
+	// only when New is not set.
+	ID profile.ID
 	// New is set when the subscriber had no profile before this message.
 	New bool
 	// Erased is set (with New) when the subscriber had their data erased

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/demand"
 	"github.com/zengcheng-kexie/kepubot/content/search"
 )
@@ -22,7 +24,14 @@ type ContentSearch struct {
 	demand  *demand.Log
 	records chan demandRecord
 	logger  *slog.Logger
+	links   atomic.Pointer[LinkFunc]
 }
+
+// LinkFunc returns the tracked link to it for the subscriber id, as a
+// chat search answers with it: opening it teaches the subscriber's
+// interests like a click on a pushed link (the campaign engine's
+// SearchURL).
+type LinkFunc func(account string, it *content.Item, id profile.ID) string
 
 type demandRecord struct {
 	account, group, town string
@@ -33,8 +42,10 @@ type demandRecord struct {
 // searchResults is how many items a search answers with.
 const searchResults = 3
 
-// searchBoost is how much a query raises interest in a topic it names.
-const searchBoost = 15
+// searchBoost is how much a query raises interest in a topic it names:
+// more than a group and a town match together in the scoring
+// (scheduler/plan), less than opening an item.
+const searchBoost = 20
 
 // NewContentSearch returns a searcher with no index yet (it answers
 // nothing until SetIndex).
@@ -52,6 +63,10 @@ func (s *ContentSearch) SetSegmenter(seg *search.Segmenter) {
 	s.seg = seg
 	s.mu.Unlock()
 }
+
+// SetLinks makes the answers' links tracked links (without it they lead
+// straight to the items).
+func (s *ContentSearch) SetLinks(f LinkFunc) { s.links.Store(&f) }
 
 // Ready reports whether an index is loaded (searches answer nothing before).
 func (s *ContentSearch) Ready() bool { return s.index.Load() != nil }
@@ -99,12 +114,17 @@ func (s *ContentSearch) Search(ctx context.Context, req *Request) (Reply, error)
 		return Reply{}, nil
 	}
 	r := Reply{}
+	link := s.links.Load()
 	for _, x := range res {
 		summary := x.Item.Summary
 		if x.Item.Short != "" {
 			summary = x.Item.Short
 		}
-		r.Articles = append(r.Articles, Article{Title: x.Item.Title, Description: summary, URL: x.Item.URL, PicURL: x.Item.CoverURL})
+		u := x.Item.URL
+		if link != nil && !req.New {
+			u = (*link)(req.Msg.Account, &x.Item, req.ID)
+		}
+		r.Articles = append(r.Articles, Article{Title: x.Item.Title, Description: summary, URL: u, PicURL: x.Item.CoverURL})
 	}
 	return r, nil
 }

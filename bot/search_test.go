@@ -1,12 +1,14 @@
 package bot_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/zengcheng-kexie/kepubot/bot"
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/configs"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/search"
@@ -69,4 +71,31 @@ func TestChatSearch(t *testing.T) {
 	// No sample item is about robots: 机器人 (a synonym of 科技) gets the
 	// nothing-found answer, not the 科技 items (issue 19).
 	wantContains(t, f.text(t, "oS1", "机器人"), "没找到")
+}
+
+// With SetLinks, a search's answer links are tracked links for the
+// subscriber: opening one teaches, as a click on a push does.
+func TestChatSearchLinksAreTracked(t *testing.T) {
+	t.Parallel()
+	ix, seg := sampleIndex(t)
+	f := setup(t, func(o *bot.Options) {
+		cs := bot.NewContentSearch(seg, nil, nil)
+		cs.SetIndex(ix)
+		cs.SetLinks(func(account string, it *content.Item, id profile.ID) string {
+			return fmt.Sprintf("https://kb.example.org/r/%s|%s|%d", account, it.ID, id.Uint64())
+		})
+		o.Search = cs
+	})
+	f.event(t, "oL1", "subscribe", "", nil)
+	f.text(t, "oL1", "农民")
+	f.text(t, "oL1", "派潭")
+	f.text(t, "oL1", "气象")
+	r := f.text(t, "oL1", "荔枝")
+	body := r.Content
+	for _, a := range r.Articles {
+		body += "\n" + a.URL
+	}
+	if !strings.Contains(body, "https://kb.example.org/r/default|sample-litchi-") || strings.Contains(body, "https://kepu") {
+		t.Errorf("search 荔枝 answered %q, want tracked links only", body)
+	}
 }

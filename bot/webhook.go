@@ -357,7 +357,7 @@ func (w *Webhook) process(ctx context.Context, msg *Message, mix *message.MixMes
 			w.opts.Metrics.dedupHit()
 			return w.awaitReply(ctx, sess)
 		}
-		req := &Request{Msg: msg, Profile: sess.Profile.Clone(), New: sess.Profile == nil, Erased: sess.Profile == nil && sess.Erased, Now: w.opts.Now()}
+		req := &Request{Msg: msg, Profile: sess.Profile.Clone(), ID: sess.ID, New: sess.Profile == nil, Erased: sess.Profile == nil && sess.Erased, Now: w.opts.Now()}
 		if req.New {
 			req.Profile = &profile.Profile{OpenID: msg.OpenID}
 		}

@@ -57,4 +57,7 @@ type Event struct {
 	Reminders    []string  `json:"reminders" yaml:"reminders"` // offsets before the start, e.g. "24h", "1h"
 	Status       Status    `json:"status" yaml:"-"`
 	CreatedAt    time.Time `json:"created_at" yaml:"-"`
+	// Topics are what the event is about (taxonomy ids; optional): signing
+	// up and attending raise the subscriber's interest in them.
+	Topics []string `json:"topics,omitempty" yaml:"topics"`
 }

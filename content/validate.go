@@ -279,6 +279,7 @@ func (e *Event) Validate(v Vocabulary) map[string]string {
 	} else if !v.ValidTown(e.Town) {
 		p.add("town", "unknown town %q", e.Town)
 	}
+	p.ids("topics", e.Topics, v.ValidTopic, "topic")
 	if e.Capacity < 1 {
 		p.add("capacity", "at least 1")
 	}

@@ -13,12 +13,17 @@ import (
 // Subscriber is a profile as the admin API shows it (contract: fields are
 // added, never renamed).
 type Subscriber struct {
-	OpenID       string    `json:"openid"`
-	ID           uint64    `json:"id"`
-	Group        string    `json:"group"`
-	Town         string    `json:"town"`
-	Interests    []string  `json:"interests"`
-	Weights      []int     `json:"interest_weights"`
+	OpenID    string   `json:"openid"`
+	ID        uint64   `json:"id"`
+	Group     string   `json:"group"`
+	Town      string   `json:"town"`
+	Interests []string `json:"interests"`
+	// Weights are the interest weights by topic id, 0–255, as learned
+	// from choices and behaviour (0: the subscriber said 不看).
+	Weights map[string]int `json:"interest_weights"`
+	// BestHour is the local hour the subscriber usually reads at, from
+	// their messages and clicks; null while unknown.
+	BestHour     *int      `json:"best_hour"`
 	Subscribed   bool      `json:"subscribed"`
 	OptedOut     bool      `json:"opted_out"`
 	Source       string    `json:"source"`
@@ -44,7 +49,7 @@ func RegisterSubscribers(s *Server, store *profile.Store, erasers ...bot.Eraser)
 		if err != nil {
 			return nil, err
 		}
-		return subscriberJSON(p, id), nil
+		return subscriberJSON(p, id, store.Location()), nil
 	}, RoleOrganizer)
 
 	s.Handle("DELETE /api/v1/subscribers/{openid}", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
@@ -79,15 +84,18 @@ func RegisterSubscribers(s *Server, store *profile.Store, erasers ...bot.Eraser)
 	}, Roles()...)
 }
 
-func subscriberJSON(p *profile.Profile, id profile.ID) Subscriber {
+func subscriberJSON(p *profile.Profile, id profile.ID, loc *time.Location) Subscriber {
 	s := Subscriber{
 		OpenID: p.OpenID, ID: id.Uint64(), Group: p.Group, Town: p.Town,
-		Interests: p.InterestIDs(), Weights: make([]int, len(p.Interests)),
+		Interests: p.InterestIDs(), Weights: make(map[string]int, len(p.Interests)),
 		Subscribed: p.Subscribed, OptedOut: p.OptedOut, Source: p.Source,
 		CreatedAt: p.CreatedAt, LastActiveAt: p.LastActiveAt,
 	}
-	for i, in := range p.Interests {
-		s.Weights[i] = int(in.Weight)
+	for _, in := range p.Interests {
+		s.Weights[in.Topic] = int(in.Weight)
+	}
+	if h, ok := p.Reading.BestHour(loc); ok {
+		s.BestHour = &h
 	}
 	return s
 }

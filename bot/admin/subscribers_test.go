@@ -2,8 +2,11 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +55,60 @@ func TestDeleteSubscriberRunsErasers(t *testing.T) {
 	if p, _, _ := ps.Get(ctx, "default", "oDel"); p != nil {
 		t.Errorf("profile after DELETE: %+v", p)
 	}
+}
+
+// GET shows the interest weights by topic and the hour the subscriber
+// usually reads at (null until known).
+func TestGetSubscriberWeightsAndBestHour(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := profile.NewStore(ctx, redistest.Start(t), sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []string{"oW1", "oW2"} {
+		if err := ps.Update(ctx, "default", o, func(*profile.Profile) (*profile.Profile, error) {
+			p := &profile.Profile{OpenID: o, Subscribed: true, CreatedAt: time.Now()}
+			if o == "oW1" {
+				p.SetInterest("litchi", 230)
+				p.SetInterest("rice", 0)
+				p.TouchMessage(time.Date(2027, 5, 17, 20, 5, 0, 0, sh))
+			}
+			return p, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := NewServer(roleAuth(), nil)
+	RegisterSubscribers(s, ps)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	b := &segmentBundle{srv: srv}
+	tests := []struct {
+		openID string
+		want   string
+	}{
+		{"oW1", `"best_hour":20`},
+		{"oW1", `"interest_weights":{"litchi":230,"rice":0}`},
+		{"oW2", `"best_hour":null`},
+	}
+	for _, tt := range tests {
+		code, body := b.do(t, "organizer", "GET", "/api/v1/subscribers/"+tt.openID, "")
+		if got := fmt.Sprint(body); code != http.StatusOK || !strings.Contains(rawJSON(t, body), tt.want) {
+			t.Errorf("GET %s = %d %s, want %s", tt.openID, code, got, tt.want)
+		}
+	}
+}
+
+func rawJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 )
 
 // The campaign composer and results. A campaign is composed as a draft
@@ -303,6 +305,9 @@ type personaLine struct {
 	Channel, Why    string
 	Title           string
 	Chosen          bool
+	// Reasons says why this item for them: the largest factors of its
+	// score and the expected chance they open it.
+	Reasons string
 }
 
 // phoneView is what the chosen persona would see on their phone.
@@ -444,6 +449,33 @@ func (c *Console) item(ctx context.Context, s *Session, account, id string) (*co
 	return &it, err
 }
 
+// factorNames are the plan's score factors in Chinese (interest is
+// named with its topic).
+var factorNames = map[string]string{
+	"group": "适合其人群", "town": "本镇街的内容", "season": "正当时令", "off_season": "不在时令",
+	"fresh": "新内容", "priority": "编辑推荐", "popular": "同类居民爱看",
+}
+
+// reasons renders why an item was picked for someone: the three largest
+// factors and the expected chance of a click; "" without an explanation.
+func (c *Console) reasons(why *plan.Explanation) string {
+	if why == nil || len(why.Factors) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, f := range why.Factors[:min(3, len(why.Factors))] {
+		name := factorNames[f.Name]
+		if f.Name == "interest" {
+			name = "对“" + f.Topic + "”感兴趣"
+			if t, ok := c.cfg.Tax.Topic(f.Topic); ok {
+				name = "对“" + t.Name + "”感兴趣"
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s（%.0f 分）", name, f.Points))
+	}
+	return fmt.Sprintf("为什么是这条：%s（预计打开的可能 %.0f%%）", strings.Join(parts, "，"), 100*why.Probability)
+}
+
 // planSample is how many sampled subscribers the page asks the plan for.
 const planSample = 100
 
@@ -487,6 +519,7 @@ func (c *Console) planAndPhone(ctx context.Context, s *Session, account string, 
 		} else {
 			pl.Why = "不会收到：" + reasonName(line.Reason)
 		}
+		pl.Reasons = c.reasons(line.Why)
 		if chosen < 0 && (group != "" || town != "") && (group == "" || group == line.Group) && (town == "" || town == line.Town) {
 			chosen = i
 		}

@@ -256,6 +256,8 @@ func TestCampaignCompose(t *testing.T) {
 	}
 	if p := org.do("GET", path+"?group=farmer&town=paitan", nil).body; !strings.Contains(p, `<p class="phone-who">农民 · 派潭镇`) {
 		t.Error("a persona by group and town shows no phone")
+	} else if !strings.Contains(p, "为什么是这条：") || !strings.Contains(p, "适合其人群（6 分）") || !strings.Contains(p, "预计打开的可能") {
+		t.Error("a persona's phone does not say why that item (the plan's factors)")
 	}
 
 	// A viewer sees the campaign but cannot start it.

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// A packed profile (version 1), big-endian:
+// A packed profile (version 2), big-endian:
 //
 //	off len field
 //	 0   1  version (1)
@@ -27,12 +27,17 @@ import (
 //	38   1  mass count
 //	39   1  n interests (≤ MaxInterests)
 //	40  2n  (topic code, weight) pairs
+//	+0   1  reading X (signed; version 2)
+//	+1   1  reading Y
 //
-// At most 56 bytes, below Redis's default hash-max-listpack-value of 64, so
-// a bucket of profiles stays a compact listpack.
+// At most 58 bytes, below Redis's default hash-max-listpack-value of 64, so
+// a bucket of profiles stays a compact listpack. Version 1 is version 2
+// without the reading (it decodes as a reading that knows nothing); the
+// scripts read only the header and the pairs, the same in both.
 const (
-	codecVersion = 1
+	codecVersion = 2
 	headerLen    = 40
+	trailerLen   = 2
 	lidOffset    = 2
 )
 
@@ -66,7 +71,7 @@ func encode(p *Profile, lid int64, codes Codes) ([]byte, error) {
 	if len(p.Interests) > MaxInterests {
 		return nil, fmt.Errorf("encode profile: %d interests, max %d", len(p.Interests), MaxInterests)
 	}
-	b := make([]byte, headerLen+2*len(p.Interests))
+	b := make([]byte, headerLen+2*len(p.Interests)+trailerLen)
 	b[0] = codecVersion
 	var flags byte
 	if p.Subscribed {
@@ -121,6 +126,7 @@ func encode(p *Profile, lid int64, codes Codes) ([]byte, error) {
 		b[headerLen+2*i] = byte(c)
 		b[headerLen+2*i+1] = in.Weight
 	}
+	b[len(b)-2], b[len(b)-1] = byte(p.Reading.X), byte(p.Reading.Y)
 	return b, nil
 }
 
@@ -128,11 +134,15 @@ func encode(p *Profile, lid int64, codes Codes) ([]byte, error) {
 // (a dictionary entry this replica has not loaded) fail, so the caller can
 // reload the dictionary and try again.
 func decode(b []byte, codes Codes) (*Profile, int64, error) {
-	if len(b) < headerLen || b[0] != codecVersion {
+	if len(b) < headerLen || (b[0] != 1 && b[0] != codecVersion) {
 		return nil, 0, fmt.Errorf("decode profile: bad header (%d bytes)", len(b))
 	}
 	n := int(b[39])
-	if len(b) != headerLen+2*n || n > MaxInterests {
+	trailer := 0
+	if b[0] == codecVersion {
+		trailer = trailerLen
+	}
+	if len(b) != headerLen+2*n+trailer || n > MaxInterests {
 		return nil, 0, fmt.Errorf("decode profile: %d bytes for %d interests", len(b), n)
 	}
 	lid := int64(binary.BigEndian.Uint32(b[lidOffset:]))
@@ -180,6 +190,9 @@ func decode(b []byte, codes Codes) (*Profile, int64, error) {
 			return nil, 0, err
 		}
 		p.Interests[i] = Interest{Topic: topic, Weight: b[headerLen+2*i+1]}
+	}
+	if trailer > 0 {
+		p.Reading = Reading{X: int8(b[len(b)-2]), Y: int8(b[len(b)-1])}
 	}
 	return p, lid, nil
 }

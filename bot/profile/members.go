@@ -170,13 +170,27 @@ func (s *Store) Spend(ctx context.Context, account, openID, kind string, month u
 
 // QueueSpend adds Spend for each of openIDs to pipe (as EVALSHA: run
 // LoadScripts first, and again after a NOSCRIPT answer), so a caller can
-// spend in the same round trip as its own writes.
-func (s *Store) QueueSpend(ctx context.Context, pipe redis.Pipeliner, account string, openIDs []string, kind string, month uint16) {
+// spend in the same round trip as its own writes. seen, when not nil,
+// gives the topics of the item each subscriber was sent: the same script
+// lowers their learned interest in them by SeenDrop (a soft negative: a
+// click raises it by more).
+func (s *Store) QueueSpend(ctx context.Context, pipe redis.Pipeliner, account string, openIDs []string, kind string, month uint16, seen map[string][]string) {
 	for _, o := range openIDs {
 		tag := shardTag(account, ShardOf(o))
-		spendScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, o)}, o, kind, month)
+		var codes []byte
+		for _, t := range seen[o] {
+			if c, ok := s.dict.Code(KindTopic, t); ok {
+				codes = append(codes, byte(c))
+			}
+		}
+		spendScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, o)}, o, kind, month, string(codes), SeenDrop)
 	}
 }
+
+// SeenDrop is how much being sent an item lowers a learned interest in
+// its topics (of WeightMax): the soft negative of a push that is not
+// opened. Opening it (+40) more than makes up for it.
+const SeenDrop = 6
 
 // LoadScripts loads the scripts QueueSpend calls into Redis's script cache.
 func (s *Store) LoadScripts(ctx context.Context) error {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestMaterializeMembersBitsSpend(t *testing.T) {
@@ -85,5 +87,43 @@ func TestMaterializeMembersBitsSpend(t *testing.T) {
 	f.store.Spend(f.ctx, "default", "m002", SpendMass, 323)
 	if p, _, _ := f.store.Get(f.ctx, "default", "m002"); p.MassMonth != 323 || p.MassCount != 1 {
 		t.Errorf("new month: %d %d, want 323 1", p.MassMonth, p.MassCount)
+	}
+}
+
+// A send lowers the learned interests in the item's topics by SeenDrop, in
+// the spend script: never an opt-out (0) or a chosen weight (200), never
+// down to an opt-out or onto a chosen weight.
+func TestSpendSeenIsASoftNegative(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	p := &Profile{OpenID: "mSeen", Subscribed: true}
+	for _, in := range []Interest{{"litchi", 100}, {"weather", WeightChosen}, {"rice", 0}, {"health", 203}, {"safety", 4}, {"stem", 90}} {
+		p.SetInterest(in.Topic, in.Weight)
+	}
+	if _, err := f.store.Import(f.ctx, "default", []*Profile{p}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string][]string{"mSeen": {"litchi", "weather", "rice", "health", "safety", "unknown_topic"}}
+	if _, err := f.store.rdb.Pipelined(f.ctx, func(pipe redis.Pipeliner) error {
+		if err := f.store.LoadScripts(f.ctx); err != nil {
+			return err
+		}
+		f.store.QueueSpend(f.ctx, pipe, "default", []string{"mSeen"}, SpendMessage, 0, seen)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := f.store.Get(f.ctx, "default", "mSeen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint8{"litchi": 100 - SeenDrop, "weather": WeightChosen, "rice": 0, "health": 201, "safety": 1, "stem": 90}
+	for _, in := range got.Interests {
+		if w, ok := want[in.Topic]; !ok || in.Weight != w {
+			t.Errorf("after a send: %s = %d, want %d", in.Topic, in.Weight, w)
+		}
+	}
+	if len(got.Interests) != len(want) || got.MessagesUsed != 1 {
+		t.Errorf("after a send: %+v (used %d), want %d interests and 1 used", got.Interests, got.MessagesUsed, len(want))
 	}
 }

@@ -100,6 +100,46 @@ type Profile struct {
 	// 2000-01 in the account's time zone).
 	MassMonth uint16
 	MassCount uint8
+
+	// Reading is when the subscriber usually reads (BestHour).
+	Reading Reading
+}
+
+// Reading is a decaying circular mean of the times of day a subscriber
+// writes to the bot or opens a link: a point on the 24-hour clock face
+// whose direction is the usual hour and whose length (0–127) how regular
+// it is. Two bytes; the zero value knows nothing.
+type Reading struct{ X, Y int8 }
+
+// Note adds an activity at t: the mean moves a quarter of the way towards
+// t's time of day.
+func (r *Reading) Note(t time.Time) {
+	u := t.UTC()
+	a := 2 * math.Pi * (float64(u.Hour()) + float64(u.Minute())/60) / 24
+	x := 0.75*float64(r.X) + 0.25*127*math.Cos(a)
+	y := 0.75*float64(r.Y) + 0.25*127*math.Sin(a)
+	r.X, r.Y = int8(math.Round(x)), int8(math.Round(y))
+	if r.X == 0 && r.Y == 0 {
+		r.X = 1 // something was noted
+	}
+}
+
+// BestHour returns the hour (0–23, in loc) the subscriber usually reads
+// at, or false when nothing was noted.
+func (r Reading) BestHour(loc *time.Location) (int, bool) {
+	if r.X == 0 && r.Y == 0 {
+		return 0, false
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	h := math.Atan2(float64(r.Y), float64(r.X)) / (2 * math.Pi) * 24
+	if h < 0 {
+		h += 24
+	}
+	at := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(h * float64(time.Hour)))
+	at = at.Add(30 * time.Minute).Truncate(time.Hour) // the nearest hour
+	return at.In(loc).Hour(), true
 }
 
 // ErrNotFound is returned for an openid kepubot does not know.
@@ -222,6 +262,31 @@ func (p *Profile) AddInterestWeight(topic string, delta int) {
 	}
 }
 
+// CreditTopics raises interest in the topics of an item the subscriber
+// opened, by boost in all: when some of them are already interests, the
+// strongest of those gets the whole boost and the others a third (the
+// click most likely came for what the subscriber is known to like; the
+// item's other topics, often broad ones like agriculture or safety, are
+// weaker evidence); when none is, each gets the boost. Opted-out topics
+// stay opted out. Call DecayInterests first.
+func (p *Profile) CreditTopics(topics []string, boost int) {
+	best, bw := "", uint8(0)
+	for _, t := range topics {
+		for _, in := range p.Interests {
+			if in.Topic == t && in.Weight > bw {
+				best, bw = t, in.Weight
+			}
+		}
+	}
+	for _, t := range topics {
+		if best == "" || t == best {
+			p.AddInterestWeight(t, boost)
+		} else {
+			p.AddInterestWeight(t, boost/3)
+		}
+	}
+}
+
 // InterestHalfLife is how fast interest learned from behaviour fades: a
 // weight above WeightChosen loses half its excess per half-life. What the
 // subscriber chose stays.
@@ -248,8 +313,10 @@ func (p *Profile) DecayInterests(now time.Time) {
 		case w < WeightChosen && w > 0:
 			w *= f
 		}
-		if w >= 10 || in.Weight == WeightChosen || in.Weight == 0 {
-			out = append(out, Interest{Topic: in.Topic, Weight: uint8(math.Round(w))})
+		// Compare the stored (rounded) weight: a weight of 10 decayed for
+		// a second is still 10, not 9.99 and gone.
+		if w = math.Round(w); w >= 10 || in.Weight == WeightChosen || in.Weight == 0 {
+			out = append(out, Interest{Topic: in.Topic, Weight: uint8(w)})
 		}
 	}
 	p.Interests = out
@@ -281,6 +348,7 @@ func (p *Profile) sortInterests() {
 // customer-service window with a fresh quota.
 func (p *Profile) TouchMessage(t time.Time) {
 	p.LastMessageAt, p.MessagesUsed = t, 0
+	p.Reading.Note(t)
 	p.touch(t)
 }
 

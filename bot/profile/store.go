@@ -57,6 +57,9 @@ func (s *Store) EnableCache(n int) error {
 
 func cacheKey(account, openID string) string { return account + "\x00" + openID }
 
+// Location returns the district's time zone the store was made with.
+func (s *Store) Location() *time.Location { return s.loc }
+
 // NewStore returns a store over rdb. loc is the district's time zone, which
 // decides the calendar day of activity bitmaps. It loads the code
 // dictionary.

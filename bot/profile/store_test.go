@@ -44,6 +44,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	now := time.Unix(1795000000, 0).UTC()
 	p := farmer("o1", now)
 	p.OptedOut, p.Step, p.MessagesUsed, p.LastMessageAt, p.MassMonth, p.MassCount = true, StepTown, 3, now, 322, 2
+	p.Reading = Reading{X: -100, Y: 37}
 	for i := range MaxInterests {
 		p.SetInterest(fmt.Sprintf("t%d", i), uint8(10*i))
 	}
@@ -67,6 +68,44 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 	if _, _, err := decode(b[:10], f.store.dict); err == nil {
 		t.Error("decode of a truncated profile succeeded")
+	}
+	// A version 1 profile (no reading) still decodes, knowing no hour.
+	v1 := append([]byte{1}, b[1:len(b)-trailerLen]...)
+	got, _, err = decode(v1, f.store.dict)
+	if err != nil || got.Reading != (Reading{}) || len(got.Interests) != MaxInterests {
+		t.Errorf("decode(version 1) = %+v, %v; want the profile without a reading", got, err)
+	}
+}
+
+func TestReadingBestHour(t *testing.T) {
+	t.Parallel()
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(day, h, m int) time.Time { return time.Date(2027, 5, day, h, m, 0, 0, sh) }
+	tests := []struct {
+		name  string
+		times []time.Time
+		want  int // -1: unknown
+	}{
+		{"nothing noted", nil, -1},
+		{"one evening message", []time.Time{at(1, 19, 10)}, 19},
+		{"evenings, across midnight", []time.Time{at(1, 23, 0), at(2, 23, 30), at(3, 0, 30), at(4, 23, 50)}, 0},
+		{"mornings, then the habit moves to the evening", []time.Time{at(1, 7, 0), at(2, 7, 0), at(3, 20, 0), at(4, 20, 0), at(5, 20, 0), at(6, 20, 0), at(7, 20, 0), at(8, 20, 0)}, 20},
+	}
+	for _, tt := range tests {
+		var r Reading
+		for _, ts := range tt.times {
+			r.Note(ts)
+		}
+		got, ok := r.BestHour(sh)
+		if !ok {
+			got = -1
+		}
+		if got != tt.want {
+			t.Errorf("%s: BestHour() = %d (%+v), want %d", tt.name, got, r, tt.want)
+		}
 	}
 }
 
@@ -396,5 +435,36 @@ func TestTopicOptOut(t *testing.T) {
 	got, _, _ := f.store.Get(f.ctx, "default", "oOpt")
 	if !got.OptedOutOf("litchi") || len(got.OptOutTopics()) != 2 {
 		t.Errorf("stored opt-outs: %+v", got.Interests)
+	}
+}
+
+func TestCreditTopics(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		before []Interest
+		topics []string
+		want   map[string]uint8
+	}{
+		{"nothing known: each topic the boost", nil, []string{"litchi", "agriculture"}, map[string]uint8{"litchi": 40, "agriculture": 40}},
+		{"a known topic takes the boost, the broad one a third", []Interest{{"litchi", 60}}, []string{"agriculture", "litchi"},
+			map[string]uint8{"litchi": 100, "agriculture": 13}},
+		{"the strongest known topic only", []Interest{{"litchi", 60}, {"weather", 90}}, []string{"litchi", "weather"},
+			map[string]uint8{"litchi": 73, "weather": 130}},
+		{"an opt-out stays", []Interest{{"litchi", 0}}, []string{"litchi", "weather"}, map[string]uint8{"litchi": 0, "weather": 40}},
+	}
+	for _, tt := range tests {
+		p := &Profile{}
+		for _, in := range tt.before {
+			p.SetInterest(in.Topic, in.Weight)
+		}
+		p.CreditTopics(tt.topics, 40)
+		got := map[string]uint8{}
+		for _, in := range p.Interests {
+			got[in.Topic] = in.Weight
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: CreditTopics(%v) = %v, want %v", tt.name, tt.topics, got, tt.want)
+		}
 	}
 }

@@ -31,6 +31,11 @@ func TestFlow(t *testing.T) {
 	r = f.text(t, "oA", "选D", 2*time.Second)
 	wantContains(t, r, "答对了", "答题结束！答对 3/4 题", "全区第1名", "派潭镇第1名", "还可以再答1次")
 
+	// Each answer (right or wrong) is a little interest in the question's topic.
+	if p, _, err := f.profiles.Get(f.ctx, "default", "oA"); err != nil || !p.HasInterest("health") || p.Interests[0].Weight != 4*10 {
+		t.Errorf("after answering 4 health questions: interests %+v, %v; want health at 40", p.Interests, err)
+	}
+
 	r = f.text(t, "oA", "排行", time.Second)
 	wantContains(t, r, "答对3题", "派潭镇前10名", "派潭镇 农民 #1")
 	if r := f.text(t, "oA", "荔枝", 2*time.Minute); r.Content == "" || containsAny(r.Content, "答题", "选项") {

@@ -326,9 +326,19 @@ func (q *Quiz) answer(ctx context.Context, req *bot.Request) (bot.Reply, error) 
 	return q.record(ctx, req, c, st, qu, chosen)
 }
 
+// quizBoost is how much answering a question raises interest in its
+// topic (of profile.WeightMax; at least 10, or the decay drops it): less
+// than a search, as the competition, not the resident, chose the question.
+const quizBoost = 10
+
 // record scores the open question (chosen nil: the time ran out), then
 // shows the next question or finishes the attempt.
 func (q *Quiz) record(ctx context.Context, req *bot.Request, c *compiled, st state, qu *content.Question, chosen []int) (bot.Reply, error) {
+	if p := req.Profile; p != nil && qu.Topic != "" && chosen != nil {
+		// Answering a question on a topic is a (weak) sign of interest in it.
+		p.DecayInterests(req.Now)
+		p.AddInterestWeight(qu.Topic, quizBoost)
+	}
 	el := st.elapsed(req.Now)
 	a := answer{Choice: letters(chosen), Ms: min(el, c.limit()).Milliseconds()}
 	var lines []string

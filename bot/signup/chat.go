@@ -107,6 +107,7 @@ func (s *Service) signupCmd(ctx context.Context, req *bot.Request) (bot.Reply, e
 	if err != nil {
 		return bot.Reply{}, err
 	}
+	learn(req, ev, signupBoost)
 	if err := s.ScheduleReminders(ctx, req.Msg.Account, ev); err != nil {
 		s.log.Warn("reminders not scheduled", "event", ev.ID, "err", err)
 	}
@@ -258,6 +259,7 @@ func (s *Service) CheckIn(ctx context.Context, req *bot.Request, scene qrcode.Sc
 	if _, err := s.Attend(ctx, req.Msg.Account, ev, req.Msg.OpenID, who(req.Profile)); err != nil {
 		return bot.Reply{}, false, err
 	}
+	learn(req, ev, attendBoost)
 	return bot.Text(fmt.Sprintf(txtCheckedIn, ev.Title)), true, nil
 }
 
@@ -280,4 +282,21 @@ func (s *Service) singleGroup(audience string) string {
 		return g.ID
 	}
 	return ""
+}
+
+// How much signing up for an event and attending it raise interest in
+// the event's topics (of profile.WeightMax): a sign-up as much as a
+// search, turning up as much as a click.
+const (
+	signupBoost = 20
+	attendBoost = 40
+)
+
+// learn raises the subscriber's interest in ev's topics by boost, after
+// the time decay; the webhook stores the profile with the reply.
+func learn(req *bot.Request, ev content.Event, boost int) {
+	if p := req.Profile; p != nil && len(ev.Topics) > 0 {
+		p.DecayInterests(req.Now)
+		p.CreditTopics(ev.Topics, boost)
+	}
 }

@@ -161,7 +161,7 @@ func TestVenueScan(t *testing.T) {
 	start := time.Date(2027, 5, 22, 9, 30, 0, 0, shanghai)
 	b := setup(t, start.Add(-10*time.Minute), "tpl_event")
 	e := scienceDay(start, 50)
-	e.Title, e.Town, e.Audience = "科技活动周·荔枝种植讲座", "paitan", "group:farmer"
+	e.Title, e.Town, e.Audience, e.Topics = "科技活动周·荔枝种植讲座", "paitan", "group:farmer", []string{"litchi"}
 	ev := b.event(t, e)
 	sc, err := b.svc.CheckInScene(b.ctx, "default", ev)
 	if err != nil {
@@ -170,9 +170,24 @@ func TestVenueScan(t *testing.T) {
 
 	fake.Follow(b.appID, "f1")
 	b.text(t, "f1", "报名 "+ev.Code)
+	litchi := func() uint8 {
+		p, _, _ := b.profiles.Get(b.ctx, "default", "f1")
+		for _, in := range p.Interests {
+			if in.Topic == "litchi" {
+				return in.Weight
+			}
+		}
+		return 0
+	}
+	if got := litchi(); got != 20 {
+		t.Errorf("after signing up for a litchi event, weight(litchi) = %d, want 20", got)
+	}
 	r, err := b.phone.Event(b.ctx, "f1", "SCAN", sc.Scene, nil)
 	if err != nil || !strings.Contains(r.Content, "签到成功") {
 		t.Fatalf("scan answered %q, %v", r.Content, err)
+	}
+	if got := litchi(); got != 60 {
+		t.Errorf("after attending it, weight(litchi) = %d, want 60", got)
 	}
 	for range 3 {
 		again, err := b.phone.Post(b.ctx, r.Request)

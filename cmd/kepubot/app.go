@@ -171,6 +171,9 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	if err := a.buildDelivery(ctx); err != nil {
 		return err
 	}
+	if a.cfg.PublicURL != "" {
+		a.search.SetLinks(a.delivery.engine.SearchURL) // opening a result teaches, as a click does
+	}
 	if a.quiz, err = quiz.New(quiz.Config{Redis: a.rdb, Content: a.content, Taxonomy: a.tax, Location: a.cfg.loc, Logger: a.logger}); err != nil {
 		return err
 	}

@@ -137,27 +137,7 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 	acct := wechattest.Account{AppID: "wxkepubotdemo", Secret: randomHex(16), Token: "kepubotdemo"}
 	wx.AddAccount(acct)
 	adminToken := randomHex(16)
-	cfg, err := LoadConfig("", func(k string) string {
-		switch k {
-		case "KEPUBOT_HTTP_ADDR":
-			return "127.0.0.1:0"
-		case "KEPUBOT_WECHAT_APP_ID":
-			return acct.AppID
-		case "KEPUBOT_WECHAT_APP_SECRET":
-			return acct.Secret
-		case "KEPUBOT_WECHAT_TOKEN":
-			return acct.Token
-		case "KEPUBOT_WECHAT_API_BASE":
-			return wx.URL()
-		case "KEPUBOT_ADMIN_TOKEN":
-			return adminToken
-		case "KEPUBOT_PUBLIC_URL":
-			return "https://kepu.example.org"
-		case "KEPUBOT_REDIS_URL":
-			return "" // embedded: the demo writes nothing outside memory and a temp dir
-		}
-		return ""
-	})
+	cfg, err := simulatedConfig(wx, acct, adminToken)
 	if err != nil {
 		wx.Close()
 		return nil, err
@@ -344,6 +324,33 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 	say("\nsimulated clock now %s: a new week, room in every resident's weekly cap for your own campaign", next.Format("2006-01-02 Mon 15:04"))
 	say("chat as a resident: kepubot chat --server %s --token %s --as 小王", base, acct.Token)
 	return d, nil
+}
+
+// simulatedConfig is the configuration of a kepubot that talks to the
+// simulated WeChat wx as acct, on an embedded Redis and a free port (the
+// demo and simulate).
+func simulatedConfig(wx *wechattest.Server, acct wechattest.Account, adminToken string) (*Config, error) {
+	return LoadConfig("", func(k string) string {
+		switch k {
+		case "KEPUBOT_HTTP_ADDR":
+			return "127.0.0.1:0"
+		case "KEPUBOT_WECHAT_APP_ID":
+			return acct.AppID
+		case "KEPUBOT_WECHAT_APP_SECRET":
+			return acct.Secret
+		case "KEPUBOT_WECHAT_TOKEN":
+			return acct.Token
+		case "KEPUBOT_WECHAT_API_BASE":
+			return wx.URL()
+		case "KEPUBOT_ADMIN_TOKEN":
+			return adminToken
+		case "KEPUBOT_PUBLIC_URL":
+			return "https://kepu.example.org"
+		case "KEPUBOT_REDIS_URL":
+			return "" // embedded: the demo writes nothing outside memory and a temp dir
+		}
+		return ""
+	})
 }
 
 // capsNote says in Chinese what the frequency caps allow over the demo's

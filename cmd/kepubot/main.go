@@ -52,6 +52,10 @@ const usage = `kepubot — precise popular-science delivery over WeChat
 Usage:
   kepubot demo [--days N] [--keep-running]      the whole system on one machine: simulated
                                                 WeChat and residents, a week fast-forwarded
+  kepubot simulate [--residents N] [--weeks W] [--seed S] [--out DIR]
+                                                a seeded district through the real service:
+                                                click-through of personalized, group-only and
+                                                random pushes, week by week
   kepubot serve [--config FILE] [--roles R,...] run the service (roles: web, worker, scheduler; default all)
   kepubot menu publish [--config FILE] [--account ID]
                                                 publish the custom menu from config to WeChat
@@ -96,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdCampaign(ctx, args[1:], stdout, stderr, getenv)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr, getenv)
+	case "simulate":
+		return cmdSimulate(ctx, args[1:], stdout, stderr)
 	case "chat":
 		return cmdChat(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "content":

@@ -145,6 +145,23 @@ func (r *rules) decide(m profile.Member, v *view, i int64, caps plan.Caps, inDou
 	return verdict{item: it, channel: d.Channel, window: d.Window}
 }
 
+// explain says why it suits p: with the personalized picker's popularity,
+// or (one item for everyone) without; nil when the scoring would never
+// pick it for p (one item for everyone goes to its whole audience all
+// the same).
+func (r *rules) explain(p *profile.Profile, it *content.Item) *plan.Explanation {
+	var ex plan.Explanation
+	if r.picker != nil {
+		ex = r.picker.Explain(p, it)
+	} else {
+		ex = plan.Explain(p, it, r.now, r.rules.Loc, nil)
+	}
+	if ex.Score == plan.Excluded {
+		return nil
+	}
+	return &ex
+}
+
 // chunk decides and sends one chunk of the audience, under a lease.
 func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 	c, now, err := e.runnable(ctx, ref)
@@ -237,7 +254,7 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 
 // send is the direct send of verdict vd to m, its message rendered.
 func (e *Engine) send(c *Campaign, vd verdict, m profile.Member) notify.Send {
-	s := notify.Send{Member: m, Channel: vd.channel, Window: vd.window, Item: vd.item.ID}
+	s := notify.Send{Member: m, Channel: vd.channel, Window: vd.window, Item: vd.item.ID, Topics: vd.item.Topics}
 	if vd.channel == plan.ChannelTemplate {
 		t := e.template(c, m, e.Render(c, vd.item, m, "template"))
 		s.Message.Template = &t

@@ -263,7 +263,11 @@ func (e *Engine) picker(ctx context.Context, account string, now time.Time) ([]*
 	if err != nil {
 		return nil, nil, err
 	}
-	cp = cachedPicker{at: now, items: items, picker: plan.NewPicker(items, e.cfg.Loc, now)}
+	pop, err := e.popularity(ctx, account)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp = cachedPicker{at: now, items: items, picker: plan.NewPopularPicker(items, e.cfg.Loc, now, pop)}
 	e.mu.Lock()
 	e.pickers[account] = cp
 	e.mu.Unlock()

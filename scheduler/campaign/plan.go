@@ -30,6 +30,9 @@ type PlanLine struct {
 	Reason  string `json:"reason,omitempty"`
 	// Message is what their phone would show (Render).
 	Message *Message `json:"message,omitempty"`
+	// Why is why that item: its score for the recipient, the expected
+	// click probability and the factors, largest first (plan.Explain).
+	Why *plan.Explanation `json:"why,omitempty"`
 }
 
 // maxSample bounds a dry run's work: up to this many subscribers are
@@ -108,6 +111,9 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 				if len(rep.Sample) < show {
 					if line.Channel != "" {
 						line.Message = e.Render(c, vd.item, m, line.Channel)
+					}
+					if vd.item != nil {
+						line.Why = r.explain(m.Profile, vd.item)
 					}
 					rep.Sample = append(rep.Sample, line)
 				}

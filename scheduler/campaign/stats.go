@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
+	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 )
 
 // Channels a recipient can be reached by, as stats name them.
@@ -139,7 +143,10 @@ func (e *Engine) Totals(ctx context.Context, account string, ids []string) ([]To
 }
 
 // Click records a click on a tracked link and returns where it leads. A
-// subscriber's click raises their interest in the item's topics.
+// subscriber's click raises their interest in the item's topics and the
+// item's popularity among subscribers of their group. A link from a chat
+// search's answer (SearchCampaign) teaches the same and counts in no
+// campaign.
 func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 	cl, err := e.cfg.Links.Parse(token)
 	if err != nil {
@@ -148,6 +155,12 @@ func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 	it, err := e.sentItem(ctx, cl) // the version sent; retired: *WithdrawnError
 	if err != nil {
 		return "", err
+	}
+	if cl.Campaign == SearchCampaign {
+		if cl.ID == nil {
+			return it.URL, nil
+		}
+		return it.URL, e.learn(ctx, cl, it, searchOpenBoost)
 	}
 	// A campaign that has not started sent no link: this one was copied
 	// from a preview (Plan, Render). It leads on but counts nothing.
@@ -162,22 +175,86 @@ func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 	if err != nil || old[0] {
 		return it.URL, err // counted once per subscriber and campaign
 	}
+	return it.URL, e.learn(ctx, cl, it, clickBoost)
+}
+
+// learn raises the clicking subscriber's interest in it's topics by boost
+// (after the time decay; profile.CreditTopics shares it out), notes the
+// time of day they read at (best_hour), and counts the click in the
+// item's popularity among their group.
+func (e *Engine) learn(ctx context.Context, cl Click, it *content.Item, boost int) error {
 	ms, err := e.cfg.Profiles.Members(ctx, cl.Account, cl.ID.Shard, []int64{cl.ID.Local})
 	if err != nil || len(ms) == 0 {
-		return it.URL, err
+		return err
 	}
+	var group string
+	now := e.cfg.Now()
 	err = e.cfg.Profiles.Update(ctx, cl.Account, ms[0].OpenID, func(p *profile.Profile) (*profile.Profile, error) {
 		if p == nil {
 			return nil, nil
 		}
-		p.DecayInterests(e.cfg.Now())
-		for _, t := range it.Topics {
-			p.AddInterestWeight(t, clickBoost)
-		}
+		group = p.Group
+		p.DecayInterests(now)
+		p.CreditTopics(it.Topics, boost)
+		p.Reading.Note(now)
 		return p, nil
 	})
-	return it.URL, err
+	if err != nil {
+		return err
+	}
+	if err := e.cfg.Store.rdb.HIncrBy(ctx, popKey(cl.Account), popField(group, it.ID), 1).Err(); err != nil {
+		return fmt.Errorf("count popularity: %w", err)
+	}
+	return nil
 }
 
-// clickBoost is how much a click raises interest in the item's topics.
-const clickBoost = 30
+// SearchCampaign is the campaign id in the tracked links of a chat
+// search's answer (SearchURL): a click on one teaches interest but is no
+// campaign's.
+const SearchCampaign = "search"
+
+// SearchURL returns the tracked link to it for the subscriber id from a
+// chat search's answer.
+func (e *Engine) SearchURL(account string, it *content.Item, id profile.ID) string {
+	return e.cfg.Links.ItemURL(account, SearchCampaign, it.ID, it.Version, &id)
+}
+
+// How much a click raises interest in the item's topics (of WeightMax
+// 255): a click on a pushed link more than opening a search result, as
+// the resident chose the search's topic already (the query raised it).
+// A click outweighs a group and a town match together (plan's weights).
+const (
+	clickBoost      = 40
+	searchOpenBoost = 30
+)
+
+// popularity reads the clicks by group and item of account as plan's
+// shares: each group's most-clicked item is 1.
+func (e *Engine) popularity(ctx context.Context, account string) (plan.Popularity, error) {
+	h, err := e.cfg.Store.rdb.HGetAll(ctx, popKey(account)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read popularity: %w", err)
+	}
+	counts := map[string]map[string]float64{}
+	most := map[string]float64{}
+	for f, v := range h {
+		group, item, ok := strings.Cut(f, "|")
+		n, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil {
+			continue
+		}
+		if counts[group] == nil {
+			counts[group] = map[string]float64{}
+		}
+		counts[group][item] = n
+		most[group] = max(most[group], n)
+	}
+	pop := plan.Popularity{}
+	for g, m := range counts {
+		pop[g] = map[string]float64{}
+		for id, n := range m {
+			pop[g][id] = n / most[g]
+		}
+	}
+	return pop, nil
+}

@@ -161,6 +161,10 @@ type Send struct {
 	Channel plan.Channel // ChannelCustom or ChannelTemplate
 	Window  plan.Window  // the customer-service window it spends
 	Item    string       // the item it carries ("" none): marked received
+	// Topics are the item's topics: once sent, the subscriber's learned
+	// interest in them drops a little (profile.SeenDrop), a soft negative
+	// that a click on the item more than undoes.
+	Topics []string
 	// Fallback is the item of a mass send to wait for when WeChat says the
 	// window is closed after all ("" = none: the message is unreachable).
 	Fallback string
@@ -390,6 +394,12 @@ func (n *Notifier) file(ctx context.Context, account string, s Send, err error, 
 			o.received[s.Item] = append(o.received[s.Item], lid)
 		}
 		if s.Channel == plan.ChannelCustom {
+			if len(s.Topics) > 0 {
+				if o.seen == nil {
+					o.seen = map[string][]string{}
+				}
+				o.seen[s.Member.OpenID] = s.Topics
+			}
 			if s.Window == plan.WindowEvent {
 				o.spendEvt = append(o.spendEvt, s.Member.OpenID)
 			} else {

@@ -42,6 +42,9 @@ type spend struct {
 	kind    string
 	month   uint16
 	openIDs []string
+	// seen are the topics of the item each openid was sent (for the soft
+	// negative, profile.SeenDrop); nil for none.
+	seen map[string][]string
 }
 
 type group struct {
@@ -137,7 +140,7 @@ func (n *Notifier) spendAndSettle(ctx context.Context, account string, spends []
 	var queued []redis.Cmder
 	cmds, err := n.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, s := range spends {
-			n.cfg.Profiles.QueueSpend(ctx, p, account, s.openIDs, s.kind, s.month)
+			n.cfg.Profiles.QueueSpend(ctx, p, account, s.openIDs, s.kind, s.month, s.seen)
 		}
 		settle = settleScript.EvalSha(ctx, p, keys, args...)
 		return nil
@@ -190,6 +193,7 @@ type outcomes struct {
 	spendMsg  []string
 	spendEvt  []string
 	spendMass []string
+	seen      map[string][]string // openid → topics of the item sent (Send.Topics)
 }
 
 func newOutcomes(sc Scope, shard int, now time.Time, loc *time.Location) *outcomes {
@@ -227,8 +231,8 @@ func (o *outcomes) changes(c *changes) {
 		done = append(done, lids...)
 	}
 	c.add(group{key: ix(sc.FlightIndex()), bit: 0, lids: append(done, o.unclaim...)})
-	for _, sp := range []spend{{profile.SpendMessage, 0, o.spendMsg}, {profile.SpendEvent, 0, o.spendEvt},
-		{profile.SpendMass, plan.MonthNumber(o.now, o.loc), o.spendMass}} {
+	for _, sp := range []spend{{profile.SpendMessage, 0, o.spendMsg, o.seen}, {profile.SpendEvent, 0, o.spendEvt, o.seen},
+		{profile.SpendMass, plan.MonthNumber(o.now, o.loc), o.spendMass, nil}} {
 		if len(sp.openIDs) > 0 {
 			c.spends = append(c.spends, sp)
 		}

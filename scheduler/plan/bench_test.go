@@ -142,6 +142,24 @@ func BenchmarkPick(b *testing.B) {
 			i++
 		}
 	})
+	// As the campaign engine picks: with the items' popularity among each
+	// group (here a quarter of the items clicked in every group).
+	pop := Popularity{}
+	for _, g := range []string{"farmer", "youth", "worker", "official", "resident", ""} {
+		pop[g] = map[string]float64{}
+		for _, it := range pickN(rng, items, 50) {
+			pop[g][it.ID] = rng.Float64()
+		}
+	}
+	ppk := NewPopularPicker(items, pb.loc, pb.now, pop)
+	b.Run("popular", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			ppk.Pick(profiles[i%len(profiles)], received, optOut)
+			i++
+		}
+	})
 }
 
 // BenchmarkPlanDistrict plans a whole-district personalized campaign: for

@@ -2,7 +2,8 @@
 // push and how: the cheapest WeChat channel that will accept a message now
 // (Choose, Spend), whether the district's quiet hours hold pushes back
 // (QuietHours), whether frequency caps allow another push (Caps), and the
-// best published item for the subscriber (Score, Pick, Picker).
+// best published item for the subscriber (Score, Pick, Picker) and why
+// (Explain: the factors of the score and the expected click probability).
 //
 // Everything here is pure: no Redis, no network, no clock. Callers pass the
 // instant (now) and the district's time zone (loc), and apply the results

@@ -25,26 +25,49 @@ type Picker struct {
 	topics map[string][]int32
 	groups map[string]int32 // group id → dense index
 	towns  map[string]int32 // town id → dense index
+	// popGroups maps a group id to its index in pickItem.pop; nil without
+	// popularity.
+	popGroups map[string]int32
+	pop       Popularity
+	now       time.Time
+	loc       *time.Location
 }
 
 type pickItem struct {
 	item   *content.Item
 	id     string
-	base   float64 // baseScore at the Picker's instant
-	bound  float64 // base plus every fit bonus the item can give
-	groups []int32 // dense group indexes; nil = everyone
-	towns  []int32 // dense town indexes; nil = everyone
-	crops  uint8   // specialtyMask of the item's topics
+	base   float64   // baseScore at the Picker's instant
+	bound  float64   // base plus every fit bonus the item can give
+	groups []int32   // dense group indexes; nil = everyone
+	towns  []int32   // dense town indexes; nil = everyone
+	crops  uint8     // specialtyMask of the item's topics
+	pop    []float64 // popularity bonus by popGroups index; nil = none
 }
 
 // NewPicker prepares items for picking at now in loc. Items that are nil,
 // not published or not valid at now are left out. The Picker keeps the
 // item pointers: don't modify the items while it is in use.
 func NewPicker(items []*content.Item, loc *time.Location, now time.Time) *Picker {
+	return NewPopularPicker(items, loc, now, nil)
+}
+
+// NewPopularPicker is NewPicker with the items' popularity among similar
+// subscribers (may be nil): Pick then adds the popularity factor, as
+// Explain does.
+func NewPopularPicker(items []*content.Item, loc *time.Location, now time.Time, pop Popularity) *Picker {
 	pk := &Picker{
 		topics: make(map[string][]int32),
 		groups: make(map[string]int32),
 		towns:  make(map[string]int32),
+		pop:    pop,
+		now:    now,
+		loc:    loc,
+	}
+	if len(pop) > 0 {
+		pk.popGroups = make(map[string]int32, len(pop))
+		for g := range pop {
+			pk.popGroups[g] = int32(len(pk.popGroups))
+		}
 	}
 	for _, it := range items {
 		if !live(it, now) {
@@ -60,6 +83,17 @@ func NewPicker(items []*content.Item, loc *time.Location, now time.Time) *Picker
 			pi.towns = intern(pk.towns, it.Towns)
 			pi.bound += WeightTown
 		}
+		var most float64
+		for g, n := range pk.popGroups {
+			if b := popScore(pop, g, it.ID); b > 0 {
+				if pi.pop == nil {
+					pi.pop = make([]float64, len(pk.popGroups))
+				}
+				pi.pop[n] = b
+				most = max(most, b)
+			}
+		}
+		pi.bound += most
 		pk.items = append(pk.items, pi)
 	}
 	slices.SortStableFunc(pk.items, func(a, b pickItem) int {
@@ -92,6 +126,12 @@ func intern(dict map[string]int32, ids []string) []int32 {
 	return out
 }
 
+// Explain returns why it suits p, as Explain does at the Picker's
+// instant and with its popularity.
+func (pk *Picker) Explain(p *profile.Profile, it *content.Item) Explanation {
+	return Explain(p, it, pk.now, pk.loc, pk.pop)
+}
+
 // Len returns how many live items the Picker chooses from.
 func (pk *Picker) Len() int { return len(pk.items) }
 
@@ -102,7 +142,7 @@ func (pk *Picker) Len() int { return len(pk.items) }
 // no item qualifies. The callbacks are called only for items that would
 // beat the best so far.
 func (pk *Picker) Pick(p *profile.Profile, received func(itemID string) bool, topicOptOut func(topic string) bool) (best *content.Item, score float64, ok bool) {
-	s := pickState{pk: pk, best: -1, score: Excluded, group: -1, town: -1, received: received, optOut: topicOptOut}
+	s := pickState{pk: pk, best: -1, score: Excluded, group: -1, town: -1, pop: -1, received: received, optOut: topicOptOut}
 	var interests []profile.Interest
 	if p != nil {
 		if g, ok := pk.groups[p.Group]; ok && p.Group != "" {
@@ -113,6 +153,15 @@ func (pk *Picker) Pick(p *profile.Profile, received func(itemID string) bool, to
 		}
 		interests = p.Interests
 		s.crops = interestMask(interests)
+	}
+	if pk.popGroups != nil {
+		var group string // "": subscribers without a group, and no profile
+		if p != nil {
+			group = p.Group
+		}
+		if g, ok := pk.popGroups[group]; ok {
+			s.pop = g
+		}
 	}
 	// Items about the subscriber's interests, scored with the interest's
 	// weight. An item about several interests is tried once for each; the
@@ -149,6 +198,7 @@ type pickState struct {
 	best        int32
 	score       float64
 	group, town int32 // the subscriber's dense indexes, -1 if no item names them
+	pop         int32 // the subscriber's group's popularity index, -1 if none
 	crops       uint8 // the subscriber's specialty interests (interestMask)
 	received    func(string) bool
 	optOut      func(string) bool
@@ -173,6 +223,9 @@ func (s *pickState) try(i int32, tw float64) {
 			return
 		}
 		fit += WeightTown
+	}
+	if pi.pop != nil && s.pop >= 0 {
+		fit += pi.pop[s.pop]
 	}
 	sc := pi.base + tw + fit
 	if sc < s.score || (sc == s.score && (s.best == i || pi.id >= s.pk.items[s.best].id)) {

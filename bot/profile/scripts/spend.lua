@@ -4,6 +4,11 @@
 -- ARGV[1] openid
 -- ARGV[2] "msg" (48-hour window), "event" (1-minute window) or "mass"
 -- ARGV[3] for "mass": the current month number (months since 2000-01)
+-- ARGV[4] optional: the topic codes (one byte each) of the item sent; the
+--         subscriber's learned weight of each (not 0 = opted out, not 200 =
+--         chosen) drops by ARGV[5], a soft negative that a click on the
+--         item (+40) more than undoes; it stays above 0 and off 200.
+-- ARGV[5] the drop
 -- Returns the new count, or -1 when the subscriber is gone.
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then return -1 end
@@ -27,6 +32,20 @@ else
     n = math.min(string.byte(v, 39) + 1, 255)
   end
   v = set(v, 39, n)
+end
+local seen, drop = ARGV[4] or '', tonumber(ARGV[5] or '0')
+if seen ~= '' and drop > 0 then
+  local n_int = string.byte(v, 40)
+  for i = 0, n_int - 1 do
+    local pos = 41 + 2 * i
+    local code, w = string.byte(v, pos, pos + 1)
+    if w ~= 0 and w ~= 200 and string.find(seen, string.char(code), 1, true) then
+      local nw = w - drop
+      if w > 200 and nw <= 200 then nw = 201 end
+      if nw < 1 then nw = 1 end
+      v = set(v, pos + 1, nw)
+    end
+  end
 end
 redis.call('HSET', KEYS[1], ARGV[1], v)
 return n

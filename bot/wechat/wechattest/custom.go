@@ -81,6 +81,7 @@ type customBody struct {
 	News *struct {
 		Articles []struct {
 			Title string `json:"title"`
+			URL   string `json:"url"`
 		} `json:"articles"`
 	} `json:"news"`
 	MPNews *struct {
@@ -98,7 +99,7 @@ func (s *Server) handleCustomSend(q *request) result {
 	if err := q.decode(&b); err != nil {
 		return badBody(err)
 	}
-	var content string
+	var content, link string
 	switch b.MsgType {
 	case "text":
 		if b.Text == nil || isBlank(b.Text.Content) {
@@ -113,7 +114,7 @@ func (s *Server) handleCustomSend(q *request) result {
 			// Since 2018 a customer-service news message carries one article.
 			return fail(45008, "article size out of limit")
 		}
-		content = b.News.Articles[0].Title
+		content, link = b.News.Articles[0].Title, b.News.Articles[0].URL
 	case "mpnews":
 		if b.MPNews == nil || b.MPNews.MediaID == "" {
 			return fail(40007, "invalid media_id")
@@ -160,7 +161,7 @@ func (s *Server) handleCustomSend(q *request) result {
 		return fail(45009, "reach max api daily quota limit")
 	}
 	use.left--
-	a.deliver(b.ToUser, Message{Channel: "custom", Kind: b.MsgType, Content: content, Time: q.now})
+	a.deliver(b.ToUser, Message{Channel: "custom", Kind: b.MsgType, Content: content, URL: link, Time: q.now})
 	return okResult(nil)
 }
 

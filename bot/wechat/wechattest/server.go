@@ -77,7 +77,10 @@ type Message struct {
 	Kind    string // msgtype, or the template id for template and subscribe
 	Content string // text content, news title, media id or template data JSON
 	MsgID   int64  // msgid of template and mass messages; 0 otherwise
-	Time    time.Time
+	// URL is the link a customer-service news article leads to ("" for
+	// other messages): what a resident taps.
+	URL  string
+	Time time.Time
 }
 
 // Server is a fake api.weixin.qq.com. All methods are safe for concurrent use.
