@@ -101,7 +101,7 @@ func (r *rules) decide(m profile.Member, v *view, i int64, caps plan.Caps, inDou
 	if !m.Profile.Reachable() {
 		return verdict{reason: "unreachable"}
 	}
-	if !inDoubt && c.CorrectionOf == "" { // corrections are never capped
+	if !inDoubt && c.CorrectionOf == "" && !c.Urgent { // corrections and urgent warnings are never capped
 		today, week := 0, 0
 		for d, db := range v.days {
 			if profile.BitSet(db, i) {

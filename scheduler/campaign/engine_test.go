@@ -487,3 +487,36 @@ func TestPlanPreviewIsWhatIsSent(t *testing.T) {
 		t.Errorf("the sample covers %v; want both custom and mass", seen)
 	}
 }
+
+func TestUrgentSendsThroughQuietHoursAndFollowUpReachesTheSamePeople(t *testing.T) {
+	t.Parallel()
+	clk := &testClock{t: time.Date(2027, 4, 6, 23, 0, 0, 0, shanghai)}
+	b := setupQuiet(t, clk.Now, "21:30-07:30")
+	ps := b.population(t, 300)
+	b.openWindows(ps, 5)
+	b.run(t, "w", 4)
+	first := b.create(t, &campaign.Campaign{Name: "暴雨红色预警", Mode: campaign.ModeItem, ItemID: "it2", Audience: "town:paitan", Urgent: true})
+	b.waitDone(t, first.ID, 30*time.Second)
+	got := b.delivered(ps)
+	if len(got) == 0 {
+		t.Fatal("an urgent campaign sent nothing during quiet hours")
+	}
+	for o := range got {
+		if ps[o].Town != "paitan" {
+			t.Errorf("%s in %s got the 派潭 warning", o, ps[o].Town)
+		}
+	}
+	// The follow-up (a different item, over the daily cap of 1) reaches
+	// exactly the same people, once more each.
+	follow := b.create(t, &campaign.Campaign{Name: "暴雨预警解除", Mode: campaign.ModeItem, ItemID: "it1", FollowUpOf: first.ID, Urgent: true})
+	b.waitDone(t, follow.ID, 30*time.Second)
+	again := b.delivered(ps)
+	if len(again) != len(got) {
+		t.Errorf("follow-up reached %d subscribers, want the first's %d", len(again), len(got))
+	}
+	for o, n := range again {
+		if got[o] != 1 || n != 2 {
+			t.Errorf("%s: %d then %d deliveries, want 1 then 2", o, got[o], n)
+		}
+	}
+}
