@@ -19,6 +19,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/signup"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
+	"github.com/zengcheng-kexie/kepubot/scheduler/alerts"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 	"github.com/zengcheng-kexie/kepubot/scheduler/jobs"
 )
@@ -275,6 +276,14 @@ var apiDocs = map[string]routeDoc{
 		Out: struct {
 			Status string `json:"status"`
 		}{}, Errors: []int{404}},
+
+	// alerts.go
+	"GET /api/v1/alerts": {Summary: "The newest 100 hazard alerts (CAP) taken in, with their status and reach", Roles: everyone, Out: []alerts.Record{}},
+	"POST /api/v1/alerts/{id}/approve": {Summary: "Approve a held hazard alert: its notice is sent now", Roles: organizers,
+		Out: alerts.Record{}, Errors: []int{404, 409}},
+	"GET /api/v1/alerts/settings": {Summary: "Whether the account holds automatic alert sending", Roles: everyone, Out: alertSettings{}},
+	"PUT /api/v1/alerts/settings": {Summary: "Hold (or release) automatic alert sending: held alerts wait for approval", Roles: organizers,
+		Body: alertSettings{}, Out: alertSettings{}},
 
 	// jobs.go
 	"GET /api/v1/jobs": {Summary: "The scheduled jobs and their last runs", Roles: everyone, Global: true, Out: []jobs.Status{}},

@@ -248,6 +248,7 @@ func (a *App) background(ctx context.Context) {
 		}
 	})
 	wg.Go(func() { a.indexLoop(ctx) })
+	wg.Go(func() { a.pollAlerts(ctx) })
 	wg.Wait()
 }
 
