@@ -224,6 +224,7 @@ func (c *Console) routes() {
 	c.audienceRoutes() // segments.go: segment builder
 	c.campaignRoutes() // campaigns.go: campaign composer and results
 	c.opsRoutes()      // ops.go: jobs, dead letters, demand log, exports
+	c.alertRoutes()    // alerts.go: hazard alerts, approval, hold
 	c.phoneRoutes()    // phones.go: the demo's phone view
 	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		// A logged-in user keeps the navigation on a page that is not there.

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,6 +160,46 @@ func TestHazardAlertEndToEnd(t *testing.T) {
 	if code, _ := e.api("POST", "/api/v1/alerts/nope/approve", "admintoken", nil); code != 404 {
 		t.Errorf("approving an unknown alert = %d, want 404", code)
 	}
+
+	// The console lists the alerts with their reach.
+	page := e.consolePage("organizer", "/console/alerts")
+	for _, want := range []string{"暴雨红色预警", "荔城街道、新塘镇", "已发送", "解除", fmt.Sprintf(`class="reach">%d<`, len(in))} {
+		if !strings.Contains(page, want) {
+			t.Errorf("console alerts page lacks %q:\n%s", want, page)
+		}
+	}
+}
+
+// consolePage logs a new console user of role in and returns the page at
+// path.
+func (e *e2e) consolePage(role, path string) string {
+	e.t.Helper()
+	name := e.consoleUser(role, "correct horse battery")
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(e.base + "/console/login")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindStringSubmatch(string(b))
+	if m == nil {
+		e.t.Fatalf("login page without a csrf token:\n%s", b)
+	}
+	if resp, err = client.PostForm(e.base+"/console/login", url.Values{"csrf": {m[1]}, "name": {name}, "password": {"correct horse battery"}}); err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp, err = client.Get(e.base + path); err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("GET %s = %d:\n%s", path, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 // apiArray calls the admin API for a JSON array.
