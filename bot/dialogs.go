@@ -285,6 +285,11 @@ func (b *Bot) fallback(ctx context.Context, req *Request) (Reply, error) {
 	if req.Msg.Type == "location" {
 		return b.location(ctx, req)
 	}
+	if req.Msg.Type == "voice" {
+		// A voice message WeChat recognised arrives as text (webhook.go);
+		// this one it could not.
+		return Text(txtVoiceUnheard), nil
+	}
 	if strings.TrimSpace(req.Msg.Text) == "" {
 		return Text(txtNonText), nil
 	}

@@ -545,3 +545,29 @@ func TestSameSecondEventsOfDifferentSubscribers(t *testing.T) {
 		t.Errorf("profiles after 100 follows in one second = %d, want 100 (%v)", c.Total, err)
 	}
 }
+
+func TestVoiceIsHandledAsTyped(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.event(t, "oV", "subscribe", "", nil)
+	voice := func(recognition string) wechattest.Reply {
+		t.Helper()
+		f.clock.Add(time.Second)
+		r, err := f.phone.Voice(f.ctx, "oV", recognition)
+		if err != nil || r.Status != http.StatusOK {
+			t.Fatalf("Voice(%q) = %d, %v", recognition, r.Status, err)
+		}
+		return r
+	}
+	// Onboarding answers spoken.
+	wantContains(t, voice("我是农民。"), "镇街")
+	wantContains(t, voice("派潭"), "关心什么")
+	if p := f.profile(t, "oV"); p.Group != "farmer" || p.Town != "paitan" {
+		t.Errorf("after spoken answers: group %q town %q, want farmer, paitan", p.Group, p.Town)
+	}
+	// A spoken command is the typed command.
+	wantContains(t, voice("帮助"), "答题", "报名")
+	// Speech WeChat could not recognise: a kind answer saying how to type.
+	r := voice("")
+	wantContains(t, r, "没听清", "打字")
+}
