@@ -21,6 +21,7 @@ type Subscriber struct {
 	Weights      []int     `json:"interest_weights"`
 	Subscribed   bool      `json:"subscribed"`
 	OptedOut     bool      `json:"opted_out"`
+	Elder        bool      `json:"elder"` // elder mode (长辈模式)
 	Source       string    `json:"source"`
 	CreatedAt    time.Time `json:"created_at"`
 	LastActiveAt time.Time `json:"last_active_at"`
@@ -83,7 +84,7 @@ func subscriberJSON(p *profile.Profile, id profile.ID) Subscriber {
 	s := Subscriber{
 		OpenID: p.OpenID, ID: id.Uint64(), Group: p.Group, Town: p.Town,
 		Interests: p.InterestIDs(), Weights: make([]int, len(p.Interests)),
-		Subscribed: p.Subscribed, OptedOut: p.OptedOut, Source: p.Source,
+		Subscribed: p.Subscribed, OptedOut: p.OptedOut, Elder: p.Elder, Source: p.Source,
 		CreatedAt: p.CreatedAt, LastActiveAt: p.LastActiveAt,
 	}
 	for i, in := range p.Interests {
