@@ -57,6 +57,9 @@ type routeDoc struct {
 	// Body is a value of the type the handler decodes (nil: no body).
 	Body         any
 	OptionalBody bool
+	// File, when set, is a multipart/form-data body with one file part of
+	// that name.
+	File string
 	// Status is the success status: 200 (when 0), 201 or 204.
 	Status int
 	// Out is a value of the type the handler answers as JSON.
@@ -145,6 +148,8 @@ var apiDocs = map[string]routeDoc{
 		Body: reviewRequest{}, OptionalBody: true, Out: itemView{}, Errors: []int{404, 409}},
 	"POST /api/v1/items/{id}/retire": {Summary: "Retire a published item", Roles: reviewRoles[content.ActionRetire],
 		Body: reviewRequest{}, OptionalBody: true, Out: itemView{}, Errors: []int{404, 409}},
+	"POST /api/v1/items/{id}/audio": {Summary: "Attach a voice recording to an item (multipart part \"file\": MP3 or AMR, at most 60 s and 2 MB; its frames are read for the duration), sent to elder-mode subscribers as a WeChat voice message", Roles: editors,
+		File: "file", Out: content.Audio{}, Errors: []int{404}},
 	"GET /api/v1/items/{id}": {Summary: "An item with its review history", Roles: everyone,
 		Query: []queryParam{qp("version", "integer", "show this earlier version's content")},
 		Out:   itemView{}, Errors: []int{404}},
@@ -412,6 +417,11 @@ func BuildOpenAPI() (*openapi3.T, error) {
 			body := openapi3.NewRequestBody().WithJSONSchemaRef(ref).WithRequired(!d.OptionalBody)
 			op.RequestBody = &openapi3.RequestBodyRef{Value: body}
 		}
+		if d.File != "" {
+			file := openapi3.NewObjectSchema().WithProperty(d.File, openapi3.NewStringSchema().WithFormat("binary")).WithRequired([]string{d.File})
+			body := openapi3.NewRequestBody().WithRequired(true).WithContent(openapi3.NewContentWithFormDataSchema(file))
+			op.RequestBody = &openapi3.RequestBodyRef{Value: body}
+		}
 
 		status := d.Status
 		if status == 0 {
@@ -436,7 +446,7 @@ func BuildOpenAPI() (*openapi3.T, error) {
 		if !d.Public {
 			errs = append(errs, 401, 403, 500)
 		}
-		if d.Body != nil || len(d.Query) > 0 || !d.Global {
+		if d.Body != nil || d.File != "" || len(d.Query) > 0 || !d.Global {
 			errs = append(errs, 400)
 		}
 		slices.Sort(errs)
