@@ -76,6 +76,7 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		Caps:     plan.Caps{PerDay: a.cfg.Delivery.PerDay, PerWeek: a.cfg.Delivery.PerWeek},
 		Links:    links,
 		Template: a.cfg.Delivery.NoticeTemplate,
+		Audio:    a.content.ItemAudio,
 		Loc:      a.cfg.loc,
 		Now:      a.now,
 		Logger:   a.logger,

@@ -58,9 +58,12 @@ type Config struct {
 	Caps     plan.Caps
 	Links    *Links
 	Template string // template id for notices ("" = none configured)
-	Loc      *time.Location
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Audio returns an item's voice recording (content.ErrNotFound: none),
+	// sent to elder-mode subscribers after the short text. Nil: no voice.
+	Audio  func(ctx context.Context, account, itemID string) (content.Audio, error)
+	Loc    *time.Location
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Engine runs campaigns. It is safe for concurrent use by many workers.

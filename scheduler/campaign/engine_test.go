@@ -520,3 +520,69 @@ func TestUrgentSendsThroughQuietHoursAndFollowUpReachesTheSamePeople(t *testing.
 		}
 	}
 }
+
+func TestElderModeGetsShortTextAndVoice(t *testing.T) {
+	t.Parallel()
+	amr := []byte("#!AMR\n")
+	for range 250 { // 5 s
+		amr = append(amr, 0x3c)
+		amr = append(amr, make([]byte, 31)...)
+	}
+	b := setup(t, clock.Now, func(b *bundle, cfg *campaign.Config) {
+		cfg.Audio = func(_ context.Context, _, itemID string) (content.Audio, error) {
+			if itemID != "it2" {
+				return content.Audio{}, content.ErrNotFound
+			}
+			return content.Audio{Format: "amr", SHA: "sha-it2", Data: amr}, nil
+		}
+	})
+	b.items["it2"].Short = "台风要来，关好门窗，别出门。"
+	var ps []*profile.Profile
+	for i := range 10 { // two of each kind at least: a mass list takes two or more
+		p := &profile.Profile{OpenID: fmt.Sprintf("oEld%s%02d", b.appID[6:], i), Town: "paitan", Subscribed: true, Elder: i < 6, CreatedAt: b.now()}
+		if i%2 == 0 { // wrote to the bot: the window is open
+			p.TouchMessage(clock.Now())
+			fake.UserMessage(b.appID, p.OpenID)
+		}
+		fake.Follow(b.appID, p.OpenID)
+		ps = append(ps, p)
+	}
+	if _, err := b.profiles.Import(b.ctx, "default", ps); err != nil {
+		t.Fatal(err)
+	}
+	uploads := fake.Uploads(b.appID)
+	b.run(t, "w", 2)
+	c := b.create(t, &campaign.Campaign{Name: "台风", Mode: campaign.ModeItem, ItemID: "it2"})
+	b.waitDone(t, c.ID, 30*time.Second)
+	for _, p := range ps {
+		var kinds []string
+		var text string
+		for _, m := range fake.Delivered(b.appID, p.OpenID) {
+			kinds = append(kinds, m.Channel+"/"+m.Kind)
+			if m.Kind == "text" {
+				text = m.Content
+			}
+		}
+		got := strings.Join(kinds, ",")
+		var want string
+		switch {
+		case p.Elder && !p.LastMessageAt.IsZero():
+			want = "custom/text,custom/voice"
+		case p.Elder:
+			want = "mass/text"
+		case !p.LastMessageAt.IsZero():
+			want = "custom/news"
+		default:
+			want = "mass/text"
+		}
+		if got != want {
+			t.Errorf("%s (elder %v, window %v) got %s, want %s", p.OpenID, p.Elder, !p.LastMessageAt.IsZero(), got, want)
+		}
+		if p.Elder && !strings.HasPrefix(text, "台风要来，关好门窗，别出门。\n详情：") {
+			t.Errorf("%s (elder) got the text %q, want the short version", p.OpenID, text)
+		}
+	}
+	if n := fake.Uploads(b.appID) - uploads; n != 1 {
+		t.Errorf("the recording was uploaded %d times, want once (cached)", n)
+	}
+}
