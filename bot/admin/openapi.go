@@ -20,6 +20,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/scheduler/alerts"
+	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 	"github.com/zengcheng-kexie/kepubot/scheduler/jobs"
 )
@@ -289,6 +290,12 @@ var apiDocs = map[string]routeDoc{
 	"GET /api/v1/alerts/settings": {Summary: "Whether the account holds automatic alert sending", Roles: everyone, Out: alertSettings{}},
 	"PUT /api/v1/alerts/settings": {Summary: "Hold (or release) automatic alert sending: held alerts wait for approval", Roles: organizers,
 		Body: alertSettings{}, Out: alertSettings{}},
+
+	// calendar.go
+	"GET /api/v1/massbudget": {Summary: "The month's mass-send calendar: bookings and the budget left (4 a month per subscriber, one kept for alerts) by group and town", Roles: everyone,
+		Query: []queryParam{qp("month", "string", "YYYY-MM (default: this month)")}, Out: calendar.Budget{}},
+	"POST /api/v1/bookings": {Summary: "Book a mass send: a date and an audience for a department; refused (409) when it would give anyone a fifth mass message this month, accepted with a warning when it uses someone's last one", Roles: organizers,
+		Body: bookingRequest{}, Status: http.StatusCreated, Out: calendar.Result{}, Errors: []int{409}},
 
 	// jobs.go
 	"GET /api/v1/jobs": {Summary: "The scheduled jobs and their last runs", Roles: everyone, Global: true, Out: []jobs.Status{}},
