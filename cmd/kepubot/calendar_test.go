@@ -41,4 +41,11 @@ func TestMassCalendarEndToEnd(t *testing.T) {
 			t.Errorf("farmers' budget = %v, want none left for both", m)
 		}
 	}
+	// The console's calendar shows the bookings and what is left.
+	page := e.consolePage("organizer", "/console/calendar?month=2027-03")
+	for _, want := range []string{"群发日历", "2027-03-06", "农业农村局", "<th>农民</th><td>2</td><td>0 条</td><td>2</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("console calendar lacks %q:\n%s", want, page)
+		}
+	}
 }
