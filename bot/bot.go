@@ -95,6 +95,7 @@ func (b *Bot) Handle(ctx context.Context, req *Request) (Reply, error) {
 			p.LastActiveAt = m.CreateTime
 		}
 	}
+	elderDigit(req)
 	return b.mux.Handle(ctx, req)
 }
 

@@ -29,6 +29,8 @@ func (b *Bot) routes(m *Mux) {
 	m.Command(HandlerFunc(b.showProfile), wordsProfile...)
 	m.Command(HandlerFunc(b.optOut), wordsOptOut...)
 	m.Command(HandlerFunc(b.optIn), wordsOptIn...)
+	m.Command(HandlerFunc(b.elderOn), wordsElderOn...)
+	m.Command(HandlerFunc(b.elderOff), wordsElderOff...)
 	m.Command(HandlerFunc(b.askErase), wordsErase...)
 	m.Command(HandlerFunc(b.restart), wordsRestart...)
 	m.Command(b.edit(profile.StepGroup), wordsEditGroup...)
@@ -136,7 +138,13 @@ func (b *Bot) applyScene(ctx context.Context, req *Request, scene string) (strin
 	if s.Source != "" {
 		p.Source = s.Source
 	}
+	if s.Elder {
+		p.Elder = true
+	}
 	if s.Group == "" && s.Town == "" && len(s.Interests) == 0 {
+		if s.Elder {
+			return txtElderName, Reply{}, nil
+		}
 		return "", Reply{}, nil
 	}
 	if p.Step != profile.StepNone {
@@ -178,7 +186,12 @@ func (b *Bot) click(ctx context.Context, req *Request) (Reply, error) {
 	return reply, err
 }
 
-func (b *Bot) help(context.Context, *Request) (Reply, error) { return Text(txtHelp), nil }
+func (b *Bot) help(_ context.Context, req *Request) (Reply, error) {
+	if req.Profile != nil && req.Profile.Elder {
+		return Text(txtHelpElder + "\n" + elderMenuText()), nil
+	}
+	return Text(txtHelp), nil
+}
 
 func (b *Bot) showProfile(_ context.Context, req *Request) (Reply, error) {
 	p := req.Profile
@@ -284,6 +297,11 @@ func (b *Bot) fallback(ctx context.Context, req *Request) (Reply, error) {
 	}
 	if req.Msg.Type == "location" {
 		return b.location(ctx, req)
+	}
+	if req.Msg.Type == "voice" {
+		// A voice message WeChat recognised arrives as text (webhook.go);
+		// this one it could not.
+		return Text(txtVoiceUnheard), nil
 	}
 	if strings.TrimSpace(req.Msg.Text) == "" {
 		return Text(txtNonText), nil
@@ -428,6 +446,9 @@ func (b *Bot) describe(p *profile.Profile) string {
 	}
 	if len(p.Interests) > 0 {
 		parts = append(parts, b.topicNames(p.InterestIDs()))
+	}
+	if p.Elder {
+		parts = append(parts, txtElderName)
 	}
 	return strings.Join(parts, " · ")
 }

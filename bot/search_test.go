@@ -1,16 +1,20 @@
 package bot_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/zengcheng-kexie/kepubot/bot"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 	"github.com/zengcheng-kexie/kepubot/configs"
 	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/content/demand"
 	"github.com/zengcheng-kexie/kepubot/content/search"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 )
@@ -97,5 +101,53 @@ func TestChatSearchLinksAreTracked(t *testing.T) {
 	}
 	if !strings.Contains(body, "https://kb.example.org/r/default|sample-litchi-") || strings.Contains(body, "https://kepu") {
 		t.Errorf("search 荔枝 answered %q, want tracked links only", body)
+	}
+}
+
+// A recognised voice message searches like typed text and counts in the
+// demand log.
+func TestVoiceSearchCountsInDemand(t *testing.T) {
+	t.Parallel()
+	ix, seg := sampleIndex(t)
+	var cs *bot.ContentSearch
+	log := demand.New(redistest.Start(t), time.UTC)
+	f := setup(t, func(o *bot.Options) {
+		cs = bot.NewContentSearch(seg, log, nil)
+		cs.SetIndex(ix)
+		o.Search = cs
+	})
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); cs.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	f.event(t, "oSV", "subscribe", "", nil)
+	f.text(t, "oSV", "跳过")
+	f.text(t, "oSV", "跳过")
+	f.text(t, "oSV", "跳过")
+	f.clock.Add(time.Second)
+	r, err := f.phone.Voice(f.ctx, "oSV", "荔枝。")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := r.Content
+	for _, a := range r.Articles {
+		body += a.Title + a.Description
+	}
+	if !strings.Contains(body, "荔枝") {
+		t.Errorf("voice 荔枝 answered %q %+v, want litchi items", r.Content, r.Articles)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		top, err := log.Top(f.ctx, "default", "all", f.clock.Now().AddDate(0, 0, -1), f.clock.Now().AddDate(0, 0, 1), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(top) > 0 && top[0].Word == "荔枝" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demand log after a spoken 荔枝 = %v, want 荔枝", top)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

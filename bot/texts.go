@@ -32,6 +32,7 @@ const (
 		"· “我的”：查看和修改您的资料\n" +
 		"· “退订”：不再接收推送；“订阅”：重新接收\n" +
 		"· “不看 荔枝”：不再推送某类内容\n" +
+		"· “长辈模式”：推送更短，有语音，回数字就能用\n" +
 		"· “删除我的数据”：删除您的全部资料"
 
 	txtProfileHeader = "您的资料："
@@ -51,6 +52,13 @@ const (
 
 	txtNothingFound = "暂时没找到相关内容🙏\n试试别的关键词，例如“荔枝”“台风”“中暑”“防诈骗”；回复“帮助”看更多用法。"
 	txtNonText      = "收到啦！目前我们只能看懂文字。发关键词就能查科普，例如“荔枝”“台风”。"
+	txtVoiceUnheard = "不好意思，这段语音没听清。请靠近手机慢慢再说一遍；也可以打字，发“荔枝”“台风”这样的词就能查。"
+
+	txtElderOn   = "已开启长辈模式。\n推送只说要点，有语音就发语音。\n想关掉，回复“关闭长辈模式”。"
+	txtElderName = "长辈模式"
+	txtElderOff  = "已关闭长辈模式。想再开，回复“长辈模式”。"
+	// txtHelpElder is the help of elder mode: a few words, then the menu.
+	txtHelpElder = "发一个词就能查，比如“荔枝”。\n也可以直接说话。"
 
 	txtTopicOptOut    = "好的，以后不再给您推送：%s。想恢复，回复“改兴趣”重新选。"
 	txtTopicOptOutHow = "请告诉我不想看哪类内容，例如：不看 荔枝"
@@ -75,4 +83,6 @@ var (
 	wordsEditTown  = []string{"改镇街", "修改镇街", "改镇", "改地址"}
 	wordsEditTopic = []string{"改兴趣", "修改兴趣", "改关注"}
 	wordsNoTopic   = []string{"不看", "不要看", "不想看"}
+	wordsElderOn   = []string{"长辈模式", "开启长辈模式", "老人模式"}
+	wordsElderOff  = []string{"关闭长辈模式", "退出长辈模式", "关闭老人模式"}
 )

@@ -207,6 +207,12 @@ func TestQRSceneProfilesWithoutQuestions(t *testing.T) {
 	if p := f.profile(t, "oQR"); p.Town != "zhengguo" || p.Source != "fair" || p.Group != "farmer" {
 		t.Errorf("after SCAN: %+v", p)
 	}
+	// An elder-mode code (a poster at the senior centre) turns it on.
+	f.scenes.Save(f.ctx, "default", qrcode.Scene{Scene: "s3", Town: "paitan", Elder: true})
+	wantContains(t, f.event(t, "oQR3", "subscribe", "qrscene_s3", map[string]string{"Ticket": "t3"}), "长辈模式")
+	if p := f.profile(t, "oQR3"); !p.Elder || p.Town != "paitan" {
+		t.Errorf("after an elder-mode code: %+v", p)
+	}
 }
 
 func TestRetriesChangeStateOnce(t *testing.T) {
@@ -550,4 +556,59 @@ func TestSameSecondEventsOfDifferentSubscribers(t *testing.T) {
 	if err != nil || c.Total != 100 {
 		t.Errorf("profiles after 100 follows in one second = %d, want 100 (%v)", c.Total, err)
 	}
+}
+
+func TestVoiceIsHandledAsTyped(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.event(t, "oV", "subscribe", "", nil)
+	voice := func(recognition string) wechattest.Reply {
+		t.Helper()
+		f.clock.Add(time.Second)
+		r, err := f.phone.Voice(f.ctx, "oV", recognition)
+		if err != nil || r.Status != http.StatusOK {
+			t.Fatalf("Voice(%q) = %d, %v", recognition, r.Status, err)
+		}
+		return r
+	}
+	// Onboarding answers spoken.
+	wantContains(t, voice("我是农民。"), "镇街")
+	wantContains(t, voice("派潭"), "关心什么")
+	if p := f.profile(t, "oV"); p.Group != "farmer" || p.Town != "paitan" {
+		t.Errorf("after spoken answers: group %q town %q, want farmer, paitan", p.Group, p.Town)
+	}
+	// A spoken command is the typed command.
+	wantContains(t, voice("帮助"), "答题", "报名")
+	// Speech WeChat could not recognise: a kind answer saying how to type.
+	r := voice("")
+	wantContains(t, r, "没听清", "打字")
+}
+
+func TestElderMode(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.event(t, "oOld", "subscribe", "", nil)
+	f.text(t, "oOld", "长辈模式")
+	// While an onboarding question waits, a digit is its answer.
+	f.text(t, "oOld", "2")
+	if p := f.profile(t, "oOld"); p.Group != "farmer" {
+		t.Fatalf("digit 2 to the group question in elder mode: group %q, want farmer", p.Group)
+	}
+	f.text(t, "oOld", "跳过")
+	f.text(t, "oOld", "跳过")
+	if p := f.profile(t, "oOld"); !p.Elder {
+		t.Fatal("长辈模式 did not set elder mode")
+	}
+	wantContains(t, f.text(t, "oOld", "帮助"), "请回复数字", "1 天气防灾", "0 关闭长辈模式")
+	// A menu digit is its command.
+	wantContains(t, f.text(t, "oOld", "6"), "您的资料")
+	wantContains(t, f.text(t, "oOld", "０"), "已关闭长辈模式")
+	if p := f.profile(t, "oOld"); p.Elder {
+		t.Fatal("关闭长辈模式 (digit 0) left elder mode on")
+	}
+	// Off again, a digit is no command.
+	if r := f.text(t, "oOld", "6"); strings.Contains(r.Content, "您的资料") {
+		t.Errorf("digit 6 outside elder mode showed the profile: %q", r.Content)
+	}
+	wantContains(t, f.text(t, "oOld", "帮助"), "长辈模式")
 }

@@ -15,6 +15,7 @@ import (
 //	kb:{<acct>:content}:ext:<kind>          hash external_id → id
 //	kb:{<acct>:content}:item:<id>:v:<n>     JSON of item version n, written once, never changed
 //	kb:{<acct>:content}:item:<id>:h         list of Transition JSON, oldest first
+//	kb:{<acct>:content}:item:<id>:audio     hash: the item's voice recording (format, ms, sha, data)
 //	kb:{<acct>:content}:st:<status>         set of item ids in a status
 //	kb:{<acct>:content}:pub:g:<group>       set of published item ids for a group ("*": all groups)
 //	kb:{<acct>:content}:pub:t:<town>        same by town
@@ -39,6 +40,7 @@ func (k keys) version(id string, n int) string {
 	return k.tag + ":item:" + id + ":v:" + strconv.Itoa(n)
 }
 func (k keys) history(id string) string { return k.tag + ":item:" + id + ":h" }
+func (k keys) audio(id string) string   { return k.tag + ":item:" + id + ":audio" }
 func (k keys) status(s Status) string   { return k.tag + ":st:" + string(s) }
 func (k keys) pubGroup(g string) string { return k.tag + ":pub:g:" + g }
 func (k keys) pubTown(t string) string  { return k.tag + ":pub:t:" + t }

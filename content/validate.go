@@ -24,7 +24,7 @@ type Vocabulary interface {
 const (
 	MaxTitle       = 64
 	MaxSummary     = 200
-	MaxShort       = 64
+	MaxShort       = 80
 	MaxStem        = 200
 	MinOptions     = 2
 	MaxOptions     = 6

@@ -115,6 +115,7 @@ var reviewRoles = map[content.Action][]Role{
 }
 
 func registerItems(s *Server, d ContentDeps) {
+	registerItemAudio(s, d)
 	view := func(r *http.Request, it content.Item) (any, error) {
 		hist, err := d.Store.History(r.Context(), Account(r), it.ID)
 		if err != nil {

@@ -19,6 +19,8 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/signup"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
+	"github.com/zengcheng-kexie/kepubot/scheduler/alerts"
+	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 	"github.com/zengcheng-kexie/kepubot/scheduler/jobs"
 )
@@ -56,6 +58,9 @@ type routeDoc struct {
 	// Body is a value of the type the handler decodes (nil: no body).
 	Body         any
 	OptionalBody bool
+	// File, when set, is a multipart/form-data body with one file part of
+	// that name.
+	File string
 	// Status is the success status: 200 (when 0), 201 or 204.
 	Status int
 	// Out is a value of the type the handler answers as JSON.
@@ -144,6 +149,8 @@ var apiDocs = map[string]routeDoc{
 		Body: reviewRequest{}, OptionalBody: true, Out: itemView{}, Errors: []int{404, 409}},
 	"POST /api/v1/items/{id}/retire": {Summary: "Retire a published item", Roles: reviewRoles[content.ActionRetire],
 		Body: reviewRequest{}, OptionalBody: true, Out: itemView{}, Errors: []int{404, 409}},
+	"POST /api/v1/items/{id}/audio": {Summary: "Attach a voice recording to an item (multipart part \"file\": MP3 or AMR, at most 60 s and 2 MB; its frames are read for the duration), sent to elder-mode subscribers as a WeChat voice message", Roles: editors,
+		File: "file", Out: content.Audio{}, Errors: []int{404}},
 	"GET /api/v1/items/{id}": {Summary: "An item with its review history", Roles: everyone,
 		Query: []queryParam{qp("version", "integer", "show this earlier version's content")},
 		Out:   itemView{}, Errors: []int{404}},
@@ -276,6 +283,20 @@ var apiDocs = map[string]routeDoc{
 			Status string `json:"status"`
 		}{}, Errors: []int{404}},
 
+	// alerts.go
+	"GET /api/v1/alerts": {Summary: "The newest 100 hazard alerts (CAP) taken in, with their status and reach", Roles: everyone, Out: []alerts.Record{}},
+	"POST /api/v1/alerts/{id}/approve": {Summary: "Approve a held hazard alert: its notice is sent now", Roles: organizers,
+		Out: alerts.Record{}, Errors: []int{404, 409}},
+	"GET /api/v1/alerts/settings": {Summary: "Whether the account holds automatic alert sending", Roles: everyone, Out: alertSettings{}},
+	"PUT /api/v1/alerts/settings": {Summary: "Hold (or release) automatic alert sending: held alerts wait for approval", Roles: organizers,
+		Body: alertSettings{}, Out: alertSettings{}},
+
+	// calendar.go
+	"GET /api/v1/massbudget": {Summary: "The month's mass-send calendar: bookings and the budget left (4 a month per subscriber, one kept for alerts) by group and town", Roles: everyone,
+		Query: []queryParam{qp("month", "string", "YYYY-MM (default: this month)")}, Out: calendar.Budget{}},
+	"POST /api/v1/bookings": {Summary: "Book a mass send: a date and an audience for a department; refused (409) when it would give anyone a fifth mass message this month, accepted with a warning when it uses someone's last one", Roles: organizers,
+		Body: bookingRequest{}, Status: http.StatusCreated, Out: calendar.Result{}, Errors: []int{409}},
+
 	// jobs.go
 	"GET /api/v1/jobs": {Summary: "The scheduled jobs and their last runs", Roles: everyone, Global: true, Out: []jobs.Status{}},
 	"POST /api/v1/jobs/{name}/run": {Summary: "Run a job now", Roles: organizers, Global: true,
@@ -403,6 +424,11 @@ func BuildOpenAPI() (*openapi3.T, error) {
 			body := openapi3.NewRequestBody().WithJSONSchemaRef(ref).WithRequired(!d.OptionalBody)
 			op.RequestBody = &openapi3.RequestBodyRef{Value: body}
 		}
+		if d.File != "" {
+			file := openapi3.NewObjectSchema().WithProperty(d.File, openapi3.NewStringSchema().WithFormat("binary")).WithRequired([]string{d.File})
+			body := openapi3.NewRequestBody().WithRequired(true).WithContent(openapi3.NewContentWithFormDataSchema(file))
+			op.RequestBody = &openapi3.RequestBodyRef{Value: body}
+		}
 
 		status := d.Status
 		if status == 0 {
@@ -427,7 +453,7 @@ func BuildOpenAPI() (*openapi3.T, error) {
 		if !d.Public {
 			errs = append(errs, 401, 403, 500)
 		}
-		if d.Body != nil || len(d.Query) > 0 || !d.Global {
+		if d.Body != nil || d.File != "" || len(d.Query) > 0 || !d.Global {
 			errs = append(errs, 400)
 		}
 		slices.Sort(errs)

@@ -70,6 +70,8 @@ func newFullAPI(t *testing.T) *fullAPI {
 	admin.RegisterCampaigns(s, admin.CampaignDeps{})
 	admin.RegisterJobs(s, admin.JobDeps{Programmes: &jobs.Programmes{}, TagSync: &jobs.TagSync{}})
 	admin.RegisterDemand(s, admin.DemandDeps{Log: demand.New(rdb, time.UTC), Tax: tax})
+	admin.RegisterAlerts(s, nil)
+	admin.RegisterCalendar(s, nil)
 	nu, err := users.Create(ctx, "editor", admin.RoleEditor, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +84,7 @@ func newFullAPI(t *testing.T) *fullAPI {
 // has no other).
 var registeredAreas = []string{"RegisterUsers", "RegisterAudit", "RegisterContent", "RegisterSegments",
 	"RegisterSubscribers", "RegisterQRCodes", "RegisterQuiz", "RegisterSignups", "RegisterCampaigns",
-	"RegisterJobs", "RegisterDemand"}
+	"RegisterJobs", "RegisterDemand", "RegisterAlerts", "RegisterCalendar"}
 
 // A new area's routes are only checked against the document if
 // newFullAPI registers the area: every exported Register function of the

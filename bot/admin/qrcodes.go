@@ -34,6 +34,8 @@ type qrRequest struct {
 	Interests []string `json:"interests"`
 	Source    string   `json:"source"`
 	Temporary bool     `json:"temporary"`
+	// Elder turns elder mode (长辈模式) on for whoever follows or scans.
+	Elder bool `json:"elder"`
 	// ExpireDays bounds a temporary code's life (1-30, default 30).
 	ExpireDays int `json:"expire_days"`
 }
@@ -57,7 +59,7 @@ func RegisterQRCodes(s *Server, d QRCodeDeps) {
 		}
 		sc := qrcode.Scene{
 			Scene: qrcode.NewSceneID(), Group: req.Group, Town: req.Town, Interests: req.Interests,
-			Source: req.Source, Temporary: req.Temporary, CreatedAt: d.Now().UTC(),
+			Source: req.Source, Elder: req.Elder, Temporary: req.Temporary, CreatedAt: d.Now().UTC(),
 		}
 		expire := time.Duration(req.ExpireDays) * 24 * time.Hour
 		if req.Temporary {

@@ -26,6 +26,7 @@ type Subscriber struct {
 	BestHour     *int      `json:"best_hour"`
 	Subscribed   bool      `json:"subscribed"`
 	OptedOut     bool      `json:"opted_out"`
+	Elder        bool      `json:"elder"` // elder mode (长辈模式)
 	Source       string    `json:"source"`
 	CreatedAt    time.Time `json:"created_at"`
 	LastActiveAt time.Time `json:"last_active_at"`
@@ -88,7 +89,7 @@ func subscriberJSON(p *profile.Profile, id profile.ID, loc *time.Location) Subsc
 	s := Subscriber{
 		OpenID: p.OpenID, ID: id.Uint64(), Group: p.Group, Town: p.Town,
 		Interests: p.InterestIDs(), Weights: make(map[string]int, len(p.Interests)),
-		Subscribed: p.Subscribed, OptedOut: p.OptedOut, Source: p.Source,
+		Subscribed: p.Subscribed, OptedOut: p.OptedOut, Elder: p.Elder, Source: p.Source,
 		CreatedAt: p.CreatedAt, LastActiveAt: p.LastActiveAt,
 	}
 	for _, in := range p.Interests {

@@ -147,14 +147,16 @@ var roleNames = map[admin.Role]string{
 
 func (c *Console) parseTemplates() error {
 	funcs := template.FuncMap{
-		"role":     func(r admin.Role) string { return roleNames[r] },
-		"num":      formatNum,
-		"pct":      pct,
-		"time":     func(t time.Time) string { return t.In(c.cfg.Now().Location()).Format("2006-01-02 15:04") },
-		"status":   func(s campaign.Status) string { return statusNames[s] },
-		"cname":    func(name string) string { return campaignName(name, c.cfg.Now().Location()) },
-		"audience": func(expr string) string { return describeAudience(expr, c.cfg.Tax) },
-		"reminder": reminderText,
+		"role":      func(r admin.Role) string { return roleNames[r] },
+		"num":       formatNum,
+		"pct":       pct,
+		"time":      func(t time.Time) string { return t.In(c.cfg.Now().Location()).Format("2006-01-02 15:04") },
+		"status":    func(s campaign.Status) string { return statusNames[s] },
+		"cname":     func(name string) string { return campaignName(name, c.cfg.Now().Location()) },
+		"audience":  func(expr string) string { return describeAudience(expr, c.cfg.Tax) },
+		"reminder":  reminderText,
+		"nextmonth": func(m string) string { return nextMonth(m, 1) },
+		"prevmonth": func(m string) string { return nextMonth(m, -1) },
 		"account": func(id string) string {
 			if id == "default" {
 				return "默认公众号"
@@ -224,6 +226,8 @@ func (c *Console) routes() {
 	c.audienceRoutes() // segments.go: segment builder
 	c.campaignRoutes() // campaigns.go: campaign composer and results
 	c.opsRoutes()      // ops.go: jobs, dead letters, demand log, exports
+	c.alertRoutes()    // alerts.go: hazard alerts, approval, hold
+	c.calendarRoutes() // calendar.go: the shared mass-send calendar
 	c.phoneRoutes()    // phones.go: the demo's phone view
 	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		// A logged-in user keeps the navigation on a page that is not there.

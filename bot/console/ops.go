@@ -35,6 +35,10 @@ var doneMessages = map[string]string{
 	"pause":  "已暂停该任务。",
 	"resume": "已恢复该任务。",
 	"retry":  "已重新排队，将再次尝试发送。",
+	// alerts.go
+	"alert_sent": "预警已审批，正在发送。",
+	"alert_hold": "已暂停自动发送：新预警要审批后才发送。",
+	"alert_auto": "已恢复自动发送。",
 }
 
 // accountQuery is the ?account= of a console URL, for the default

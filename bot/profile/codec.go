@@ -10,7 +10,8 @@ import (
 //
 //	off len field
 //	 0   1  version (1)
-//	 1   1  flags: bit0 subscribed, bit1 opted out, bits 2-3 onboarding step
+//	 1   1  flags: bit0 subscribed, bit1 opted out, bits 2-3 onboarding step,
+//	        bit4 elder mode
 //	 2   4  local id (written by the commit script for a new subscriber)
 //	 6   1  group code (0 = none)
 //	 7   1  town code (0 = none)
@@ -81,6 +82,9 @@ func encode(p *Profile, lid int64, codes Codes) ([]byte, error) {
 		flags |= 2
 	}
 	flags |= byte(p.Step&3) << 2
+	if p.Elder {
+		flags |= 16
+	}
 	b[1] = flags
 	binary.BigEndian.PutUint32(b[lidOffset:], uint32(lid))
 	code := func(k Kind, id string) (uint16, error) {
@@ -150,6 +154,7 @@ func decode(b []byte, codes Codes) (*Profile, int64, error) {
 		Subscribed: b[1]&1 != 0,
 		OptedOut:   b[1]&2 != 0,
 		Step:       Step(b[1]>>2) & 3,
+		Elder:      b[1]&16 != 0,
 	}
 	name := func(k Kind, c uint16) (string, error) {
 		if c == 0 {

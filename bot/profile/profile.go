@@ -79,6 +79,9 @@ type Profile struct {
 	Subscribed bool // follows the account now
 	OptedOut   bool // said 退订: no pushes
 	Step       Step // onboarding question pending
+	// Elder is elder mode (长辈模式): pushes as a short plain text (and
+	// the item's voice), chat replies in short sentences.
+	Elder bool
 
 	CreatedAt    time.Time
 	LastActiveAt time.Time

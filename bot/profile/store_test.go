@@ -43,7 +43,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	f := setup(t)
 	now := time.Unix(1795000000, 0).UTC()
 	p := farmer("o1", now)
-	p.OptedOut, p.Step, p.MessagesUsed, p.LastMessageAt, p.MassMonth, p.MassCount = true, StepTown, 3, now, 322, 2
+	p.OptedOut, p.Step, p.MessagesUsed, p.LastMessageAt, p.MassMonth, p.MassCount, p.Elder = true, StepTown, 3, now, 322, 2, true
 	p.Reading = Reading{X: -100, Y: 37}
 	for i := range MaxInterests {
 		p.SetInterest(fmt.Sprintf("t%d", i), uint8(10*i))

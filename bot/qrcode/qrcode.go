@@ -17,11 +17,13 @@ import (
 
 // Scene is what a QR code's scene string stands for.
 type Scene struct {
-	Scene     string    `json:"scene"`
-	Group     string    `json:"group,omitempty"`
-	Town      string    `json:"town,omitempty"`
-	Interests []string  `json:"interests,omitempty"`
-	Source    string    `json:"source,omitempty"`
+	Scene     string   `json:"scene"`
+	Group     string   `json:"group,omitempty"`
+	Town      string   `json:"town,omitempty"`
+	Interests []string `json:"interests,omitempty"`
+	Source    string   `json:"source,omitempty"`
+	// Elder turns elder mode (长辈模式) on for whoever follows or scans.
+	Elder     bool      `json:"elder,omitempty"`
 	Temporary bool      `json:"temporary"`
 	Ticket    string    `json:"ticket,omitempty"`
 	URL       string    `json:"url,omitempty"`

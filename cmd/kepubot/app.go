@@ -29,6 +29,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/importer"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
+	"github.com/zengcheng-kexie/kepubot/scheduler/alerts"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
 
@@ -57,6 +58,9 @@ type App struct {
 	console  *console.Console
 	quiz     *quiz.Quiz
 	signups  *signup.Service
+	// alerts takes hazard alerts in; alertPoller polls their feeds.
+	alerts      *alerts.Service
+	alertPoller *alerts.Poller
 
 	ln     net.Listener
 	srv    *http.Server
@@ -226,6 +230,9 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 		Campaigns: a.delivery.engine, Tax: a.tax, Now: a.now})
 	admin.RegisterSignups(a.admin, admin.SignupDeps{Signups: a.signups, Events: a.content, WeChat: a.wechatClient})
 	admin.RegisterDemand(a.admin, admin.DemandDeps{Log: demand.New(a.rdb, a.cfg.loc), Tax: a.tax, Now: a.now})
+	if err := a.buildAlerts(); err != nil {
+		return err
+	}
 	a.console, err = console.New(console.Config{
 		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,

@@ -61,6 +61,10 @@ type Config struct {
 		URL     string `yaml:"url"`
 		Trusted bool   `yaml:"trusted"`
 	} `yaml:"feeds"`
+	// Alerts are the hazard-warning (CAP 1.2) feeds polled for alerts.
+	Alerts struct {
+		Feeds []AlertFeedConfig `yaml:"feeds"`
+	} `yaml:"alerts"`
 	WeChat   AccountConfig   `yaml:"wechat"`
 	Accounts []AccountConfig `yaml:"accounts"`
 	Log      struct {
@@ -70,6 +74,19 @@ type Config struct {
 
 	loc     *time.Location
 	proxies []netip.Prefix
+}
+
+// AlertFeedConfig is one CAP feed (a CAP alert, or an Atom or RSS index of
+// alerts) polled every interval (default 2m). AutoSend (default true)
+// sends each new alert at once; false holds it for an organizer's
+// approval. Account (default "default") receives its alerts.
+type AlertFeedConfig struct {
+	URL      string `yaml:"url"`
+	Interval string `yaml:"interval"`
+	AutoSend *bool  `yaml:"auto_send"`
+	Account  string `yaml:"account"`
+
+	every time.Duration
 }
 
 // AccountConfig configures one Official Account. The default account
@@ -146,6 +163,16 @@ var envKeys = []struct {
 	{"KEPUBOT_WECHAT_ENCODING_MODE", func(c *Config, v string) { c.WeChat.EncodingMode = v }},
 	{"KEPUBOT_TRUSTED_PROXIES", func(c *Config, v string) { c.HTTP.TrustedProxies = strings.Split(v, ",") }},
 	{"KEPUBOT_ROLES", func(c *Config, v string) { c.Roles = strings.Split(v, ",") }},
+	// Comma-separated CAP feed URLs: they replace alerts.feeds, each polled
+	// with the defaults (every 2m, sent automatically, default account).
+	{"KEPUBOT_ALERT_FEEDS", func(c *Config, v string) {
+		c.Alerts.Feeds = nil
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				c.Alerts.Feeds = append(c.Alerts.Feeds, AlertFeedConfig{URL: u})
+			}
+		}
+	}},
 }
 
 // LoadConfig builds the configuration from defaults, the file at path (if
@@ -232,6 +259,11 @@ func (c *Config) validate() error {
 			return fmt.Errorf("config: feeds[%d] needs a name and an http(s) url", i)
 		}
 	}
+	for i := range c.Alerts.Feeds {
+		if err := c.Alerts.Feeds[i].validate(i); err != nil {
+			return err
+		}
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -256,7 +288,34 @@ func (c *Config) validate() error {
 		}
 		seen[a.ID] = true
 	}
+	for i, f := range c.Alerts.Feeds {
+		if _, ok := c.account(f.Account); !ok {
+			return fmt.Errorf("config: alerts.feeds[%d].account %q is not a configured account", i, f.Account)
+		}
+	}
 	return c.validateSecrets()
+}
+
+func (f *AlertFeedConfig) validate(i int) error {
+	if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("config: alerts.feeds[%d].url (KEPUBOT_ALERT_FEEDS) %q must be an http(s) URL", i, f.URL)
+	}
+	f.every = 2 * time.Minute
+	if f.Interval != "" {
+		d, err := time.ParseDuration(f.Interval)
+		if err != nil || d < 10*time.Second || d > 24*time.Hour {
+			return fmt.Errorf("config: alerts.feeds[%d].interval %q must be a duration from 10s to 24h, e.g. 2m", i, f.Interval)
+		}
+		f.every = d
+	}
+	if f.AutoSend == nil {
+		auto := true
+		f.AutoSend = &auto
+	}
+	if f.Account == "" {
+		f.Account = "default"
+	}
+	return nil
 }
 
 func (a *AccountConfig) validate(key string, isDefault bool) error {

@@ -39,6 +39,7 @@ type persona struct {
 	Likes   string
 	Search  string // a search they try
 	QRScene string // follows through a QR code instead of answering
+	Elder   bool   // turns on 长辈模式: short texts and voice
 }
 
 var personas = []persona{
@@ -48,8 +49,8 @@ var personas = []persona{
 	{Name: "何婶（派潭培训班学员）", QRScene: "training", Search: "荔枝蒂蛀虫"},
 	{Name: "小周（荔城中学生）", Group: "学生", Town: "荔城", Likes: "科学教育 科技", Search: "小实验"},
 	{Name: "小林（增江小学生家长）", Group: "学生", Town: "增江", Likes: "科学教育 安全", Search: "防溺水"},
-	{Name: "王奶奶（新塘退休居民）", Group: "社区居民", Town: "新塘", Likes: "健康 安全", Search: "保健品骗局"},
-	{Name: "赵大爷（朱村居民）", Group: "社区居民", Town: "朱村", Likes: "健康", Search: "中暑"},
+	{Name: "王奶奶（新塘退休居民）", Group: "社区居民", Town: "新塘", Likes: "健康 安全", Search: "保健品骗局", Elder: true},
+	{Name: "赵大爷（朱村居民）", Group: "社区居民", Town: "朱村", Likes: "健康", Search: "中暑", Elder: true},
 	{Name: "刘科长（区机关公务员）", Group: "机关干部", Town: "荔城", Likes: "科技 创新", Search: "人工智能"},
 	{Name: "阿强（新塘进城务工）", Group: "务工人员", Town: "新塘", Likes: "安全 健康", Search: "电动车充电"},
 	{Name: "阿芳（石滩工厂女工）", Group: "务工人员", Town: "石滩", Likes: "心理健康 健康", Search: "失眠"},
@@ -207,7 +208,16 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 		}
 		reply := chat(p, p.Search)
 		say("  %-22s 搜“%s” → %s", p.Name, p.Search, firstLine(reply))
+		if p.Elder {
+			say("  %-22s “长辈模式” → %s", p.Name, firstLine(chat(p, "长辈模式")))
+		}
 	}
+	// The editors record the published tips: elder-mode residents hear them.
+	n, err := demoRecordings(ctx, app, base, adminToken)
+	if err != nil {
+		return d, err
+	}
+	say("  editors uploaded a voice recording to %d published items (POST /api/v1/items/{id}/audio)", n)
 	// Science and Technology Week: a quick quiz for everyone (sample
 	// competition KJZKS), and the main event on Saturday (sample event
 	// KJZ2027) to sign up for.
@@ -304,7 +314,11 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 		}
 		say("  %s — %s/%s/%s", p.Name, prof.Group, prof.Town, strings.Join(prof.InterestIDs(), ","))
 		for _, m := range wx.Delivered(acct.AppID, p.OpenID) {
-			say("      %s  %-6s %s", m.Time.In(loc).Format("01-02 15:04"), m.Channel, firstLine(m.Content))
+			what := firstLine(m.Content)
+			if m.Kind == "voice" {
+				what = "[语音]"
+			}
+			say("      %s  %-6s %s", m.Time.In(loc).Format("01-02 15:04"), m.Channel, what)
 		}
 	}
 	if bad == 0 {

@@ -53,6 +53,28 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(s, "暂时没找到") {
 		t.Errorf("a persona's search found nothing:\n%s", s)
 	}
+	// Elder-mode residents get the short text and the voice recording.
+	for _, p := range personas {
+		if !p.Elder {
+			continue
+		}
+		var lines []string
+		for i, line := range strings.Split(s[strings.Index(s, p.Name+" — "):], "\n") {
+			if i > 0 && !strings.HasPrefix(line, "      ") {
+				break
+			}
+			lines = append(lines, line)
+		}
+		block := strings.Join(lines, "\n")
+		if !strings.Contains(block, "custom [语音]") {
+			t.Errorf("%s (长辈模式) got no voice message:\n%s", p.Name, block)
+		}
+		for _, line := range strings.Split(block, "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 3 && f[2] == "custom" && f[3] != "[语音]" && len([]rune(f[3])) > 80 {
+				t.Errorf("%s (长辈模式) got a long text: %q", p.Name, line)
+			}
+		}
+	}
 }
 
 // TestDemoLeavesRoomForTheOrganizer: after the simulated days the README's

@@ -58,11 +58,23 @@ type e2e struct {
 // WeChat API, configured only through the contract environment variables.
 func startE2E(t *testing.T, extraEnv ...map[string]string) *e2e {
 	t.Helper()
-	return startE2EOn(t, redistest.StartServer(t, redistest.Options{TCP: true}), extraEnv...)
+	return startE2EOnWith(t, redistest.StartServer(t, redistest.Options{TCP: true}), AppOptions{}, extraEnv...)
 }
 
 // startE2EOn is startE2E on a given redis-server (e.g. one a test kills).
 func startE2EOn(t *testing.T, srv *redistest.Server, extraEnv ...map[string]string) *e2e {
+	t.Helper()
+	return startE2EOnWith(t, srv, AppOptions{}, extraEnv...)
+}
+
+// startE2EWith is startE2E with app options (a clock).
+func startE2EWith(t *testing.T, opts AppOptions, extraEnv ...map[string]string) *e2e {
+	t.Helper()
+	return startE2EOnWith(t, redistest.StartServer(t, redistest.Options{TCP: true}), opts, extraEnv...)
+}
+
+// startE2EOnWith runs the app with options on a given redis-server.
+func startE2EOnWith(t *testing.T, srv *redistest.Server, opts AppOptions, extraEnv ...map[string]string) *e2e {
 	t.Helper()
 	wx := fake
 	acct := wechattest.Account{AppID: fmt.Sprintf("wxe2e%d", appSeq.Add(1)), Secret: "e2e-secret", Token: "e2etoken", EncodingAESKey: testAESKey}
@@ -89,7 +101,7 @@ func startE2EOn(t *testing.T, srv *redistest.Server, extraEnv ...map[string]stri
 	}
 	ctx := context.Background()
 	var logs bytes.Buffer
-	app, err := NewApp(ctx, cfg, newLogger(cfg, &logs), AppOptions{})
+	app, err := NewApp(ctx, cfg, newLogger(cfg, &logs), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,6 +275,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{map[string]string{"KEPUBOT_PUBLIC_URL": "kepu"}, "KEPUBOT_PUBLIC_URL"},
 		{map[string]string{"KEPUBOT_WECHAT_TYPE": "personal"}, "KEPUBOT_WECHAT_TYPE"},
 		{map[string]string{"KEPUBOT_LOG_LEVEL": "loud"}, "KEPUBOT_LOG_LEVEL"},
+		{map[string]string{"KEPUBOT_ALERT_FEEDS": "https://ok.example.org/cap.xml,ftp://x"}, "KEPUBOT_ALERT_FEEDS"},
 	} {
 		_, err := LoadConfig("", env(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

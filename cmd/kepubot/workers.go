@@ -76,6 +76,7 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		Caps:     plan.Caps{PerDay: a.cfg.Delivery.PerDay, PerWeek: a.cfg.Delivery.PerWeek},
 		Links:    links,
 		Template: a.cfg.Delivery.NoticeTemplate,
+		Audio:    a.content.ItemAudio,
 		Loc:      a.cfg.loc,
 		Now:      a.now,
 		Logger:   a.logger,
@@ -254,6 +255,9 @@ func (a *App) background(ctx context.Context) {
 				a.logger.Error("scheduler stopped", "err", err)
 			}
 		})
+		// Hazard-alert feeds are polled by scheduler replicas; an alert is
+		// taken in once per account (SET NX) whichever replica sees it.
+		wg.Go(func() { a.pollAlerts(ctx) })
 	}
 	wg.Go(func() { a.redisMon.Run(ctx) })
 	wg.Wait()

@@ -51,6 +51,9 @@ const (
 	minLon, maxLon = 113.45, 114.1
 )
 
+// townCode is a township-level administrative division code.
+var townCode = regexp.MustCompile(`^[0-9]{9}$`)
+
 // maxSuggested caps a suggested topic list so every choice is one digit and
 // "13" can mean topics 1 and 3.
 const maxSuggested = 9
@@ -81,6 +84,9 @@ type Town struct {
 	// Population is how many people live there (0: unknown), the
 	// denominator of the dashboard's coverage.
 	Population int64 `yaml:"population" json:"population"`
+	// Code is the administrative division code (9 digits, optional):
+	// hazard alerts name their areas by it.
+	Code string `yaml:"code,omitempty" json:"code,omitempty"`
 }
 
 // Taxonomy is a validated taxonomy. Build it with Parse or Default; the
@@ -210,6 +216,9 @@ func (t *Taxonomy) build() error {
 		}
 		if tw.Population < 0 {
 			errs.addf("towns: %q: population %d is negative", tw.ID, tw.Population)
+		}
+		if tw.Code != "" && !townCode.MatchString(tw.Code) {
+			errs.addf("towns: %q: code %q is not a 9-digit administrative division code", tw.ID, tw.Code)
 		}
 		for _, other := range t.Towns[:i] {
 			if km(tw.Lat, tw.Lon, other.Lat, other.Lon) < 0.5 {

@@ -73,6 +73,13 @@ type Campaign struct {
 	// CorrectionOf, when set, is a retired item: the campaign goes only to
 	// those who received it (a correction).
 	CorrectionOf string `json:"correction_of,omitempty"`
+	// FollowUpOf, when set, is an earlier campaign: this one goes only to
+	// those that campaign was sent to (a hazard alert's update or
+	// cancellation follows the original's recipients).
+	FollowUpOf string `json:"follow_up_of,omitempty"`
+	// Urgent sends through quiet hours and frequency caps (a severe or
+	// extreme hazard alert).
+	Urgent bool `json:"urgent,omitempty"`
 	// Chunks is how many chunk jobs the start enqueued.
 	Chunks int `json:"chunks"`
 	// Planned is the audience size at start.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
@@ -101,7 +102,7 @@ func (r *rules) decide(m profile.Member, v *view, i int64, caps plan.Caps, inDou
 	if !m.Profile.Reachable() {
 		return verdict{reason: "unreachable"}
 	}
-	if !inDoubt && c.CorrectionOf == "" { // corrections are never capped
+	if !inDoubt && c.CorrectionOf == "" && !c.Urgent { // corrections and urgent warnings are never capped
 		today, week := 0, 0
 		for d, db := range v.days {
 			if profile.BitSet(db, i) {
@@ -217,6 +218,8 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 			switch {
 			case vd.failed:
 				decided.Fail(m.ID.Local, vd.reason)
+			case vd.channel == plan.ChannelMass && m.Profile.Elder:
+				decided.Plan(m.ID.Local, vd.item.ID+elderMass) // the short text, in batches of its own
 			case vd.channel == plan.ChannelMass:
 				decided.Plan(m.ID.Local, vd.item.ID)
 			case vd.channel == plan.ChannelNone:
@@ -225,11 +228,24 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 				sends = append(sends, e.send(c, vd, m))
 			}
 		}
+		if err := e.voice(ctx, c.Account, sends); err != nil {
+			return err
+		}
 	}
-	if len(decided.Mass) > 0 {
-		// Before the bits: finalize must know every item that has recipients.
-		items := make([]any, 0, len(decided.Mass))
-		for it := range decided.Mass {
+	// Before the bits: finalize must know every item that has (or may
+	// get, when WeChat says a window closed) mass recipients.
+	keys := map[string]bool{}
+	for it := range decided.Mass {
+		keys[it] = true
+	}
+	for _, s := range sends {
+		if strings.HasSuffix(s.Fallback, elderMass) {
+			keys[s.Fallback] = true
+		}
+	}
+	if len(keys) > 0 {
+		items := make([]any, 0, len(keys))
+		for it := range keys {
 			items = append(items, it)
 		}
 		if err := e.cfg.Store.rdb.SAdd(ctx, massItemsKey(c.Account, c.ID), items...).Err(); err != nil {
@@ -260,8 +276,53 @@ func (e *Engine) send(c *Campaign, vd verdict, m profile.Member) notify.Send {
 		s.Message.Template = &t
 		return s
 	}
+	s.Fallback = vd.item.ID // a stale window: wait for the mass send
+	if m.Profile.Elder {
+		s.Message.Text = e.Render(c, vd.item, m, "elder").Text
+		s.Fallback = vd.item.ID + elderMass
+		return s
+	}
 	a := e.Render(c, vd.item, m, "custom").article()
 	s.Message.Article = &a
-	s.Fallback = vd.item.ID // a stale window: wait for the mass send
 	return s
+}
+
+// elderMass marks the mass key of an item's elder-mode recipients: they
+// get its short text (finalize.go).
+const elderMass = "~elder"
+
+// voice adds the item's recording to the customer-service sends of
+// elder-mode subscribers whose 48-hour window has room for two messages,
+// uploading it to WeChat once per account (notify caches the media_id).
+func (e *Engine) voice(ctx context.Context, account string, sends []notify.Send) error {
+	if e.cfg.Audio == nil {
+		return nil
+	}
+	media := map[string]string{} // item → media_id ("" none)
+	keys := map[string]string{}
+	for i := range sends {
+		s := &sends[i]
+		p := s.Member.Profile
+		if s.Channel != plan.ChannelCustom || !p.Elder || s.Window != plan.WindowMessage || p.MessagesUsed+2 > plan.MessageQuota {
+			continue
+		}
+		id, ok := media[s.Item]
+		if !ok {
+			a, err := e.cfg.Audio(ctx, account, s.Item)
+			switch {
+			case errors.Is(err, content.ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				data := func(context.Context) ([]byte, error) { return a.Data, nil }
+				if id, err = e.notify.VoiceMediaID(ctx, account, a.SHA, s.Item+"."+a.Format, data); err != nil {
+					return err
+				}
+				keys[s.Item] = a.SHA
+			}
+			media[s.Item] = id
+		}
+		s.Message.Voice, s.Message.VoiceKey = id, keys[s.Item]
+	}
+	return nil
 }

@@ -58,9 +58,12 @@ type Config struct {
 	Caps     plan.Caps
 	Links    *Links
 	Template string // template id for notices ("" = none configured)
-	Loc      *time.Location
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Audio returns an item's voice recording (content.ErrNotFound: none),
+	// sent to elder-mode subscribers after the short text. Nil: no voice.
+	Audio  func(ctx context.Context, account, itemID string) (content.Audio, error)
+	Loc    *time.Location
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Engine runs campaigns. It is safe for concurrent use by many workers.
@@ -167,12 +170,9 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 	if n, err := rdb.Exists(ctx, snap).Result(); err != nil || n > 0 {
 		return err
 	}
-	prog, err := e.cfg.Compile(c.Audience, now)
+	prog, err := e.audience(c, now)
 	if err != nil {
 		return queue.Permanent(fmt.Errorf("campaign %s audience: %w", c.ID, err))
-	}
-	if c.CorrectionOf != "" {
-		prog = profile.And(prog, profile.Term(profile.ReceivedIndex(c.CorrectionOf)))
 	}
 	counts, err := e.cfg.Profiles.Materialize(ctx, c.Account, profile.And(prog, profile.Reachable()), audIndex(c.ID), keepFor)
 	if err != nil {
@@ -211,6 +211,23 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 	return nil
 }
 
+// audience is c's audience program: its expression, narrowed to those
+// who received the corrected item, or to those the campaign it follows up
+// was sent to.
+func (e *Engine) audience(c *Campaign, now time.Time) (profile.Program, error) {
+	prog, err := e.cfg.Compile(c.Audience, now)
+	if err != nil {
+		return nil, err
+	}
+	if c.CorrectionOf != "" {
+		prog = profile.And(prog, profile.Term(profile.ReceivedIndex(c.CorrectionOf)))
+	}
+	if c.FollowUpOf != "" {
+		prog = profile.And(prog, profile.Term(scope(&Campaign{Account: c.Account, ID: c.FollowUpOf}).SentIndex()))
+	}
+	return prog, nil
+}
+
 // errStop ends a job with nothing to do: the campaign is gone, cancelled
 // or done.
 var errStop = errors.New("campaign not running")
@@ -235,7 +252,7 @@ func (e *Engine) runnable(ctx context.Context, ref jobRef) (*Campaign, time.Time
 		return nil, time.Time{}, errStop
 	}
 	now := e.cfg.Now()
-	if e.cfg.Quiet.Contains(now, e.cfg.Loc) {
+	if !c.Urgent && e.cfg.Quiet.Contains(now, e.cfg.Loc) {
 		until := e.cfg.Quiet.NextOpen(now, e.cfg.Loc)
 		if err := e.cfg.Store.setWaiting(ctx, c, Waiting{Reason: WaitQuietHours, Until: &until}); err != nil {
 			return nil, time.Time{}, err

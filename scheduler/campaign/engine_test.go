@@ -487,3 +487,102 @@ func TestPlanPreviewIsWhatIsSent(t *testing.T) {
 		t.Errorf("the sample covers %v; want both custom and mass", seen)
 	}
 }
+
+func TestUrgentSendsThroughQuietHoursAndFollowUpReachesTheSamePeople(t *testing.T) {
+	t.Parallel()
+	clk := &testClock{t: time.Date(2027, 4, 6, 23, 0, 0, 0, shanghai)}
+	b := setupQuiet(t, clk.Now, "21:30-07:30")
+	ps := b.population(t, 300)
+	b.openWindows(ps, 5)
+	b.run(t, "w", 4)
+	first := b.create(t, &campaign.Campaign{Name: "暴雨红色预警", Mode: campaign.ModeItem, ItemID: "it2", Audience: "town:paitan", Urgent: true})
+	b.waitDone(t, first.ID, 30*time.Second)
+	got := b.delivered(ps)
+	if len(got) == 0 {
+		t.Fatal("an urgent campaign sent nothing during quiet hours")
+	}
+	for o := range got {
+		if ps[o].Town != "paitan" {
+			t.Errorf("%s in %s got the 派潭 warning", o, ps[o].Town)
+		}
+	}
+	// The follow-up (a different item, over the daily cap of 1) reaches
+	// exactly the same people, once more each.
+	follow := b.create(t, &campaign.Campaign{Name: "暴雨预警解除", Mode: campaign.ModeItem, ItemID: "it1", FollowUpOf: first.ID, Urgent: true})
+	b.waitDone(t, follow.ID, 30*time.Second)
+	again := b.delivered(ps)
+	if len(again) != len(got) {
+		t.Errorf("follow-up reached %d subscribers, want the first's %d", len(again), len(got))
+	}
+	for o, n := range again {
+		if got[o] != 1 || n != 2 {
+			t.Errorf("%s: %d then %d deliveries, want 1 then 2", o, got[o], n)
+		}
+	}
+}
+
+func TestElderModeGetsShortTextAndVoice(t *testing.T) {
+	t.Parallel()
+	amr := []byte("#!AMR\n")
+	for range 250 { // 5 s
+		amr = append(amr, 0x3c)
+		amr = append(amr, make([]byte, 31)...)
+	}
+	b := setup(t, clock.Now, func(b *bundle, cfg *campaign.Config) {
+		cfg.Audio = func(_ context.Context, _, itemID string) (content.Audio, error) {
+			if itemID != "it2" {
+				return content.Audio{}, content.ErrNotFound
+			}
+			return content.Audio{Format: "amr", SHA: "sha-it2", Data: amr}, nil
+		}
+	})
+	b.items["it2"].Short = "台风要来，关好门窗，别出门。"
+	var ps []*profile.Profile
+	for i := range 10 { // two of each kind at least: a mass list takes two or more
+		p := &profile.Profile{OpenID: fmt.Sprintf("oEld%s%02d", b.appID[6:], i), Town: "paitan", Subscribed: true, Elder: i < 6, CreatedAt: b.now()}
+		if i%2 == 0 { // wrote to the bot: the window is open
+			p.TouchMessage(clock.Now())
+			fake.UserMessage(b.appID, p.OpenID)
+		}
+		fake.Follow(b.appID, p.OpenID)
+		ps = append(ps, p)
+	}
+	if _, err := b.profiles.Import(b.ctx, "default", ps); err != nil {
+		t.Fatal(err)
+	}
+	uploads := fake.Uploads(b.appID)
+	b.run(t, "w", 2)
+	c := b.create(t, &campaign.Campaign{Name: "台风", Mode: campaign.ModeItem, ItemID: "it2"})
+	b.waitDone(t, c.ID, 30*time.Second)
+	for _, p := range ps {
+		var kinds []string
+		var text string
+		for _, m := range fake.Delivered(b.appID, p.OpenID) {
+			kinds = append(kinds, m.Channel+"/"+m.Kind)
+			if m.Kind == "text" {
+				text = m.Content
+			}
+		}
+		got := strings.Join(kinds, ",")
+		var want string
+		switch {
+		case p.Elder && !p.LastMessageAt.IsZero():
+			want = "custom/text,custom/voice"
+		case p.Elder:
+			want = "mass/text"
+		case !p.LastMessageAt.IsZero():
+			want = "custom/news"
+		default:
+			want = "mass/text"
+		}
+		if got != want {
+			t.Errorf("%s (elder %v, window %v) got %s, want %s", p.OpenID, p.Elder, !p.LastMessageAt.IsZero(), got, want)
+		}
+		if p.Elder && !strings.HasPrefix(text, "台风要来，关好门窗，别出门。\n详情：") {
+			t.Errorf("%s (elder) got the text %q, want the short version", p.OpenID, text)
+		}
+	}
+	if n := fake.Uploads(b.appID) - uploads; n != 1 {
+		t.Errorf("the recording was uploaded %d times, want once (cached)", n)
+	}
+}

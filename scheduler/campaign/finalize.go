@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 )
@@ -44,12 +45,17 @@ func (e *Engine) finalize(ctx context.Context, ref jobRef) error {
 // batches' clientmsgid comes from their members, so WeChat deduplicates a
 // batch sent again after a crash).
 func (e *Engine) massItem(ctx context.Context, c *Campaign, itemID string) error {
-	it, err := e.cfg.Items.Item(ctx, c.Account, itemID)
+	base, elder := strings.CutSuffix(itemID, elderMass)
+	it, err := e.cfg.Items.Item(ctx, c.Account, base)
 	if err != nil {
 		return err
 	}
-	text := e.Render(c, it, profile.Member{}, "mass").Text
-	ids, err := e.notify.MassAll(ctx, scope(c), itemID, itemID, text)
+	channel := "mass"
+	if elder {
+		channel = "elder" // elder mode: the short text (mass sends take text)
+	}
+	text := e.Render(c, it, profile.Member{}, channel).Text
+	ids, err := e.notify.MassAll(ctx, scope(c), itemID, base, text)
 	for _, id := range ids {
 		if err := e.cfg.Store.rememberMassJob(ctx, c.Account, c.ID, id); err != nil {
 			return err

@@ -47,16 +47,13 @@ const maxSample = 5000
 func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, error) {
 	now := e.cfg.Now()
 	rep := PlanReport{ByChannel: map[string]int64{}, Unreachable: map[string]int64{}}
-	if e.cfg.Quiet.Contains(now, e.cfg.Loc) {
+	if !c.Urgent && e.cfg.Quiet.Contains(now, e.cfg.Loc) {
 		until := e.cfg.Quiet.NextOpen(now, e.cfg.Loc)
 		rep.Waiting = &Waiting{Reason: WaitQuietHours, Until: &until}
 	}
-	prog, err := e.cfg.Compile(c.Audience, now)
+	prog, err := e.audience(c, now)
 	if err != nil {
 		return rep, err
-	}
-	if c.CorrectionOf != "" {
-		prog = profile.And(prog, profile.Term(profile.ReceivedIndex(c.CorrectionOf)))
 	}
 	tmp := previewIndex(c.ID)
 	counts, err := e.cfg.Profiles.Materialize(ctx, c.Account, profile.And(prog, profile.Reachable()), tmp, 10*time.Minute)

@@ -45,6 +45,14 @@ func (e *Engine) Render(c *Campaign, it *content.Item, member profile.Member, ch
 		// counts clicks per campaign, not per subscriber.
 		link := e.link(c, it, nil)
 		return &Message{Channel: channel, Text: massText(it, link), URL: link}
+	case "elder":
+		// Elder mode: the short text, plain, with the link at the end
+		// (a customer-service text, or a mass text to elder recipients).
+		link := e.link(c, it, nil)
+		if channel == "elder" && member.OpenID != "" {
+			link = e.link(c, it, &member.ID)
+		}
+		return &Message{Channel: channel, Text: elderText(it, link), URL: link}
 	case "template", "subscribe":
 		// A service notice. Since 2023-05 WeChat ignores first/remark and
 		// colours: only keyword fields are sent.
@@ -52,6 +60,16 @@ func (e *Engine) Render(c *Campaign, it *content.Item, member profile.Member, ch
 			Fields: map[string]string{"thing1": truncate(it.Title, 20), "thing2": truncate(it.Short, 20)}}
 	}
 	return nil
+}
+
+// elderText is an item for elder mode: its short version (≤ 80
+// characters; the summary cut when it has none), then where to read more.
+func elderText(it *content.Item, link string) string {
+	short := it.Short
+	if short == "" {
+		short = truncate(it.Summary, content.MaxShort)
+	}
+	return short + "\n详情：" + link
 }
 
 func massText(it *content.Item, link string) string {

@@ -77,7 +77,12 @@ type Draft struct {
 	SendAt *time.Time
 	// CorrectionOf sends only to those who received this (retired) item.
 	CorrectionOf string
-	CreatedBy    string
+	// FollowUpOf sends only to those campaign FollowUpOf was sent to.
+	FollowUpOf string
+	// Urgent sends through quiet hours and frequency caps: only for
+	// severe hazard alerts.
+	Urgent    bool
+	CreatedBy string
 }
 
 // InvalidError is a draft's problems, by field, in Chinese for the person
@@ -130,6 +135,13 @@ func (e *Engine) Create(ctx context.Context, account string, d Draft) (*Campaign
 		}
 		c.CorrectionOf = d.CorrectionOf
 	}
+	if d.FollowUpOf != "" {
+		if _, err := e.cfg.Store.Get(ctx, account, d.FollowUpOf); err != nil {
+			fields["follow_up_of"] = "没有这个推送"
+		}
+		c.FollowUpOf = d.FollowUpOf
+	}
+	c.Urgent = d.Urgent
 	if d.SendAt != nil {
 		if !d.SendAt.After(now) {
 			fields["send_at"] = "定时发送的时间要在将来"

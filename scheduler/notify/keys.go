@@ -23,6 +23,7 @@ import (
 // and, per account:
 //
 //	kb:{A:notify}:mass:S:<key> string: the mass batch being sent (write-ahead)
+//	kb:{A:notify}:media:<key>  string: the account's WeChat media_id of a recording (expires)
 //
 // Bitmap names go through profile.IndexKey, which owns the shard's key
 // space; the day-of-push and received-item bitmaps are profile's
@@ -88,6 +89,8 @@ func (s Scope) leaseKey(shard int, lease string) string {
 func (s Scope) massKey(key string) string {
 	return "kb:{" + s.Account + ":notify}:mass:" + s.Name + ":" + key
 }
+
+func mediaKey(account, key string) string { return "kb:{" + account + ":notify}:media:" + key }
 
 func (s Scope) ttlSeconds() int64 { return int64(s.TTL / time.Second) }
 

@@ -153,6 +153,10 @@ type Message struct {
 	Article  *wechat.Article
 	Text     string
 	Template *wechat.TemplateMessage // ToUser is filled in
+	// Voice is a media_id (VoiceMediaID) sent as a customer-service voice
+	// message after the text or article went through (elder mode);
+	// VoiceKey is the recording's key, to forget an expired media_id.
+	Voice, VoiceKey string
 }
 
 // Send is one message to send directly (customer-service or template).
@@ -347,14 +351,26 @@ func (n *Notifier) reserve(ctx context.Context, account string, wave []Send, tok
 // the messages to try again and the last retryable error.
 func (n *Notifier) sendWave(ctx context.Context, account string, sender Sender, wave []Send, o *outcomes) ([]Send, error) {
 	errs := make([]error, len(wave))
+	voiced := make([]bool, len(wave))
 	var wg sync.WaitGroup
 	for i := range wave {
-		wg.Go(func() { errs[i] = send(ctx, sender, wave[i]) })
+		wg.Go(func() {
+			if errs[i] = send(ctx, sender, wave[i]); errs[i] == nil {
+				voiced[i] = n.sendVoice(ctx, account, sender, wave[i])
+			}
+		})
 	}
 	wg.Wait()
 	var retry []Send
 	var last error
 	for i, s := range wave {
+		if voiced[i] { // a second customer-service message of the window
+			if s.Window == plan.WindowEvent {
+				o.spendEvt = append(o.spendEvt, s.Member.OpenID)
+			} else {
+				o.spendMsg = append(o.spendMsg, s.Member.OpenID)
+			}
+		}
 		if n.file(ctx, account, s, errs[i], o) {
 			retry = append(retry, s)
 			last = errs[i]

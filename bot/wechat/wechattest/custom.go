@@ -90,6 +90,9 @@ type customBody struct {
 	Image *struct {
 		MediaID string `json:"media_id"`
 	} `json:"image"`
+	Voice *struct {
+		MediaID string `json:"media_id"`
+	} `json:"voice"`
 }
 
 // handleCustomSend serves the customer-service API: only inside a window
@@ -125,6 +128,11 @@ func (s *Server) handleCustomSend(q *request) result {
 			return fail(40007, "invalid media_id")
 		}
 		content = b.Image.MediaID
+	case "voice":
+		if b.Voice == nil || !q.app.validMedia(b.Voice.MediaID, "voice", q.now) {
+			return fail(40007, "invalid media_id")
+		}
+		content = b.Voice.MediaID
 	default:
 		return fail(40008, "invalid message type")
 	}

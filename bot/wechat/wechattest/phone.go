@@ -74,6 +74,26 @@ func (p *Phone) Text(ctx context.Context, openID, content string) (Reply, error)
 	return p.noteReply(openID, now)(p.Post(ctx, []byte(body)))
 }
 
+// Voice sends a voice message from openid (an AMR recording), with
+// WeChat's speech recognition text when recognition is not empty (WeChat
+// leaves it out when it could not recognise the speech, or when speech
+// recognition is off for the account). It opens the 48-hour window.
+func (p *Phone) Voice(ctx context.Context, openID, recognition string) (Reply, error) {
+	now := p.srv.now()
+	p.srv.mu.Lock()
+	msgID := p.srv.nextID()
+	p.srv.mu.Unlock()
+	body := p.header(openID, now, "voice") + "<MediaId>" + cdata("voice"+strconv.FormatInt(msgID, 10)) + "</MediaId>" +
+		"<Format>" + cdata("amr") + "</Format>"
+	if recognition != "" {
+		body += "<Recognition>" + cdata(recognition) + "</Recognition>"
+	}
+	body += "<MsgId>" + strconv.FormatInt(msgID, 10) + "</MsgId></xml>"
+	p.srv.UserMessage(p.acct.AppID, openID)
+	p.srv.noteChat(p.acct.AppID, openID, ChatLine{Time: now, FromUser: true, Kind: "voice", Text: recognition})
+	return p.noteReply(openID, now)(p.Post(ctx, []byte(body)))
+}
+
 // noteReply returns a function that records a reply in the chat and
 // passes it on.
 func (p *Phone) noteReply(openID string, at time.Time) func(Reply, error) (Reply, error) {

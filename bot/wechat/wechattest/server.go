@@ -120,6 +120,7 @@ type app struct {
 	delivered  map[string][]Message
 	deliveries int
 	chat       map[string][]ChatLine // what Phones sent and were answered, by openid (chat.go)
+	media      map[string]media      // temporary media by media_id (media.go)
 }
 
 type user struct {
@@ -314,6 +315,7 @@ var routes = map[string]struct {
 	"/cgi-bin/menu/create":                 {http.MethodPost, true, (*Server).handleMenuCreate},
 	"/cgi-bin/menu/get":                    {http.MethodGet, true, (*Server).handleMenuGet},
 	"/cgi-bin/menu/delete":                 {http.MethodGet, true, (*Server).handleMenuDelete},
+	"/cgi-bin/media/upload":                {http.MethodPost, true, (*Server).handleMediaUpload},
 	"/cgi-bin/clear_quota":                 {http.MethodPost, true, (*Server).handleClearQuota},
 }
 
