@@ -141,7 +141,7 @@ func (c *Cluster) Client(tb testing.TB) *redis.ClusterClient {
 // Alive reports whether the node's process runs.
 func (s *Server) Alive() bool { return s.cmd != nil }
 
-// nodeInfo runs one command on one node by address, with a short timeout.
+// nodeDo runs one command on one node by address, with a short timeout.
 func nodeDo(ctx context.Context, addr string, args ...any) (any, error) {
 	cl := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 500 * time.Millisecond,
 		ReadTimeout: time.Second, MaxRetries: -1, PoolSize: 1})
