@@ -37,6 +37,7 @@ type ClusterOptions struct {
 	Args []string
 
 	dirPrefix string // of the nodes' temporary directories
+	pooled    bool   // nodes die with the test binary
 }
 
 // CLIBinary returns the path of redis-cli, or an error that says how to get it.
@@ -96,7 +97,7 @@ func startCluster(opts ClusterOptions) (*Cluster, error) {
 			// A replica syncs at once, not after the default 5 s wait for more.
 			"--repl-diskless-sync-delay", "0",
 		}, opts.Args...)
-		s, err := newServer(Options{TCP: true, Args: args, dirPrefix: opts.dirPrefix})
+		s, err := newServer(Options{TCP: true, Args: args, dirPrefix: opts.dirPrefix, pooled: opts.pooled})
 		if err != nil {
 			return c, err
 		}
