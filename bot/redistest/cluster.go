@@ -37,6 +37,7 @@ type ClusterOptions struct {
 	Args []string
 
 	dirPrefix string // of the nodes' temporary directories
+	pooled    bool   // nodes die with the test binary
 }
 
 // CLIBinary returns the path of redis-cli, or an error that says how to get it.
@@ -96,7 +97,7 @@ func startCluster(opts ClusterOptions) (*Cluster, error) {
 			// A replica syncs at once, not after the default 5 s wait for more.
 			"--repl-diskless-sync-delay", "0",
 		}, opts.Args...)
-		s, err := newServer(Options{TCP: true, Args: args, dirPrefix: opts.dirPrefix})
+		s, err := newServer(Options{TCP: true, Args: args, dirPrefix: opts.dirPrefix, pooled: opts.pooled})
 		if err != nil {
 			return c, err
 		}
@@ -141,7 +142,7 @@ func (c *Cluster) Client(tb testing.TB) *redis.ClusterClient {
 // Alive reports whether the node's process runs.
 func (s *Server) Alive() bool { return s.cmd != nil }
 
-// nodeInfo runs one command on one node by address, with a short timeout.
+// nodeDo runs one command on one node by address, with a short timeout.
 func nodeDo(ctx context.Context, addr string, args ...any) (any, error) {
 	cl := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 500 * time.Millisecond,
 		ReadTimeout: time.Second, MaxRetries: -1, PoolSize: 1})

@@ -42,7 +42,7 @@ func startPooled(tb testing.TB) *redis.ClusterClient {
 	pool.mu.Unlock()
 	if c == nil {
 		var err error
-		c, err = startCluster(ClusterOptions{dirPrefix: poolDirPrefix()})
+		c, err = startCluster(ClusterOptions{dirPrefix: poolDirPrefix(), pooled: true})
 		if err != nil {
 			if c != nil {
 				c.stop()

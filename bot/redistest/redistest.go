@@ -40,10 +40,11 @@ type Server struct {
 	// Network is "unix" or "tcp".
 	Network string
 
-	cmd  *exec.Cmd
-	dir  string
-	bin  string
-	args []string
+	cmd    *exec.Cmd
+	dir    string
+	pooled bool
+	bin    string
+	args   []string
 }
 
 // Options tune a server. The zero value is a unix-socket server with no
@@ -56,6 +57,7 @@ type Options struct {
 	Args []string
 
 	dirPrefix string // of the temporary directory (default "kbr")
+	pooled    bool   // the server dies with the test binary (see startProcess)
 }
 
 // Binary returns the path of redis-server, or an error that says how to get it.
@@ -126,7 +128,7 @@ func newServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir}
+	s := &Server{dir: dir, pooled: opts.pooled}
 	args := []string{
 		"--dir", dir,
 		"--save", "",
@@ -156,8 +158,7 @@ func newServer(opts Options) (*Server, error) {
 // launch starts the prepared server and waits until it answers PING.
 func (s *Server) launch() error {
 	s.cmd = exec.Command(s.bin, s.args...)
-	s.cmd.SysProcAttr = dieWithParent()
-	if err := s.cmd.Start(); err != nil {
+	if err := startProcess(s.cmd, s.pooled); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
 	if err := s.waitReady(10 * time.Second); err != nil {

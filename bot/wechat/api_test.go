@@ -147,14 +147,15 @@ func TestMassSendRetryableErrors(t *testing.T) {
 	b := setup(t, ServiceAccount)
 	ids := openIDs("o", 2)
 	b.follow(ids...)
-	// Fetch the token first: the 50 ms below are for the send (on a Redis
-	// Cluster, a first token read alone can take longer, and the slow
-	// answer would then go to the next send).
+	// Fetch the token first, and give the send 300 ms to reach the fake
+	// (which then answers after 3 s): on a loaded machine or a Redis
+	// Cluster, 50 ms could run out before the request left, and the slow
+	// answer would then go to the next send.
 	if _, err := b.c.AccessToken(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	fake.InjectFault(wechattest.Fault{AppID: b.appID, Path: "/cgi-bin/message/mass/", Count: 1, Latency: time.Second})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	fake.InjectFault(wechattest.Fault{AppID: b.appID, Path: "/cgi-bin/message/mass/", Count: 1, Latency: 3 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := b.c.MassSendToOpenIDs(ctx, ids, MassMessage{Text: "x"}, "")
 	if Classify(err) != Retry {

@@ -162,9 +162,9 @@ func TestReplicasChaos(t *testing.T) {
 	rdb := srv.Client(t)
 	acct := wechattest.Account{AppID: fmt.Sprintf("wxrep%d", appSeq.Add(1)), Secret: "rep-secret", Token: "reptoken", EncodingAESKey: testAESKey}
 	fake.AddAccount(acct)
-	// WeChat answers sends after 100 ms, so the campaign lasts several
+	// WeChat answers sends after 300 ms, so the campaign lasts through
 	// kills.
-	fake.InjectFault(wechattest.Fault{AppID: acct.AppID, Path: "/cgi-bin/message/", Latency: 100 * time.Millisecond})
+	fake.InjectFault(wechattest.Fault{AppID: acct.AppID, Path: "/cgi-bin/message/", Latency: 300 * time.Millisecond})
 	cfgFile := t.TempDir() + "/kepubot.yaml"
 	// No frequency caps: the quiz players also get the campaign.
 	if err := os.WriteFile(cfgFile, []byte("delivery:\n  per_day: 0\n  per_week: 0\n  quiet_hours: \"off\"\n"), 0o600); err != nil {
@@ -256,6 +256,7 @@ func TestReplicasChaos(t *testing.T) {
 	var cid string
 	deadline := time.Now().Add(2 * time.Minute)
 	var c map[string]any
+	var killsDuring int
 	for {
 		if cid == "" {
 			var list []map[string]any
@@ -276,6 +277,9 @@ func TestReplicasChaos(t *testing.T) {
 		if cid != "" {
 			f.api(rng, "GET", "/api/v1/campaigns/"+cid, nil, &c)
 			if c["status"] == "done" {
+				f.mu.Lock()
+				killsDuring = f.kills
+				f.mu.Unlock()
 				break
 			}
 		}
@@ -304,6 +308,9 @@ func TestReplicasChaos(t *testing.T) {
 	if float64(dups) > resent {
 		t.Errorf("%d duplicates, only %v counted in in_doubt_resent", dups, resent)
 	}
+	if killsDuring == 0 {
+		t.Errorf("no replica was killed before the campaign was done: the test tested nothing")
+	}
 
 	// Every quiz answer counted once: one attempt per player, all right.
 	var export []byte
@@ -325,8 +332,8 @@ func TestReplicasChaos(t *testing.T) {
 			t.Errorf("%s: recorded attempts (correct answers) %v, want one with %d", o, got, questions)
 		}
 	}
-	t.Logf("%d residents, %d replica kills: sent %v, lost %d, duplicates %d, in_doubt_resent %v; %d quiz players × %d answers each counted once",
-		n, f.kills, st["sent"], lost, dups, resent, players, questions)
+	t.Logf("%d residents, %d replica kills (%d before the campaign was done): sent %v, lost %d, duplicates %d, in_doubt_resent %v; %d quiz players × %d answers each counted once",
+		n, f.kills, killsDuring, st["sent"], lost, dups, resent, players, questions)
 }
 
 // publishedItem creates and publishes the campaign's item through the API.
