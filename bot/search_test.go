@@ -47,7 +47,7 @@ func TestChatSearch(t *testing.T) {
 	var cs *bot.ContentSearch
 	f := setup(t, func(o *bot.Options) {
 		cs = bot.NewContentSearch(seg, nil, nil)
-		cs.SetIndex(ix)
+		cs.SetIndex("default", ix)
 		o.Search = cs
 	})
 	f.event(t, "oS1", "subscribe", "", nil)

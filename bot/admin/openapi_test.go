@@ -58,7 +58,12 @@ func newFullAPI(t *testing.T) *fullAPI {
 	}
 	users := admin.NewUsers(rdb)
 	s := admin.NewServer(admin.BootstrapAdmin(bootToken, users), nil)
+	s.SetAccounts([]string{"default"})
 	admin.RegisterUsers(s, users)
+	admin.RegisterAccounts(s, admin.AccountDeps{List: func(context.Context) ([]admin.AccountInfo, error) { return nil, nil },
+		Add: func(context.Context, admin.AccountInput) (admin.AccountInfo, error) {
+			return admin.AccountInfo{}, admin.ErrConflict
+		}})
 	admin.RegisterAudit(s, admin.NewAuditLog(rdb, nil))
 	admin.RegisterContent(s, admin.ContentDeps{Store: content.NewStore(rdb, nil), Vocab: taxVocab{tax}})
 	admin.RegisterSegments(s, admin.SegmentDeps{Profiles: profiles, Tax: tax, Segments: segment.NewStore(rdb, tax),
@@ -80,7 +85,7 @@ func newFullAPI(t *testing.T) *fullAPI {
 // registeredAreas are the Register functions newFullAPI calls; keep it in
 // step with the calls above (TestEveryAreaRegistered checks the package
 // has no other).
-var registeredAreas = []string{"RegisterUsers", "RegisterAudit", "RegisterContent", "RegisterSegments",
+var registeredAreas = []string{"RegisterUsers", "RegisterAccounts", "RegisterAudit", "RegisterContent", "RegisterSegments",
 	"RegisterSubscribers", "RegisterQRCodes", "RegisterQuiz", "RegisterSignups", "RegisterCampaigns",
 	"RegisterJobs", "RegisterDemand"}
 

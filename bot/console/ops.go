@@ -37,10 +37,9 @@ var doneMessages = map[string]string{
 	"retry":  "已重新排队，将再次尝试发送。",
 }
 
-// accountQuery is the ?account= of a console URL, for the default
-// account empty.
+// accountQuery is the ?account= of a console URL (empty for none).
 func accountQuery(account string) string {
-	if account == "default" {
+	if account == "" {
 		return ""
 	}
 	return "account=" + url.QueryEscape(account)
@@ -49,7 +48,7 @@ func accountQuery(account string) string {
 // redirectDone answers a successful POST with 303 to path, showing done.
 func redirectDone(w http.ResponseWriter, r *http.Request, path, account, done string) {
 	q := url.Values{"done": {done}}
-	if account != "default" {
+	if account != "" {
 		q.Set("account", account)
 	}
 	http.Redirect(w, r, path+"?"+q.Encode(), http.StatusSeeOther)

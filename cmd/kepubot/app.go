@@ -232,6 +232,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	a.admin.SetAccounts(a.accountIDs())
 	a.admin.SetClock(a.now)
 	admin.RegisterUsers(a.admin, users)
+	admin.RegisterAccounts(a.admin, admin.AccountDeps{List: a.listAccounts})
 	admin.RegisterAudit(a.admin, auditLog)
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
 		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, a.tax); return err },
@@ -285,6 +286,29 @@ func (a *App) accountIDs() []string {
 }
 
 func (a *App) accountConfig(id string) (*AccountConfig, bool) { return a.cfg.account(id) }
+
+// listAccounts describes the configured accounts, the default first.
+func (a *App) listAccounts(context.Context) ([]admin.AccountInfo, error) {
+	var out []admin.AccountInfo
+	for i, ac := range a.cfg.allAccounts() {
+		typ := ac.Type
+		if typ == "" {
+			typ = "service"
+		}
+		hook := "/wechat/" + ac.ID
+		if i == 0 {
+			hook = "/wechat"
+		}
+		out = append(out, admin.AccountInfo{ID: ac.ID, Name: ac.Name, AppID: ac.AppID, Type: typ, Webhook: hook, Default: i == 0})
+	}
+	return out, nil
+}
+
+// servesAccount reports whether id is one of the configured accounts.
+func (a *App) servesAccount(id string) bool {
+	_, ok := a.accountConfig(id)
+	return ok
+}
 
 // Handler returns the service's HTTP routes.
 func (a *App) Handler() http.Handler {
