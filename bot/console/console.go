@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -96,7 +97,8 @@ type Console struct {
 	pages      map[string]*template.Template
 	mux        *http.ServeMux
 	acc        *Accounts
-	registered []route // what handle registered
+	registered []route    // what handle registered
+	accMu      sync.Mutex // guards cfg.Accounts (AddAccount)
 }
 
 // New returns a console, or an error naming the missing dependency.
@@ -159,7 +161,7 @@ func (c *Console) parseTemplates() error {
 		"audience": func(expr string) string { return describeAudience(expr, c.cfg.Tax) },
 		"reminder": reminderText,
 		"account": func(id string) string {
-			if id == c.cfg.Accounts[0] {
+			if id == c.accountList()[0] {
 				return "默认公众号"
 			}
 			return "公众号 " + id
@@ -411,7 +413,7 @@ func (c *Console) withAccount(w http.ResponseWriter, r *http.Request, s *Session
 	account := q.Get("account")
 	switch {
 	case account != "":
-		if !slices.Contains(c.cfg.Accounts, account) {
+		if !slices.Contains(c.accountList(), account) {
 			return r, &statusError{status: http.StatusBadRequest, msg: "没有这个公众号：" + account}
 		}
 		if _, ok := s.RoleIn(account); !ok {
@@ -438,10 +440,27 @@ func (c *Console) withAccount(w http.ResponseWriter, r *http.Request, s *Session
 	return r, nil
 }
 
+// AddAccount offers one more account (added while running) to the users
+// who have a role in it.
+func (c *Console) AddAccount(id string) {
+	c.accMu.Lock()
+	defer c.accMu.Unlock()
+	if !slices.Contains(c.cfg.Accounts, id) {
+		c.cfg.Accounts = append(slices.Clip(c.cfg.Accounts), id)
+	}
+}
+
+// accountList is the accounts the console works on, the default first.
+func (c *Console) accountList() []string {
+	c.accMu.Lock()
+	defer c.accMu.Unlock()
+	return c.cfg.Accounts
+}
+
 // accountsOf lists the configured accounts s's user has a role in.
 func (c *Console) accountsOf(s *Session) []string {
 	var out []string
-	for _, id := range c.cfg.Accounts {
+	for _, id := range c.accountList() {
 		if _, ok := s.RoleIn(id); ok {
 			out = append(out, id)
 		}

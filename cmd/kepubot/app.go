@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -29,7 +30,6 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/importer"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
-	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
 
 // App is the whole kepubot service wired together: Redis, the webhook,
@@ -46,7 +46,14 @@ type App struct {
 	tax      *taxonomy.Taxonomy
 	profiles *profile.Store
 	scenes   *qrcode.Store
+	// mu guards what an account added while running changes: wechat,
+	// extra and delivery.queues.
+	mu       sync.RWMutex
 	wechat   map[string]*wechat.Client // by account id; empty without secrets
+	extra    []*AccountConfig          // accounts added through the API, after the configured ones
+	stored   *admin.AccountStore       // where those are kept, for every replica
+	bg       context.Context           // background work's context, once started
+	bgWG     sync.WaitGroup            // background work started for added accounts
 	content  *content.Store
 	search   *bot.ContentSearch
 	bot      *bot.Bot
@@ -198,7 +205,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	}
 	a.signups, err = signup.New(signup.Config{
 		Redis: a.rdb, Events: a.content, Profiles: a.profiles, Scenes: a.scenes, Tax: a.tax,
-		Queue:    func(account string) *queue.Queue { return a.delivery.queues[account] },
+		Queue:    a.queueOf,
 		Notifier: a.delivery.notifier,
 		Rules:    a.rules, Template: a.cfg.Delivery.NoticeTemplate,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine,
@@ -232,7 +239,8 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	a.admin.SetAccounts(a.accountIDs())
 	a.admin.SetClock(a.now)
 	admin.RegisterUsers(a.admin, users)
-	admin.RegisterAccounts(a.admin, admin.AccountDeps{List: a.listAccounts})
+	a.stored = admin.NewAccountStore(a.rdb)
+	admin.RegisterAccounts(a.admin, admin.AccountDeps{List: a.listAccounts, Add: a.addAccountAPI})
 	admin.RegisterAudit(a.admin, auditLog)
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
 		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, a.tax); return err },
@@ -266,7 +274,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 
 // wechatClient returns the API client of an account.
 func (a *App) wechatClient(account string) (admin.QRCreator, error) {
-	c, ok := a.wechat[account]
+	c, ok := a.wechatOf(account)
 	if !ok {
 		if _, known := a.accountConfig(account); !known {
 			return nil, fmt.Errorf("%w: account %q", admin.ErrNotFound, account)
@@ -276,30 +284,20 @@ func (a *App) wechatClient(account string) (admin.QRCreator, error) {
 	return c, nil
 }
 
-// accountIDs lists the configured accounts' ids.
+// accountIDs lists the accounts' ids, the default first.
 func (a *App) accountIDs() []string {
 	var ids []string
-	for _, ac := range a.cfg.allAccounts() {
+	for _, ac := range a.accounts() {
 		ids = append(ids, ac.ID)
 	}
 	return ids
 }
 
-func (a *App) accountConfig(id string) (*AccountConfig, bool) { return a.cfg.account(id) }
-
-// listAccounts describes the configured accounts, the default first.
+// listAccounts describes the accounts, the default first.
 func (a *App) listAccounts(context.Context) ([]admin.AccountInfo, error) {
 	var out []admin.AccountInfo
-	for i, ac := range a.cfg.allAccounts() {
-		typ := ac.Type
-		if typ == "" {
-			typ = "service"
-		}
-		hook := "/wechat/" + ac.ID
-		if i == 0 {
-			hook = "/wechat"
-		}
-		out = append(out, admin.AccountInfo{ID: ac.ID, Name: ac.Name, AppID: ac.AppID, Type: typ, Webhook: hook, Default: i == 0})
+	for i, ac := range a.accounts() {
+		out = append(out, a.accountInfo(ac, i == 0))
 	}
 	return out, nil
 }

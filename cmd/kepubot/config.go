@@ -77,8 +77,8 @@ type Config struct {
 // (key `wechat`) is served at /wechat; further ones at /wechat/{id}.
 type AccountConfig struct {
 	ID string `yaml:"id"`
-	// Name is what organizers call the account (科协, 农业局), shown in
-	// the console's account switcher.
+	// Name is what organizers call the account (科协, 农业局), as GET
+	// /api/v1/accounts shows it.
 	Name      string `yaml:"name"`
 	AppID     string `yaml:"app_id"`
 	AppSecret string `yaml:"app_secret"`

@@ -5,12 +5,14 @@ import (
 
 	"errors"
 	"fmt"
-	"github.com/silenceper/wechat/v2/officialaccount/message"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"github.com/zengcheng-kexie/kepubot/bot"
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
@@ -68,7 +70,7 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		Store:    d.campaigns,
 		Profiles: a.profiles,
 		Items:    campaign.StoreItems{Store: a.content},
-		Queue:    func(account string) *queue.Queue { return d.queues[account] },
+		Queue:    a.queueOf,
 		Notifier: d.notifier,
 		Compile:  a.compile,
 		Rules:    a.rules,
@@ -86,7 +88,7 @@ func (a *App) buildDelivery(ctx context.Context) error {
 
 // sender is an account's WeChat sender, for notify.
 func (a *App) sender(account string) (notify.Sender, error) {
-	c, ok := a.wechat[account]
+	c, ok := a.wechatOf(account)
 	if !ok {
 		return nil, fmt.Errorf("account %s: no WeChat API credentials: %w", account, notify.ErrNotConfigured)
 	}
@@ -102,7 +104,7 @@ func (a *App) buildScheduler() error {
 	d.tagSync = jobs.NewTagSync(a.rdb, jobs.TagSyncConfig{
 		Profiles: a.profiles, Segments: segment.NewStore(a.rdb, a.tax), Compile: a.compile, Now: a.now, Logger: a.logger,
 		Client: func(account string) (jobs.Tagger, error) {
-			c, ok := a.wechat[account]
+			c, ok := a.wechatOf(account)
 			if !ok {
 				return nil, fmt.Errorf("account %s: no WeChat API credentials", account)
 			}
@@ -210,7 +212,7 @@ func (a *App) registerDelivery() {
 			it, err := a.content.Item(ctx, account, id)
 			return &it, err
 		},
-		Queue: func(account string) *queue.Queue { return d.queues[account] },
+		Queue: a.queueOf,
 		Towns: towns, Groups: groups, Now: a.now,
 	})
 	admin.RegisterJobs(a.admin, admin.JobDeps{Scheduler: d.sched, Programmes: d.programs, TagSync: d.tagSync, Now: a.now,
@@ -245,15 +247,14 @@ func (a *App) rules(account string) plan.Rules {
 // everything has stopped.
 func (a *App) background(ctx context.Context) {
 	var wg sync.WaitGroup
-	host, _ := os.Hostname()
-	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
-	for account, q := range a.delivery.queues {
-		wg.Go(func() {
-			if err := q.Run(ctx, consumer, a.cfg.Delivery.Workers, queue.HandlerFunc(a.handleJob)); err != nil && !errors.Is(err, context.Canceled) {
-				a.logger.Error("delivery workers stopped", "account", account, "err", err)
-			}
-		})
+	a.mu.Lock()
+	a.bg = ctx
+	queues := maps.Clone(a.delivery.queues)
+	a.mu.Unlock()
+	for account, q := range queues {
+		wg.Go(func() { a.runQueue(ctx, account, q) })
 	}
+	wg.Go(func() { a.watchAccounts(ctx) })
 	wg.Go(func() { a.search.Run(ctx) })
 	wg.Go(func() {
 		if err := a.delivery.sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -262,6 +263,16 @@ func (a *App) background(ctx context.Context) {
 	})
 	wg.Go(func() { a.indexLoop(ctx) })
 	wg.Wait()
+	a.bgWG.Wait()
+}
+
+// runQueue runs an account's delivery workers until ctx ends.
+func (a *App) runQueue(ctx context.Context, account string, q *queue.Queue) {
+	host, _ := os.Hostname()
+	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
+	if err := q.Run(ctx, consumer, a.cfg.Delivery.Workers, queue.HandlerFunc(a.handleJob)); err != nil && !errors.Is(err, context.Canceled) {
+		a.logger.Error("delivery workers stopped", "account", account, "err", err)
+	}
 }
 
 // handleJob runs a delivery job: sign-up notices and reminders, or

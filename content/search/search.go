@@ -3,8 +3,9 @@
 //
 // An [Index] is pure and in memory: it is built from the items the caller
 // says are deliverable (published and currently valid) and the taxonomy's
-// topic words, and does no I/O, so the caller rebuilds it when the library
-// changes. Text is segmented with go-ego/gse ([Segmenter]).
+// topic words, and does no I/O. When the library changes, [Index.Update]
+// makes the next index, segmenting only the items that are new or of a
+// new version. Text is segmented with go-ego/gse ([Segmenter]).
 //
 // Ranking: the match score comes first — query words found in an item's
 // title (strong), short version, summary and body (weak), weighted by how

@@ -57,7 +57,11 @@ func TestUpdateMatchesNewIndex(t *testing.T) {
 // building the index afresh (the baseline, what a rebuild costs).
 func BenchmarkIndexUpdate(b *testing.B) {
 	f := setup(b)
-	items := syntheticItems(b, 10_000)
+	n := 10_000
+	if testing.Short() {
+		n = 1_000
+	}
+	items := syntheticItems(b, n)
 	for i := range items {
 		items[i].Version = 1
 	}
