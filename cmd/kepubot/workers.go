@@ -314,15 +314,45 @@ func (a *App) indexLoop(ctx context.Context) {
 			a.logger.Warn("chat search index not updated", "account", account, "err", err)
 		}
 	}
+	// An announcement kicks its account's sync; kicks that come while a
+	// sync runs collapse into one more (an import publishing thousands of
+	// items costs a few syncs, not thousands).
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var mu sync.Mutex
+	kicks := map[string]chan struct{}{}
+	kick := func(account string) {
+		mu.Lock()
+		ch, ok := kicks[account]
+		if !ok {
+			ch = make(chan struct{}, 1)
+			kicks[account] = ch
+			wg.Go(func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-ch:
+						update(account, false)
+					}
+				}
+			})
+		}
+		mu.Unlock()
+		select {
+		case ch <- struct{}{}:
+		default: // one is pending already
+		}
+	}
 	// Listen before the first load, so that nothing published meanwhile
 	// is missed.
 	listening := make(chan struct{})
-	go func() {
+	wg.Go(func() {
 		var once sync.Once
 		for ctx.Err() == nil {
 			err := a.content.WatchLibrary(ctx, func() { once.Do(func() { close(listening) }) }, func(account string) {
 				if a.servesAccount(account) {
-					update(account, false)
+					kick(account)
 				}
 			})
 			if ctx.Err() == nil {
@@ -333,7 +363,7 @@ func (a *App) indexLoop(ctx context.Context) {
 				}
 			}
 		}
-	}()
+	})
 	select {
 	case <-listening:
 	case <-ctx.Done():
