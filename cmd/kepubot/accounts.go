@@ -144,6 +144,35 @@ func (a *App) serveAccount(ac *AccountConfig) error {
 	return nil
 }
 
+// reloadAccounts serves the accounts of next (the configuration read
+// again, on SIGHUP) that this replica does not serve yet, and returns
+// their ids. A changed or removed account needs a restart: it is logged,
+// not applied.
+func (a *App) reloadAccounts(next *Config) ([]string, error) {
+	var added []string
+	for _, ac := range next.allAccounts() {
+		cur, ok := a.accountConfig(ac.ID)
+		if ok {
+			if cur.AppID != ac.AppID || cur.Token != ac.Token || cur.AESKey != ac.AESKey || cur.AppSecret != ac.AppSecret {
+				a.logger.Warn("account changed in the configuration: restart to apply", "account", ac.ID)
+			}
+			continue
+		}
+		ac := *ac
+		if ac.APIBase != a.cfg.WeChat.APIBase {
+			return added, fmt.Errorf("accounts %q: api_base must equal wechat.api_base", ac.ID)
+		}
+		if err := a.checkAccount(&ac); err != nil {
+			return added, fmt.Errorf("account %s: %w", ac.ID, err)
+		}
+		if err := a.serveAccount(&ac); err != nil {
+			return added, fmt.Errorf("account %s: %w", ac.ID, err)
+		}
+		added = append(added, ac.ID)
+	}
+	return added, nil
+}
+
 // loadAccounts serves the stored accounts this replica does not serve
 // yet, and returns the version it loaded.
 func (a *App) loadAccounts(ctx context.Context) (int64, error) {

@@ -501,3 +501,30 @@ func (e *e2e) apiList(method, path, token string) (int, []any) {
 	json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
 }
+
+// SIGHUP's reload serves an account added to the configuration file and
+// leaves the others as they were; a clashing one is refused.
+func TestReloadAddsConfiguredAccount(t *testing.T) {
+	t.Parallel()
+	m := startAccounts(t)
+	next := *m.app.cfg
+	coop := wechattest.Account{AppID: fmt.Sprintf("wxhup%d", appSeq.Add(1)), Secret: "hup-secret", Token: "huptoken"}
+	fake.AddAccount(coop)
+	next.Accounts = append(slices.Clone(next.Accounts), AccountConfig{ID: "clash", AppID: m.apps["agri"], Token: "x1", APIBase: next.WeChat.APIBase})
+	if added, err := m.app.reloadAccounts(&next); err == nil || len(added) != 0 {
+		t.Errorf("reload with a clashing AppID = %v, %v; want an error, nothing added", added, err)
+	}
+	next.Accounts = append(slices.Clone(m.app.cfg.Accounts), AccountConfig{ID: "hup", AppID: coop.AppID, AppSecret: coop.Secret,
+		Token: coop.Token, APIBase: next.WeChat.APIBase})
+	added, err := m.app.reloadAccounts(&next)
+	if err != nil || strings.Join(added, ",") != "hup" {
+		t.Fatalf("reload = %v, %v; want hup added", added, err)
+	}
+	p := wechattest.NewPhone(fake, coop, m.base+"/wechat/hup", false)
+	if r, err := p.Event(context.Background(), "oHup", "subscribe", "", nil); err != nil || !strings.Contains(r.Content, "欢迎") {
+		t.Errorf("subscribe to the reloaded account = %+v %v", r, err)
+	}
+	if added, err := m.app.reloadAccounts(&next); err != nil || len(added) != 0 {
+		t.Errorf("a second reload = %v, %v; want nothing new", added, err)
+	}
+}
