@@ -161,11 +161,13 @@ func TestOpenAPI(t *testing.T) {
 	}
 
 	registered := map[string][]admin.Role{}
+	deployment := map[string]bool{}
 	for _, r := range api.s.Routes() {
 		if _, dup := registered[r.Pattern]; dup {
 			t.Errorf("route %q registered twice", r.Pattern)
 		}
 		registered[r.Pattern] = r.Roles
+		deployment[r.Pattern] = r.Deployment
 	}
 	documented := map[string]*openapi3.Operation{}
 	for path, item := range doc.Paths.Map() {
@@ -227,6 +229,9 @@ func TestOpenAPI(t *testing.T) {
 		slices.Sort(wantRoles)
 		if !slices.Equal(docRoles, wantRoles) {
 			t.Errorf("%s: x-roles %v, but Handle allows %v", p, docRoles, wantRoles)
+		}
+		if got := op.Extensions["x-deployment"] == true; got != deployment[p] {
+			t.Errorf("%s: x-deployment %v, but it is registered as a deployment route: %v", p, got, deployment[p])
 		}
 		if op.Responses.Value("401") == nil || op.Responses.Value("403") == nil {
 			t.Errorf("%s documents no 401 or 403", p)
