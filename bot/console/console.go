@@ -19,6 +19,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -69,6 +70,9 @@ type Config struct {
 	// with more than one, the header offers a choice, remembered in a
 	// cookie.
 	Accounts []string
+	// AccountNames, when set, are what organizers call the accounts (农业局),
+	// by id, for the switcher.
+	AccountNames map[string]string
 	// Phones, when set, adds the phone view of simulated residents (the
 	// demo's); a real deployment leaves it nil.
 	Phones Phones
@@ -160,12 +164,7 @@ func (c *Console) parseTemplates() error {
 		"cname":    func(name string) string { return campaignName(name, c.cfg.Now().Location()) },
 		"audience": func(expr string) string { return describeAudience(expr, c.cfg.Tax) },
 		"reminder": reminderText,
-		"account": func(id string) string {
-			if id == c.accountList()[0] {
-				return "默认公众号"
-			}
-			return "公众号 " + id
-		},
+		"account":  c.accountName,
 		"channel": func(ch string) string {
 			if n, ok := channelNames[ch]; ok {
 				return n
@@ -440,14 +439,37 @@ func (c *Console) withAccount(w http.ResponseWriter, r *http.Request, s *Session
 	return r, nil
 }
 
-// AddAccount offers one more account (added while running) to the users
-// who have a role in it.
-func (c *Console) AddAccount(id string) {
+// AddAccount offers one more account (added while running), called
+// name, to the users who have a role in it.
+func (c *Console) AddAccount(id, name string) {
 	c.accMu.Lock()
 	defer c.accMu.Unlock()
 	if !slices.Contains(c.cfg.Accounts, id) {
 		c.cfg.Accounts = append(slices.Clip(c.cfg.Accounts), id)
 	}
+	if name != "" {
+		names := maps.Clone(c.cfg.AccountNames)
+		if names == nil {
+			names = map[string]string{}
+		}
+		names[id] = name
+		c.cfg.AccountNames = names
+	}
+}
+
+// accountName is how the console names an account: its name, else
+// 默认公众号 for the default one, else 公众号 and its id.
+func (c *Console) accountName(id string) string {
+	c.accMu.Lock()
+	name, first := c.cfg.AccountNames[id], c.cfg.Accounts[0]
+	c.accMu.Unlock()
+	switch {
+	case name != "":
+		return name
+	case id == first:
+		return "默认公众号"
+	}
+	return "公众号 " + id
 }
 
 // accountList is the accounts the console works on, the default first.

@@ -140,7 +140,7 @@ func (a *App) serveAccount(ac *AccountConfig) error {
 	}
 	a.mu.Unlock()
 	a.admin.AddAccount(ac.ID)
-	a.console.AddAccount(ac.ID)
+	a.console.AddAccount(ac.ID, ac.Name)
 	return nil
 }
 

@@ -35,12 +35,12 @@ func startAccounts(t *testing.T) *multi {
 	var yaml strings.Builder
 	yaml.WriteString("delivery:\n  per_day: 0\n  per_week: 0\naccounts:\n")
 	extra := map[string]wechattest.Account{}
-	for _, id := range []string{"agri", "town"} {
+	for id, name := range map[string]string{"agri": "农业局", "town": "派潭镇"} {
 		acct := wechattest.Account{AppID: fmt.Sprintf("wx%s%d", id, n), Secret: id + "-secret", Token: id + "token"}
 		fake.AddAccount(acct)
 		extra[id] = acct
 		fmt.Fprintf(&yaml, "  - {id: %s, name: %s, app_id: %s, app_secret: %s, token: %s, api_base: %q}\n",
-			id, id, acct.AppID, acct.Secret, acct.Token, fake.URL())
+			id, name, acct.AppID, acct.Secret, acct.Token, fake.URL())
 	}
 	path := filepath.Join(t.TempDir(), "kepubot.yaml")
 	if err := os.WriteFile(path, []byte(yaml.String()), 0o600); err != nil {

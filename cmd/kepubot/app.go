@@ -257,7 +257,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	a.console, err = console.New(console.Config{
 		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,
-		API: a.admin, Phones: opts.Phones, Accounts: a.accountIDs(),
+		API: a.admin, Phones: opts.Phones, Accounts: a.accountIDs(), AccountNames: a.accountNames(),
 		Now:      func() time.Time { return a.now().In(a.cfg.loc) },
 		ClientIP: clientIP,
 		// Cookies are Secure; plain HTTP works on localhost only.
@@ -300,6 +300,17 @@ func (a *App) listAccounts(context.Context) ([]admin.AccountInfo, error) {
 		out = append(out, a.accountInfo(ac, i == 0))
 	}
 	return out, nil
+}
+
+// accountNames maps the accounts that have a name to it.
+func (a *App) accountNames() map[string]string {
+	names := map[string]string{}
+	for _, ac := range a.accounts() {
+		if ac.Name != "" {
+			names[ac.ID] = ac.Name
+		}
+	}
+	return names
 }
 
 // servesAccount reports whether id is one of the configured accounts.

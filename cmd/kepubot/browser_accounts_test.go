@@ -41,6 +41,9 @@ func TestBrowserAccountSwitch(t *testing.T) {
 	if strings.Join(options, ",") != "agri,town" {
 		t.Fatalf("the switcher offers %v, want agri and town (the user's accounts)", options)
 	}
+	if names := text(t, ctx, "select[name=account]"); !strings.Contains(names, "农业局") || !strings.Contains(names, "派潭镇") {
+		t.Errorf("the switcher names the accounts %q, want 农业局 and 派潭镇", names)
+	}
 	for _, id := range []string{"agri", "town", "agri"} {
 		do("choose "+id, chromedp.SetValue(chromedp.CSS(`select[name=account]`), id))
 		must("switch to "+id, submit(ctx, `form.account-pick button`))
