@@ -21,8 +21,9 @@ import (
 )
 
 // Redis keys of the admin API's own state, built here and in auditKey.
-// Users are global (not per WeChat account): one organizer may run
-// several accounts. All share the hash tag {admin}, so the scripts that
+// Users are the deployment's, not one account's: a user has one role in
+// every account or a role in each of some accounts (User.Accounts). All
+// share the hash tag {admin}, so the scripts that
 // touch several of them run on one Redis Cluster slot.
 //
 //	kb:{admin}:users:seq            user id counter
@@ -31,6 +32,7 @@ import (
 //	kb:{admin}:users:names:indexed  set once users made before the name index are in it
 //	kb:{admin}:tokens               hash hex SHA-256 of a token → JSON Principal
 //	kb:{admin}:audit                stream of audit entries, capped (audit.go)
+//	kb:{admin}:accounts[:version]   accounts added through the API (accounts.go)
 const (
 	usersSeqKey      = "kb:{admin}:users:seq"
 	usersKey         = "kb:{admin}:users"
