@@ -24,7 +24,7 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 	t.Parallel()
 	ix, seg := sampleIndex(t)
 	cs := bot.NewContentSearch(seg, nil, nil)
-	cs.SetIndex(ix)
+	cs.SetIndex("default", ix)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req := &bot.Request{Msg: &bot.Message{Account: "default", OpenID: "oD", Type: "text", Text: "荔枝"}, Profile: &profile.Profile{OpenID: "oD"}}

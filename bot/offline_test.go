@@ -23,7 +23,7 @@ func TestWebhookWhileRedisDown(t *testing.T) {
 	srv := redistest.StartServer(t, redistest.Options{})
 	ix, seg := sampleIndex(t)
 	cs := bot.NewContentSearch(seg, nil, nil)
-	cs.SetIndex(ix)
+	cs.SetIndex("default", ix)
 	f := setupOn(t, srv.Client(t), func(o *bot.Options) { o.Search = cs })
 	if r, err := f.phone.Event(f.ctx, "oDown", "subscribe", "", nil); err != nil || r.Status != 200 {
 		t.Fatalf("subscribe before the outage: %+v, %v", r, err)
@@ -95,7 +95,7 @@ func TestWebhookDuringClusterFailover(t *testing.T) {
 	cl := redistest.StartCluster(t, redistest.ClusterOptions{})
 	ix, seg := sampleIndex(t)
 	cs := bot.NewContentSearch(seg, nil, nil)
-	cs.SetIndex(ix)
+	cs.SetIndex("default", ix)
 	f := setupOn(t, cl.Client(t), func(o *bot.Options) { o.Search = cs })
 	var people []string
 	for i := range 12 {

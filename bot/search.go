@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -13,12 +14,17 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/search"
 )
 
-// ContentSearch answers free text with the chat search over published
-// items. Each query raises the subscriber's interest in the topics it
-// names, and its words go to the demand log — off the request path,
-// batched by Run, so a search costs no extra Redis round trip.
+// ContentSearch answers free text with the chat search over the published
+// items of the subscriber's own account: one index per account. Each
+// query raises the subscriber's interest in the topics it names, and its
+// words go to the demand log — off the request path, batched by Run, so a
+// search costs no extra Redis round trip.
+//
+// The indexes follow the library as it changes (Sync, called when any
+// replica announces a change): a search reads only memory.
 type ContentSearch struct {
-	index   atomic.Pointer[search.Index]
+	indexes atomic.Pointer[map[string]*search.Index] // by account; replaced, never changed
+	synced  sync.Map                                 // account → *accountSync
 	mu      sync.Mutex
 	seg     *search.Segmenter
 	demand  *demand.Log
@@ -68,15 +74,86 @@ func (s *ContentSearch) SetSegmenter(seg *search.Segmenter) {
 // straight to the items).
 func (s *ContentSearch) SetLinks(f LinkFunc) { s.links.Store(&f) }
 
-// Ready reports whether an index is loaded (searches answer nothing before).
-func (s *ContentSearch) Ready() bool { return s.index.Load() != nil }
+// Ready reports whether account's index is loaded (its searches answer
+// nothing before).
+func (s *ContentSearch) Ready(account string) bool { return s.Index(account) != nil }
 
-// SetIndex replaces the index (rebuilt when the library changes).
-func (s *ContentSearch) SetIndex(ix *search.Index) { s.index.Store(ix) }
+// Index returns account's index, or nil before one is loaded.
+func (s *ContentSearch) Index(account string) *search.Index {
+	if m := s.indexes.Load(); m != nil {
+		return (*m)[account]
+	}
+	return nil
+}
+
+// SetIndex replaces account's index.
+func (s *ContentSearch) SetIndex(account string, ix *search.Index) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := map[string]*search.Index{}
+	if m := s.indexes.Load(); m != nil {
+		for k, v := range *m {
+			next[k] = v
+		}
+	}
+	next[account] = ix
+	s.indexes.Store(&next)
+}
+
+// Library is the published library as the search reads it
+// (content.Store).
+type Library interface {
+	Published(ctx context.Context, account string, q content.Query) ([]content.Item, error)
+	LibraryVersion(ctx context.Context, account string) (int64, error)
+}
+
+// accountSync serialises the syncs of one account and remembers the
+// library version its index holds.
+type accountSync struct {
+	mu      sync.Mutex
+	version int64
+	loaded  bool
+}
+
+// Sync brings account's index up to the library at time at, when its
+// version moved since the last Sync (or always, with force: items whose
+// validity began or ended). Only new or edited items are segmented again
+// (search.Index.Update). topicWords are the taxonomy's, as for
+// search.NewIndex; seg must be set (SetSegmenter).
+func (s *ContentSearch) Sync(ctx context.Context, lib Library, account string, topicWords map[string][]string, at time.Time, force bool) error {
+	v, _ := s.synced.LoadOrStore(account, &accountSync{})
+	as := v.(*accountSync)
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	version, err := lib.LibraryVersion(ctx, account)
+	if err != nil {
+		return err
+	}
+	if as.loaded && version == as.version && !force {
+		return nil
+	}
+	items, err := lib.Published(ctx, account, content.Query{At: at})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	seg := s.seg
+	s.mu.Unlock()
+	if seg == nil {
+		return errors.New("chat search: no segmenter yet")
+	}
+	if old := s.Index(account); old != nil {
+		s.SetIndex(account, old.Update(items))
+	} else {
+		s.SetIndex(account, search.NewIndex(seg, items, topicWords))
+	}
+	as.version, as.loaded = version, true
+	return nil
+}
 
 // Search implements Searcher.
 func (s *ContentSearch) Search(ctx context.Context, req *Request) (Reply, error) {
-	ix := s.index.Load()
+	ix := s.Index(req.Msg.Account)
 	if ix == nil {
 		return Reply{}, nil
 	}

@@ -53,7 +53,7 @@ func TestChatSearch(t *testing.T) {
 	var cs *bot.ContentSearch
 	f := setup(t, func(o *bot.Options) {
 		cs = bot.NewContentSearch(seg, nil, nil)
-		cs.SetIndex(ix)
+		cs.SetIndex("default", ix)
 		o.Search = cs
 	})
 	f.event(t, "oS1", "subscribe", "", nil)
@@ -84,7 +84,7 @@ func TestChatSearchLinksAreTracked(t *testing.T) {
 	ix, seg := sampleIndex(t)
 	f := setup(t, func(o *bot.Options) {
 		cs := bot.NewContentSearch(seg, nil, nil)
-		cs.SetIndex(ix)
+		cs.SetIndex("default", ix)
 		cs.SetLinks(func(account string, it *content.Item, id profile.ID) string {
 			return fmt.Sprintf("https://kb.example.org/r/%s|%s|%d", account, it.ID, id.Uint64())
 		})
@@ -113,7 +113,7 @@ func TestVoiceSearchCountsInDemand(t *testing.T) {
 	log := demand.New(redistest.Start(t), time.UTC)
 	f := setup(t, func(o *bot.Options) {
 		cs = bot.NewContentSearch(seg, log, nil)
-		cs.SetIndex(ix)
+		cs.SetIndex("default", ix)
 		o.Search = cs
 	})
 	ctx, cancel := context.WithCancel(f.ctx)

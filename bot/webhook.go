@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/silenceper/wechat/v2/officialaccount"
@@ -25,7 +26,7 @@ import (
 
 // Account is one Official Account the webhook serves.
 type Account struct {
-	ID             string // "default" is served at /wechat, others at /wechat/{id}
+	ID             string // the first account given to NewWebhook is served at /wechat, all at /wechat/{id}
 	AppID          string
 	AppSecret      string
 	Token          string
@@ -88,7 +89,9 @@ type WebhookOptions struct {
 type Webhook struct {
 	store    *profile.Store
 	handler  Handler
+	mu       sync.RWMutex // guards accounts and first (AddAccount)
 	accounts map[string]*hookAccount
+	first    string // the account served at /wechat
 	opts     WebhookOptions
 	logger   *slog.Logger
 }
@@ -129,42 +132,61 @@ func NewWebhook(store *profile.Store, h Handler, accounts []Account, opts Webhoo
 	w := &Webhook{store: store, handler: h, accounts: map[string]*hookAccount{}, opts: opts,
 		logger: opts.Logger.With("component", "webhook")}
 	for _, a := range accounts {
-		if !profile.ValidAccount(a.ID) {
-			return nil, errors.New("webhook: invalid account id " + strconv.Quote(a.ID))
+		if err := w.AddAccount(a); err != nil {
+			return nil, err
 		}
-		if a.Token == "" {
-			return nil, errors.New("webhook: account " + a.ID + " has no token")
-		}
-		switch a.EncodingMode {
-		case "":
-			a.EncodingMode = ModePlain
-			if a.EncodingAESKey != "" {
-				a.EncodingMode = ModeCompat
-			}
-		case ModePlain, ModeCompat, ModeSafe:
-		default:
-			return nil, errors.New("webhook: account " + a.ID + ": encoding mode must be plain, compat or safe")
-		}
-		if a.EncodingMode != ModePlain && a.EncodingAESKey == "" {
-			return nil, errors.New("webhook: account " + a.ID + ": encoding mode " + a.EncodingMode + " needs an EncodingAESKey")
-		}
-		oa := officialaccount.NewOfficialAccount(&oaconfig.Config{
-			AppID: a.AppID, AppSecret: a.AppSecret, Token: a.Token, EncodingAESKey: a.EncodingAESKey,
-			Cache: noCache{}, // the server side never fetches tokens
-		})
-		w.accounts[a.ID] = &hookAccount{Account: a, oa: oa}
 	}
 	return w, nil
 }
 
-// ServeHTTP serves /wechat (the default account) and /wechat/{account}.
+// AddAccount serves one more account, from now on (an account added while
+// running: the others' traffic goes on).
+func (w *Webhook) AddAccount(a Account) error {
+	if !profile.ValidAccount(a.ID) {
+		return errors.New("webhook: invalid account id " + strconv.Quote(a.ID))
+	}
+	if a.Token == "" {
+		return errors.New("webhook: account " + a.ID + " has no token")
+	}
+	switch a.EncodingMode {
+	case "":
+		a.EncodingMode = ModePlain
+		if a.EncodingAESKey != "" {
+			a.EncodingMode = ModeCompat
+		}
+	case ModePlain, ModeCompat, ModeSafe:
+	default:
+		return errors.New("webhook: account " + a.ID + ": encoding mode must be plain, compat or safe")
+	}
+	if a.EncodingMode != ModePlain && a.EncodingAESKey == "" {
+		return errors.New("webhook: account " + a.ID + ": encoding mode " + a.EncodingMode + " needs an EncodingAESKey")
+	}
+	oa := officialaccount.NewOfficialAccount(&oaconfig.Config{
+		AppID: a.AppID, AppSecret: a.AppSecret, Token: a.Token, EncodingAESKey: a.EncodingAESKey,
+		Cache: noCache{}, // the server side never fetches tokens
+	})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, dup := w.accounts[a.ID]; dup {
+		return errors.New("webhook: account " + a.ID + " is served already")
+	}
+	w.accounts[a.ID] = &hookAccount{Account: a, oa: oa}
+	if w.first == "" {
+		w.first = a.ID
+	}
+	return nil
+}
+
+// ServeHTTP serves /wechat (the first account) and /wechat/{account}.
 func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := w.opts.Now()
 	id := r.PathValue("account")
+	w.mu.RLock()
 	if id == "" {
-		id = "default"
+		id = w.first
 	}
 	acct, ok := w.accounts[id]
+	w.mu.RUnlock()
 	if !ok {
 		http.NotFound(rw, r)
 		return

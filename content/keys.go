@@ -23,6 +23,10 @@ import (
 //	kb:{<acct>:content}:pub:until           ZSET of published item ids by valid_until (unix s; +inf: none)
 //	kb:{<acct>:content}:retired             ZSET of retired item ids by time retired (unix s)
 //	kb:{<acct>:content}:code                hash upper-case code → competition or event id
+//	kb:{<acct>:content}:pub:version         counter moved by every change to the published library
+//
+// Besides keys, one Pub/Sub channel: libraryChannel carries the id of an
+// account whose published library changed, to every replica.
 
 // everyone is the index member name for an empty audience list: group,
 // town and topic ids are lower-case words and never "*".
@@ -48,6 +52,10 @@ func (k keys) pubTopic(t string) string { return k.tag + ":pub:tp:" + t }
 func (k keys) pubUntil() string         { return k.tag + ":pub:until" }
 func (k keys) retired() string          { return k.tag + ":retired" }
 func (k keys) codes() string            { return k.tag + ":code" }
+func (k keys) pubVersion() string       { return k.tag + ":pub:version" }
+
+// libraryChannel is the Pub/Sub channel of library changes (WatchLibrary).
+const libraryChannel = "kb:content:library"
 
 // pubKeys lists the published-index sets an audience belongs to.
 func (k keys) pubKeys(a Audience) []string {

@@ -104,6 +104,7 @@ func (s *Store) saveItem(ctx context.Context, account, id string, in Item, by st
 	k := keysFor(account)
 	var out Item
 	var outcome Outcome
+	var announce bool
 	err := s.txn(ctx, func(tx *redis.Tx) error {
 		id := id
 		if id == "" && in.ExternalID != "" {
@@ -188,11 +189,14 @@ func (s *Store) saveItem(ctx context.Context, account, id string, in Item, by st
 			}
 			return applyItem(ctx, p, k, head, &next, hist)
 		})
-		out = next
+		out, announce = next, err == nil && publishedChange(head, &next)
 		return err
 	}, k.ext(kindItem))
 	if err != nil {
 		return Item{}, "", fmt.Errorf("save item %s: %w", firstNonEmpty(id, in.ExternalID, in.Title), err)
+	}
+	if announce {
+		s.announce(ctx, account)
 	}
 	return out, outcome, nil
 }
@@ -214,6 +218,9 @@ func applyItem(ctx context.Context, p redis.Pipeliner, k keys, old, nu *Item, hi
 			p.SRem(ctx, key, nu.ID)
 		}
 		p.ZRem(ctx, k.pubUntil(), nu.ID)
+	}
+	if publishedChange(old, nu) {
+		p.Incr(ctx, k.pubVersion())
 	}
 	if nu.Status == StatusPublished {
 		for _, key := range k.pubKeys(nu.Audience) {
@@ -238,6 +245,59 @@ func applyItem(ctx context.Context, p redis.Pipeliner, k keys, old, nu *Item, hi
 	return nil
 }
 
+// publishedChange reports whether moving an item from old (nil: new) to
+// nu changes the published library: what chat search finds.
+func publishedChange(old, nu *Item) bool {
+	return (old != nil && old.Status == StatusPublished) || nu.Status == StatusPublished
+}
+
+// announce tells every replica that account's published library changed
+// (WatchLibrary). A lost message is caught by LibraryVersion.
+func (s *Store) announce(ctx context.Context, account string) {
+	s.rdb.Publish(context.WithoutCancel(ctx), libraryChannel, account)
+}
+
+// LibraryVersion returns the version of account's published library: it
+// moves with every publish, retire and edit of a published item, so a
+// replica that missed an announcement sees its index is stale.
+func (s *Store) LibraryVersion(ctx context.Context, account string) (int64, error) {
+	v, err := s.rdb.Get(ctx, keysFor(account).pubVersion()).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("library version %s: %w", account, err)
+	}
+	return v, nil
+}
+
+// WatchLibrary calls changed with the account of every published-library
+// change announced by any replica, until ctx ends; ready, when not nil,
+// is called once it listens. Announcements made while it was not
+// listening are lost: compare LibraryVersion now and then.
+func (s *Store) WatchLibrary(ctx context.Context, ready func(), changed func(account string)) error {
+	sub := s.rdb.Subscribe(ctx, libraryChannel)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		return fmt.Errorf("watch library: %w", err)
+	}
+	if ready != nil {
+		ready()
+	}
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m, ok := <-ch:
+			if !ok {
+				return errors.New("watch library: subscription closed")
+			}
+			changed(m.Payload)
+		}
+	}
+}
+
 // sameContent reports whether b says what a says, ignoring what the store
 // sets (ids, versions, status, times, authors) and time zones.
 func sameContent(a, b *Item) bool {
@@ -257,6 +317,7 @@ func sameContent(a, b *Item) bool {
 func (s *Store) Transition(ctx context.Context, account, id string, a Action, by, reason string) (Item, error) {
 	k := keysFor(account)
 	var out Item
+	var announce bool
 	err := s.txn(ctx, func(tx *redis.Tx) error {
 		head, err := getJSON[Item](ctx, tx, k.record(kindItem, id))
 		if err != nil {
@@ -275,11 +336,14 @@ func (s *Store) Transition(ctx context.Context, account, id string, a Action, by
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			return applyItem(ctx, p, k, head, &nu, []Transition{t})
 		})
-		out = nu
+		out, announce = nu, err == nil && publishedChange(head, &nu)
 		return err
 	}, k.record(kindItem, id))
 	if err != nil {
 		return Item{}, fmt.Errorf("%s item %s: %w", a, id, err)
+	}
+	if announce {
+		s.announce(ctx, account)
 	}
 	return out, nil
 }

@@ -48,10 +48,52 @@ func ValidRole(r Role) bool {
 }
 
 // Principal is the authenticated caller of a request.
+//
+// A user either has one Role in every account (a deployment-wide user:
+// Accounts is empty) or a role in each of the accounts it belongs to
+// (Accounts; Role is then empty) and none in the others. A deployment-wide
+// admin (DeploymentAdmin) manages users and accounts.
 type Principal struct {
 	UserID string
 	Name   string
 	Role   Role
+	// Accounts maps the id of each WeChat account the user belongs to to
+	// its role there; empty for a deployment-wide user.
+	Accounts map[string]Role `json:"Accounts,omitempty"`
+}
+
+// RoleIn returns p's role in account, and false when p has none there.
+func (p Principal) RoleIn(account string) (Role, bool) {
+	if len(p.Accounts) == 0 {
+		return p.Role, ValidRole(p.Role)
+	}
+	r, ok := p.Accounts[account]
+	return r, ok && ValidRole(r)
+}
+
+// DeploymentAdmin reports whether p is an admin of the whole deployment
+// (every account, users and accounts), not of some accounts only.
+func (p Principal) DeploymentAdmin() bool { return len(p.Accounts) == 0 && p.Role == RoleAdmin }
+
+// Valid reports whether p has a role anywhere.
+func (p Principal) Valid() bool {
+	if len(p.Accounts) == 0 {
+		return ValidRole(p.Role)
+	}
+	for _, r := range p.Accounts {
+		if !ValidRole(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// In returns p as it acts in account: with its role there (empty when it
+// has none). Handlers receive the principal this way.
+func (p Principal) In(account string) Principal {
+	r, _ := p.RoleIn(account)
+	p.Role = r
+	return p
 }
 
 // Authenticator resolves a bearer token to a principal. It returns
@@ -87,9 +129,12 @@ func BootstrapAdmin(token string, next Authenticator) Authenticator {
 var (
 	ErrUnauthorized = errors.New("missing or invalid token")
 	ErrForbidden    = errors.New("your role may not do this")
-	ErrNotFound     = errors.New("not found")
-	ErrConflict     = errors.New("conflict")
-	ErrUnavailable  = errors.New("temporarily unavailable")
+	// ErrNotMember is a caller with no role in the account a request
+	// addresses (403).
+	ErrNotMember   = fmt.Errorf("%w: you have no role in this account", ErrForbidden)
+	ErrNotFound    = errors.New("not found")
+	ErrConflict    = errors.New("conflict")
+	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
 // InvalidError is a bad request, with per-field messages where known.
@@ -173,9 +218,12 @@ type Server struct {
 	// address (ThrottleTokens).
 	throttle *Throttle
 	clientIP func(*http.Request) string
-	// accounts, when set, are the accounts served (SetAccounts).
-	accounts map[string]bool
-	mux      *http.ServeMux
+	// accounts, when set, are the accounts served (SetAccounts);
+	// defaultAccount is the first of them, addressed when a request names
+	// none.
+	accounts       map[string]bool
+	defaultAccount string
+	mux            *http.ServeMux
 	// routes is every pattern registered, in order, for Routes.
 	mu     sync.Mutex
 	routes []Route
@@ -186,6 +234,9 @@ type Route struct {
 	Pattern string // "METHOD /path", as given to Handle
 	// Roles may call it besides admins (empty: admins only).
 	Roles []Role
+	// Deployment routes (users, accounts, the audit log) address no
+	// account: only a deployment-wide admin may call them.
+	Deployment bool
 }
 
 // Routes returns every route registered so far, in registration order.
@@ -195,7 +246,7 @@ func (s *Server) Routes() []Route {
 	defer s.mu.Unlock()
 	out := make([]Route, len(s.routes))
 	for i, r := range s.routes {
-		out[i] = Route{Pattern: r.Pattern, Roles: slices.Clone(r.Roles)}
+		out[i] = Route{Pattern: r.Pattern, Roles: slices.Clone(r.Roles), Deployment: r.Deployment}
 	}
 	return out
 }
@@ -204,14 +255,56 @@ func (s *Server) Routes() []Route {
 // recording it like Handle. The handler authenticates and checks roles
 // itself, with s.authenticate and allowed.
 func (s *Server) handleRaw(pattern string, h http.HandlerFunc, roles ...Role) {
-	s.record(pattern, roles)
+	s.record(pattern, roles, false)
 	s.mux.HandleFunc(pattern, h)
 }
 
-func (s *Server) record(pattern string, roles []Role) {
+func (s *Server) record(pattern string, roles []Role, deployment bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.routes = append(s.routes, Route{Pattern: pattern, Roles: slices.Clone(roles)})
+	s.routes = append(s.routes, Route{Pattern: pattern, Roles: slices.Clone(roles), Deployment: deployment})
+}
+
+// scope is what a route addresses, and so who may call it.
+type scope int
+
+const (
+	scopeAccount    scope = iota // one account (?account=): a role there
+	scopeDeployment              // the whole deployment: a deployment-wide admin
+	scopeCaller                  // the caller's own view: anyone authenticated
+)
+
+// authorize authenticates r and checks the caller may call a route for
+// roles in the account r addresses (or, for a deployment route, is a
+// deployment-wide admin). It returns the request carrying its account
+// and the caller as it acts there.
+func (s *Server) authorize(r *http.Request, roles []Role, sc scope) (*http.Request, Principal, error) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		return r, p, err
+	}
+	if sc == scopeCaller {
+		return r, p, nil
+	}
+	if sc == scopeDeployment {
+		if !p.DeploymentAdmin() {
+			return r, p, fmt.Errorf("%w: only an admin of the whole deployment may do this", ErrForbidden)
+		}
+		return r, p, nil
+	}
+	r, err = s.resolveAccount(r)
+	if err != nil {
+		return r, p, err
+	}
+	account := Account(r)
+	role, ok := p.RoleIn(account)
+	if !ok {
+		return r, p, ErrNotMember
+	}
+	if !allowed(role, roles) {
+		return r, p.In(account), ErrForbidden
+	}
+	return r, p.In(account), nil
 }
 
 // AuditEntry is one state-changing admin request, as the audit log keeps it.
@@ -254,26 +347,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Handle registers h for pattern (e.g. "GET /api/v1/subscribers/{openid}"),
 // allowed for the given roles (admin is always allowed).
 func (s *Server) Handle(pattern string, h HandlerFunc, roles ...Role) {
-	s.handle(pattern, h, true, roles)
+	s.handle(pattern, h, true, scopeAccount, roles)
+}
+
+// HandleDeployment registers h for a route of the whole deployment
+// (users, accounts, the audit log): only a deployment-wide admin may call
+// it, and it addresses no account.
+func (s *Server) HandleDeployment(pattern string, h HandlerFunc) {
+	s.handle(pattern, h, true, scopeDeployment, nil)
+}
+
+// HandleCaller registers h for a route that addresses no account and
+// answers what the caller may see (its own accounts): anyone
+// authenticated may call it.
+func (s *Server) HandleCaller(pattern string, h HandlerFunc) {
+	s.handle(pattern, h, true, scopeCaller, Roles())
 }
 
 // HandleQuery is Handle for a POST that changes nothing (it takes its
 // question as a body, like a segment preview): it is not audited, so that
 // a live count as an organizer types does not flood the audit log.
 func (s *Server) HandleQuery(pattern string, h HandlerFunc, roles ...Role) {
-	s.handle(pattern, h, false, roles)
+	s.handle(pattern, h, false, scopeAccount, roles)
 }
 
-func (s *Server) handle(pattern string, h HandlerFunc, audited bool, roles []Role) {
-	s.record(pattern, roles)
+func (s *Server) handle(pattern string, h HandlerFunc, audited bool, sc scope, roles []Role) {
+	s.record(pattern, roles, sc == scopeDeployment)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
-		if err == nil && !allowed(p.Role, roles) {
-			err = ErrForbidden
-		}
-		if err == nil {
-			err = s.checkAccount(r)
-		}
+		r, p, err := s.authorize(r, roles, sc)
 		var body any
 		hw := &writeTracker{ResponseWriter: w}
 		if err == nil {
@@ -348,7 +449,7 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 }
 
 func (s *Server) authenticate(r *http.Request) (Principal, error) {
-	if p, ok := r.Context().Value(principalKey{}).(Principal); ok && ValidRole(p.Role) {
+	if p, ok := r.Context().Value(principalKey{}).(Principal); ok && p.Valid() {
 		return p, nil
 	}
 	h := r.Header.Get("Authorization")
@@ -374,30 +475,82 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	return p, err
 }
 
-// SetAccounts names the accounts the API serves: a request whose
-// account parameter names another is a 404, before any handler builds a
-// Redis key from it. Without it only the shape is checked.
+// SetAccounts names the accounts the API serves, the default (addressed
+// when a request names none) first: a request whose account parameter
+// names another is a 404, before any handler builds a Redis key from it.
 func (s *Server) SetAccounts(ids []string) {
-	s.accounts = map[string]bool{}
+	accounts := map[string]bool{}
 	for _, id := range ids {
-		s.accounts[id] = true
+		accounts[id] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accounts = accounts
+	if len(ids) > 0 {
+		s.defaultAccount = ids[0]
 	}
 }
 
-// checkAccount refuses an account parameter that is malformed (400) or
-// not served (404).
-func (s *Server) checkAccount(r *http.Request) error {
-	if !r.URL.Query().Has("account") {
-		return nil
+// Serves reports whether the API serves account id.
+func (s *Server) Serves(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accounts[id]
+}
+
+// Accounts lists the accounts served, the default first.
+func (s *Server) Accounts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.accounts))
+	for id := range s.accounts {
+		if id != s.defaultAccount {
+			out = append(out, id)
+		}
 	}
-	a := Account(r)
-	if !profile.ValidAccount(a) {
-		return Invalid(map[string]string{"account": "1-32 of a-z, 0-9, _ and -"}, "invalid account")
+	slices.Sort(out)
+	if s.defaultAccount != "" {
+		out = append([]string{s.defaultAccount}, out...)
 	}
-	if s.accounts != nil && !s.accounts[a] {
-		return fmt.Errorf("account %s: %w", a, ErrNotFound)
+	return out
+}
+
+// AddAccount serves one more account (an account added at run time).
+func (s *Server) AddAccount(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.accounts == nil {
+		s.accounts = map[string]bool{}
 	}
-	return nil
+	s.accounts[id] = true
+	if s.defaultAccount == "" {
+		s.defaultAccount = id
+	}
+}
+
+// accountKey is the context key of the account a request addresses.
+type accountKey struct{}
+
+// resolveAccount refuses an account parameter that is malformed (400) or
+// not served (404), and returns the request carrying the account it
+// addresses (the default one when it names none), for Account.
+func (s *Server) resolveAccount(r *http.Request) (*http.Request, error) {
+	a := r.URL.Query().Get("account")
+	s.mu.Lock()
+	known, def := s.accounts[a], s.defaultAccount
+	s.mu.Unlock()
+	switch {
+	case a == "":
+		if def == "" {
+			return r, fmt.Errorf("no WeChat account is configured: %w", ErrNotFound)
+		}
+		a = def
+	case !profile.ValidAccount(a):
+		return r, Invalid(map[string]string{"account": "1-32 of a-z, 0-9, _ and -"}, "invalid account")
+	case !known:
+		return r, fmt.Errorf("account %s: %w", a, ErrNotFound)
+	}
+	return r.WithContext(context.WithValue(r.Context(), accountKey{}, a)), nil
 }
 
 // ThrottleTokens makes wrong bearer tokens from one client address (as
@@ -473,13 +626,13 @@ func DecodeJSON(r *http.Request, v any) error {
 	return nil
 }
 
-// Account returns the account a request addresses: the `account` query
-// parameter, or "default".
+// Account returns the account a request addresses, as the Server
+// resolved it (the `account` query parameter, or the default account).
 func Account(r *http.Request) string {
-	if a := r.URL.Query().Get("account"); a != "" {
+	if a, ok := r.Context().Value(accountKey{}).(string); ok {
 		return a
 	}
-	return "default"
+	return r.URL.Query().Get("account")
 }
 
 func (s *Server) clock() time.Time {

@@ -12,6 +12,7 @@ import (
 // one, or with an invalid role, needs a token as before.
 func TestWithPrincipal(t *testing.T) {
 	s := NewServer(nil, nil)
+	s.SetAccounts([]string{"default"})
 	s.Handle("POST /api/v1/thing", func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) {
 		return map[string]string{"by": p.UserID}, nil
 	}, RoleEditor)
@@ -43,6 +44,7 @@ func (a *auditRecorder) Audit(_ context.Context, e AuditEntry) { a.paths = appen
 // segment preview) is not.
 func TestAuditChangesNotQueries(t *testing.T) {
 	s := NewServer(nil, nil)
+	s.SetAccounts([]string{"default"})
 	rec := &auditRecorder{}
 	s.SetAuditor(rec)
 	ok := func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) {

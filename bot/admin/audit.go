@@ -93,7 +93,7 @@ const (
 // the server's auditor.
 func RegisterAudit(s *Server, a *AuditLog) {
 	s.SetAuditor(a)
-	s.Handle("GET /api/v1/audit", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+	s.HandleDeployment("GET /api/v1/audit", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
 		limit, err := intParam(r, "limit", defaultAuditLimit, 1, maxAuditLimit)
 		if err != nil {
 			return nil, err

@@ -28,6 +28,7 @@ func TestDemandAPI(t *testing.T) {
 	log.Record(ctx, "default", []string{"荔枝"}, "farmer", "zhengguo", now.AddDate(0, 0, -3))
 	log.Record(ctx, "default", []string{"台风"}, "resident", "xintang", now.AddDate(0, 0, -20))
 	srv := NewServer(roleAuth(), nil)
+	srv.SetAccounts([]string{"default"})
 	RegisterDemand(srv, DemandDeps{Log: log, Tax: tax, Now: func() time.Time { return now }})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)

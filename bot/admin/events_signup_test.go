@@ -56,6 +56,7 @@ func TestEventSignupRoutes(t *testing.T) {
 	}
 	qr := &fakeQR{}
 	s := admin.NewServer(admin.BootstrapAdmin(bootToken, nil), nil)
+	s.SetAccounts([]string{"default"})
 	admin.RegisterContent(s, admin.ContentDeps{Store: events, Vocab: taxVocab{tax}})
 	admin.RegisterSignups(s, admin.SignupDeps{Signups: svc, Events: events,
 		WeChat: func(string) (admin.QRCreator, error) { return qr, nil }})

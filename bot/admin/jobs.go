@@ -40,11 +40,15 @@ type programmeRequest struct {
 // run now, pause and resume; recurring programmes; and tag sync.
 func RegisterJobs(s *Server, d JobDeps) {
 	s.Handle("GET /api/v1/jobs", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
-		return d.Scheduler.Statuses(r.Context())
+		return d.Scheduler.StatusesOf(r.Context(), Account(r))
 	}, Roles()...)
 
 	s.Handle("POST /api/v1/jobs/{name}/run", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
-		tick, err := d.Scheduler.RunNow(r.Context(), r.PathValue("name"))
+		name, err := d.Scheduler.Lookup(r.Context(), Account(r), r.PathValue("name"))
+		if err != nil {
+			return nil, jobError(err)
+		}
+		tick, err := d.Scheduler.RunNow(r.Context(), name)
 		if err != nil {
 			return nil, jobError(err)
 		}
@@ -53,7 +57,10 @@ func RegisterJobs(s *Server, d JobDeps) {
 
 	for verb, fn := range map[string]func(context.Context, string) error{"pause": d.Scheduler.Pause, "resume": d.Scheduler.Resume} {
 		s.Handle("POST /api/v1/jobs/{name}/"+verb, func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
-			name := r.PathValue("name")
+			name, err := d.Scheduler.Lookup(r.Context(), Account(r), r.PathValue("name"))
+			if err != nil {
+				return nil, jobError(err)
+			}
 			if err := fn(r.Context(), name); err != nil {
 				return nil, jobError(err)
 			}

@@ -26,12 +26,16 @@ func TestJobsAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	progs := jobs.NewProgrammes(rdb, nil, loc)
-	sched, err := jobs.New(rdb, []jobs.Job{{Name: "daily-tip", Spec: "0 8 * * *",
-		Run: func(context.Context, jobs.Tick) error { return nil }}}, jobs.Options{Loc: loc, Now: now, Programmes: progs})
+	noop := func(context.Context, jobs.Tick) error { return nil }
+	sched, err := jobs.New(rdb, []jobs.Job{
+		{Name: jobs.AccountJob("daily-tip", "default"), Account: "default", Spec: "0 8 * * *", Run: noop},
+		{Name: jobs.AccountJob("daily-tip", "agri"), Account: "agri", Spec: "0 9 * * *", Run: noop},
+	}, jobs.Options{Loc: loc, Now: now, Programmes: progs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := NewServer(roleAuth(), nil)
+	srv.SetAccounts([]string{"default", "agri"})
 	RegisterJobs(srv, JobDeps{Scheduler: sched, Programmes: progs, Now: now,
 		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, tax); return err }})
 	ts := httptest.NewServer(srv)
@@ -60,7 +64,7 @@ func TestJobsAPI(t *testing.T) {
 
 	var list []map[string]any
 	do("viewer", "GET", "/api/v1/jobs", "", 200, &list)
-	if len(list) != 1 || list[0]["name"] != "daily-tip" || list[0]["spec"] != "0 8 * * *" ||
+	if len(list) != 1 || list[0]["name"] != "daily-tip:default" || list[0]["account"] != "default" || list[0]["spec"] != "0 8 * * *" ||
 		list[0]["next_run"] != "2027-05-10T08:00:00+08:00" || list[0]["last_run"] != nil ||
 		list[0]["last_outcome"] != "" || list[0]["paused"] != false {
 		t.Errorf("GET /api/v1/jobs = %v", list)
@@ -71,6 +75,17 @@ func TestJobsAPI(t *testing.T) {
 		t.Errorf("run = %v", run)
 	}
 	do("viewer", "POST", "/api/v1/jobs/daily-tip/run", "", 403, nil)
+	// Each account lists and runs its own jobs only.
+	do("viewer", "GET", "/api/v1/jobs?account=agri", "", 200, &list)
+	if len(list) != 1 || list[0]["name"] != "daily-tip:agri" || list[0]["spec"] != "0 9 * * *" {
+		t.Errorf("GET /api/v1/jobs?account=agri = %v", list)
+	}
+	do("organizer", "POST", "/api/v1/jobs/daily-tip:agri/pause", "", 404, nil)
+	do("organizer", "POST", "/api/v1/jobs/daily-tip:agri/pause?account=agri", "", 200, nil)
+	do("viewer", "GET", "/api/v1/jobs", "", 200, &list)
+	if len(list) != 1 || list[0]["paused"] != false {
+		t.Errorf("pausing agri's daily tip paused the default account's: %v", list)
+	}
 	do("organizer", "POST", "/api/v1/jobs/nope/run", "", 404, nil)
 	var st map[string]any
 	do("organizer", "POST", "/api/v1/jobs/daily-tip/pause", "", 200, &st)

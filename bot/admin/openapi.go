@@ -52,7 +52,9 @@ type routeDoc struct {
 	Roles []Role
 	// Public routes need no token.
 	Public bool
-	// Global routes do not address a WeChat account: no ?account=.
+	// Global routes do not address a WeChat account: no ?account=. Those
+	// with Roles nil are for deployment-wide admins only (HandleDeployment);
+	// those with Roles answer the caller's own view (HandleCaller).
 	Global bool
 	Query  []queryParam
 	// Body is a value of the type the handler decodes (nil: no body).
@@ -114,10 +116,20 @@ type (
 var apiDocs = map[string]routeDoc{
 	"GET " + OpenAPIPath: {Summary: "This OpenAPI document", Public: true, Global: true, Out: map[string]any{}},
 
+	// accounts.go
+	"GET /api/v1/accounts": {Summary: "The WeChat accounts the caller belongs to, with its role in each (a deployment-wide user: all)",
+		Roles: everyone, Global: true, Out: struct {
+			Accounts []AccountInfo `json:"accounts"`
+		}{}},
+	"POST /api/v1/accounts": {Summary: "Add a WeChat account; every replica serves it from then on, without a restart",
+		Description: "Deployment-wide admins only. id: 1-32 of a-z, 0-9, _ and -; app_id, token and aes_key must differ from every other account's.",
+		Global:      true, Body: AccountInput{}, Status: http.StatusCreated, Out: AccountInfo{}, Errors: []int{409}},
+
 	// users.go, audit.go
 	"POST /api/v1/users": {Summary: "Create a user; the answer shows its bearer token this once",
-		Description: "Names are unique, compared trimmed and ignoring case: a taken name answers 409.",
-		Global:      true, Body: userRequest{}, Status: http.StatusCreated, Out: NewUser{}, Errors: []int{409}},
+		Description: "Names are unique, compared trimmed and ignoring case: a taken name answers 409. " +
+			"role makes a deployment-wide user (that role in every account); accounts {\"<id>\": \"<role>\"} a user of those accounts only. Deployment-wide admins only.",
+		Global: true, Body: userRequest{}, Status: http.StatusCreated, Out: NewUser{}, Errors: []int{409}},
 	"GET /api/v1/users": {Summary: "List users, oldest first (never with tokens)", Global: true,
 		Out: struct {
 			Users []User `json:"users"`
@@ -298,16 +310,16 @@ var apiDocs = map[string]routeDoc{
 		Body: bookingRequest{}, Status: http.StatusCreated, Out: calendar.Result{}, Errors: []int{409}},
 
 	// jobs.go
-	"GET /api/v1/jobs": {Summary: "The scheduled jobs and their last runs", Roles: everyone, Global: true, Out: []jobs.Status{}},
-	"POST /api/v1/jobs/{name}/run": {Summary: "Run a job now", Roles: organizers, Global: true,
+	"GET /api/v1/jobs": {Summary: "The account's scheduled jobs (its programmes included) and their last runs", Roles: everyone, Out: []jobs.Status{}},
+	"POST /api/v1/jobs/{name}/run": {Summary: "Run a job now", Roles: organizers,
 		Out: struct {
 			Name   string    `json:"name"`
 			Tick   string    `json:"tick"`
 			At     time.Time `json:"at"`
 			Status string    `json:"status"`
 		}{}, Errors: []int{404}},
-	"POST /api/v1/jobs/{name}/pause":  {Summary: "Pause a job", Roles: organizers, Global: true, Out: jobs.Status{}, Errors: []int{404}},
-	"POST /api/v1/jobs/{name}/resume": {Summary: "Resume a paused job", Roles: organizers, Global: true, Out: jobs.Status{}, Errors: []int{404}},
+	"POST /api/v1/jobs/{name}/pause":  {Summary: "Pause a job", Roles: organizers, Out: jobs.Status{}, Errors: []int{404}},
+	"POST /api/v1/jobs/{name}/resume": {Summary: "Resume a paused job", Roles: organizers, Out: jobs.Status{}, Errors: []int{404}},
 	"POST /api/v1/programmes": {Summary: "Save a recurring programme (a campaign on a cron schedule)", Roles: organizers,
 		Body: programmeRequest{}, Status: http.StatusCreated, Out: jobs.Programme{}, Errors: []int{409}},
 	"GET /api/v1/programmes":           {Summary: "List recurring programmes", Roles: everyone, Out: []jobs.Programme{}},
@@ -344,7 +356,7 @@ func BuildOpenAPI() (*openapi3.T, error) {
 		Info: &openapi3.Info{Title: "kepubot admin API", Version: "1",
 			Description: "The admin API of kepubot. Every operation but this document's needs a bearer token; " +
 				"x-roles lists the roles allowed (admins may do everything). Operations on one WeChat account " +
-				"take ?account= (default \"default\"). Errors answer {error, fields, position}."},
+				"take ?account= (default: the deployment's first account); a user of some accounts only gets 403 on the others. Errors answer {error, fields, position}."},
 		Paths: openapi3.NewPaths(),
 		Components: &openapi3.Components{
 			Schemas:   openapi3.Schemas{},
@@ -404,13 +416,18 @@ func BuildOpenAPI() (*openapi3.T, error) {
 		} else {
 			op.Extensions = map[string]any{"x-roles": roles}
 			op.Description = strings.TrimSpace(op.Description + "\n\nRoles: " + joinRoles(roles) + ".")
+			if d.Global && d.Roles == nil {
+				// Users, accounts, the audit log: the whole deployment's.
+				op.Extensions["x-deployment"] = true
+				op.Description += " Deployment-wide admins only (not an admin of some accounts)."
+			}
 		}
 		for _, m := range pathParamRE.FindAllStringSubmatch(path, -1) {
 			op.AddParameter(openapi3.NewPathParameter(m[1]).WithSchema(openapi3.NewStringSchema()))
 		}
 		if !d.Global {
 			op.AddParameter(openapi3.NewQueryParameter("account").WithSchema(openapi3.NewStringSchema()).
-				WithDescription(`the WeChat account (default "default")`))
+				WithDescription(`the WeChat account (default: the deployment's first); 404 when not configured, 403 when the caller has no role in it`))
 		}
 		for _, q := range d.Query {
 			op.AddParameter(openapi3.NewQueryParameter(q.Name).WithDescription(q.Description).

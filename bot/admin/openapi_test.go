@@ -58,7 +58,12 @@ func newFullAPI(t *testing.T) *fullAPI {
 	}
 	users := admin.NewUsers(rdb)
 	s := admin.NewServer(admin.BootstrapAdmin(bootToken, users), nil)
+	s.SetAccounts([]string{"default"})
 	admin.RegisterUsers(s, users)
+	admin.RegisterAccounts(s, admin.AccountDeps{List: func(context.Context) ([]admin.AccountInfo, error) { return nil, nil },
+		Add: func(context.Context, admin.AccountInput) (admin.AccountInfo, error) {
+			return admin.AccountInfo{}, admin.ErrConflict
+		}})
 	admin.RegisterAudit(s, admin.NewAuditLog(rdb, nil))
 	admin.RegisterContent(s, admin.ContentDeps{Store: content.NewStore(rdb, nil), Vocab: taxVocab{tax}})
 	admin.RegisterSegments(s, admin.SegmentDeps{Profiles: profiles, Tax: tax, Segments: segment.NewStore(rdb, tax),
@@ -82,7 +87,7 @@ func newFullAPI(t *testing.T) *fullAPI {
 // registeredAreas are the Register functions newFullAPI calls; keep it in
 // step with the calls above (TestEveryAreaRegistered checks the package
 // has no other).
-var registeredAreas = []string{"RegisterUsers", "RegisterAudit", "RegisterContent", "RegisterSegments",
+var registeredAreas = []string{"RegisterUsers", "RegisterAccounts", "RegisterAudit", "RegisterContent", "RegisterSegments",
 	"RegisterSubscribers", "RegisterQRCodes", "RegisterQuiz", "RegisterSignups", "RegisterCampaigns",
 	"RegisterJobs", "RegisterDemand", "RegisterAlerts", "RegisterCalendar"}
 
@@ -158,11 +163,13 @@ func TestOpenAPI(t *testing.T) {
 	}
 
 	registered := map[string][]admin.Role{}
+	deployment := map[string]bool{}
 	for _, r := range api.s.Routes() {
 		if _, dup := registered[r.Pattern]; dup {
 			t.Errorf("route %q registered twice", r.Pattern)
 		}
 		registered[r.Pattern] = r.Roles
+		deployment[r.Pattern] = r.Deployment
 	}
 	documented := map[string]*openapi3.Operation{}
 	for path, item := range doc.Paths.Map() {
@@ -224,6 +231,9 @@ func TestOpenAPI(t *testing.T) {
 		slices.Sort(wantRoles)
 		if !slices.Equal(docRoles, wantRoles) {
 			t.Errorf("%s: x-roles %v, but Handle allows %v", p, docRoles, wantRoles)
+		}
+		if got := op.Extensions["x-deployment"] == true; got != deployment[p] {
+			t.Errorf("%s: x-deployment %v, but it is registered as a deployment route: %v", p, got, deployment[p])
 		}
 		if op.Responses.Value("401") == nil || op.Responses.Value("403") == nil {
 			t.Errorf("%s documents no 401 or 403", p)

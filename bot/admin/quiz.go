@@ -88,10 +88,7 @@ func RegisterQuiz(s *Server, d QuizDeps) {
 	// with the same authentication and roles.
 	exportRoles := []Role{RoleOrganizer, RoleViewer}
 	s.handleRaw("GET /api/v1/competitions/{id}/export.csv", func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
-		if err == nil && !allowed(p.Role, exportRoles) {
-			err = ErrForbidden
-		}
+		r, _, err := s.authorize(r, exportRoles, scopeAccount)
 		var buf bytes.Buffer
 		if err == nil {
 			err = d.export(&buf, r)

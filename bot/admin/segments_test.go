@@ -70,6 +70,7 @@ func setupSegments(t *testing.T) *segmentBundle {
 		t.Fatal(err)
 	}
 	s := NewServer(roleAuth(), nil)
+	s.SetAccounts([]string{"default"})
 	RegisterSegments(s, SegmentDeps{Profiles: ps, Tax: tax, Segments: segment.NewStore(rdb, tax),
 		Now: func() time.Time { return now }, Loc: loc})
 	srv := httptest.NewServer(s)

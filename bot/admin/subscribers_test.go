@@ -39,6 +39,7 @@ func TestDeleteSubscriberRunsErasers(t *testing.T) {
 	}
 	rec := &eraseRecorder{}
 	s := NewServer(roleAuth(), nil)
+	s.SetAccounts([]string{"default"})
 	RegisterSubscribers(s, ps, rec)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)

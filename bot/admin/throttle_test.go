@@ -60,6 +60,7 @@ func TestWrongBearerTokensThrottled(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.Start(t)
 	s := NewServer(BootstrapAdmin("0123456789abcdef-admin", nil), nil)
+	s.SetAccounts([]string{"default"})
 	s.ThrottleTokens(NewThrottle(rdb, nil), ClientIP(nil))
 	s.Handle("GET /api/v1/thing", func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) {
 		return map[string]string{"ok": "yes"}, nil

@@ -21,8 +21,9 @@ import (
 )
 
 // Redis keys of the admin API's own state, built here and in auditKey.
-// Users are global (not per WeChat account): one organizer may run
-// several accounts. All share the hash tag {admin}, so the scripts that
+// Users are the deployment's, not one account's: a user has one role in
+// every account or a role in each of some accounts (User.Accounts). All
+// share the hash tag {admin}, so the scripts that
 // touch several of them run on one Redis Cluster slot.
 //
 //	kb:{admin}:users:seq            user id counter
@@ -31,6 +32,7 @@ import (
 //	kb:{admin}:users:names:indexed  set once users made before the name index are in it
 //	kb:{admin}:tokens               hash hex SHA-256 of a token → JSON Principal
 //	kb:{admin}:audit                stream of audit entries, capped (audit.go)
+//	kb:{admin}:accounts[:version]   accounts added through the API (accounts.go)
 const (
 	usersSeqKey      = "kb:{admin}:users:seq"
 	usersKey         = "kb:{admin}:users"
@@ -45,11 +47,15 @@ const maxUserName = 64
 
 // User is an admin API user as listed (never with a token).
 type User struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Role      Role      `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
-	CreatedBy string    `json:"created_by"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Role is the role of a deployment-wide user in every account; empty
+	// for a user of some accounts only (Accounts).
+	Role Role `json:"role,omitempty"`
+	// Accounts maps each account the user belongs to to its role there.
+	Accounts  map[string]Role `json:"accounts,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	CreatedBy string          `json:"created_by"`
 }
 
 // NewUser is a user just created, with the bearer token shown this once.
@@ -87,16 +93,34 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Create adds a user with role, created by user by, and returns it with
-// its token. Bad input is an *InvalidError.
+// Create adds a deployment-wide user with role, created by user by, and
+// returns it with its token. Bad input is an *InvalidError.
 func (u *Users) Create(ctx context.Context, name string, role Role, by string) (NewUser, error) {
+	return u.CreateIn(ctx, name, role, nil, by)
+}
+
+// CreateIn adds a user created by user by: with accounts (account id →
+// role), a member of those accounts only, and role must be empty; without,
+// a deployment-wide user with role. The caller checks the accounts exist.
+// Bad input is an *InvalidError.
+func (u *Users) CreateIn(ctx context.Context, name string, role Role, accounts map[string]Role, by string) (NewUser, error) {
 	name = strings.TrimSpace(name)
 	fields := map[string]string{}
 	if name == "" || utf8.RuneCountInString(name) > maxUserName {
 		fields["name"] = fmt.Sprintf("required, at most %d characters", maxUserName)
 	}
-	if !ValidRole(role) {
-		fields["role"] = "one of admin, editor, reviewer, organizer, viewer"
+	const roles = "one of admin, editor, reviewer, organizer, viewer"
+	switch {
+	case len(accounts) > 0 && role != "":
+		fields["role"] = "give either role (every account) or accounts (a role in each), not both"
+	case len(accounts) > 0:
+		for id, r := range accounts {
+			if !ValidRole(r) {
+				fields["accounts"] = fmt.Sprintf("account %s: role must be %s", id, roles)
+			}
+		}
+	case !ValidRole(role):
+		fields["role"] = roles
 	}
 	if len(fields) > 0 {
 		return NewUser{}, Invalid(fields, "invalid user")
@@ -110,14 +134,15 @@ func (u *Users) Create(ctx context.Context, name string, role Role, by string) (
 		return NewUser{}, fmt.Errorf("create user: %w", err)
 	}
 	nu := NewUser{
-		User:  User{ID: "u_" + strconv.FormatInt(n, 10), Name: name, Role: role, CreatedAt: u.now().UTC(), CreatedBy: by},
+		User: User{ID: "u_" + strconv.FormatInt(n, 10), Name: name, Role: role, Accounts: accounts,
+			CreatedAt: u.now().UTC(), CreatedBy: by},
 		Token: hex.EncodeToString(raw),
 	}
 	user, err := json.Marshal(nu.User)
 	if err != nil {
 		return NewUser{}, fmt.Errorf("create user: %w", err)
 	}
-	principal, err := json.Marshal(Principal{UserID: nu.ID, Name: nu.Name, Role: nu.Role})
+	principal, err := json.Marshal(nu.Principal())
 	if err != nil {
 		return NewUser{}, fmt.Errorf("create user: %w", err)
 	}
@@ -232,6 +257,11 @@ func (u *Users) List(ctx context.Context) ([]User, error) {
 	return out, nil
 }
 
+// Principal is the caller u is when it authenticates.
+func (x User) Principal() Principal {
+	return Principal{UserID: x.ID, Name: x.Name, Role: x.Role, Accounts: x.Accounts}
+}
+
 // Authenticate implements Authenticator: one HGET of the token's hash.
 // Compose it with the bootstrap token: BootstrapAdmin(token, users).
 func (u *Users) Authenticate(ctx context.Context, token string) (Principal, error) {
@@ -251,24 +281,33 @@ func (u *Users) Authenticate(ctx context.Context, token string) (Principal, erro
 
 type userRequest struct {
 	Name string `json:"name"`
-	Role Role   `json:"role"`
+	// Role makes a deployment-wide user (a role in every account).
+	Role Role `json:"role,omitempty"`
+	// Accounts makes a user of these accounts only: account id → role.
+	Accounts map[string]Role `json:"accounts,omitempty"`
 }
 
-// RegisterUsers adds the user routes; only admins manage users.
+// RegisterUsers adds the user routes; only deployment-wide admins manage
+// users.
 func RegisterUsers(s *Server, u *Users) {
-	s.Handle("POST /api/v1/users", func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) {
+	s.HandleDeployment("POST /api/v1/users", func(w http.ResponseWriter, r *http.Request, p Principal) (any, error) {
 		var req userRequest
 		if err := DecodeJSON(r, &req); err != nil {
 			return nil, err
 		}
-		nu, err := u.Create(r.Context(), req.Name, req.Role, p.UserID)
+		for id := range req.Accounts {
+			if !s.Serves(id) {
+				return nil, Invalid(map[string]string{"accounts": "no account " + id}, "unknown account %q", id)
+			}
+		}
+		nu, err := u.CreateIn(r.Context(), req.Name, req.Role, req.Accounts, p.UserID)
 		if err != nil {
 			return nil, err
 		}
 		return Created{nu}, nil
 	})
 
-	s.Handle("GET /api/v1/users", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+	s.HandleDeployment("GET /api/v1/users", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
 		users, err := u.List(r.Context())
 		if err != nil {
 			return nil, err

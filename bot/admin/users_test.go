@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,7 @@ func newContentAPI(t *testing.T) *contentAPI {
 	}
 	users := admin.NewUsers(rdb)
 	s := admin.NewServer(admin.BootstrapAdmin(bootToken, users), nil)
+	s.SetAccounts([]string{"default"})
 	admin.RegisterAudit(s, admin.NewAuditLog(rdb, nil))
 	admin.RegisterUsers(s, users)
 	admin.RegisterContent(s, admin.ContentDeps{Store: content.NewStore(rdb, nil), Vocab: taxVocab{tax}})
@@ -282,7 +284,7 @@ func TestUserNamesBackfill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u, err := users.ByName(ctx, "zhao lei"); err != nil || u != nu.User {
+	if u, err := users.ByName(ctx, "zhao lei"); err != nil || !reflect.DeepEqual(u, nu.User) {
 		t.Errorf("ByName(zhao lei) = %+v, %v; want %+v", u, err, nu.User)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -227,7 +228,7 @@ func (a *Accounts) Login(ctx context.Context, name, password, ip string) (*Sessi
 	if err := a.throttle.Forgive(ctx, ipFailKey(ip)); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	return a.newSession(ctx, admin.Principal{UserID: u.ID, Name: u.Name, Role: u.Role})
+	return a.newSession(ctx, u.Principal())
 }
 
 // loginCounters are the throttle counters of a login attempt.
@@ -257,12 +258,16 @@ func (a *Accounts) newSession(ctx context.Context, p admin.Principal) (*Session,
 	if err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}
+	accounts, err := json.Marshal(p.Accounts)
+	if err != nil {
+		return nil, fmt.Errorf("new session: %w", err)
+	}
 	now := a.now()
 	s := &Session{Principal: p, CSRF: csrf, Expires: now.Add(SessionTTL), hash: hashSessionID(id)}
 	_, err = a.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		key := sessionKey(s.hash)
 		pipe.HSet(ctx, key, "uid", p.UserID, "name", p.Name, "role", string(p.Role), "csrf", csrf,
-			"exp", strconv.FormatInt(s.Expires.Unix(), 10))
+			"exp", strconv.FormatInt(s.Expires.Unix(), 10), "accounts", string(accounts))
 		pipe.Expire(ctx, key, SessionTTL)
 		us := userSessionsKey(p.UserID)
 		pipe.ZRemRangeByScore(ctx, us, "-inf", strconv.FormatInt(now.Unix(), 10))
@@ -291,8 +296,14 @@ func (a *Accounts) session(ctx context.Context, id string) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	exp, _ := strconv.ParseInt(m["exp"], 10, 64)
+	p := admin.Principal{UserID: m["uid"], Name: m["name"], Role: admin.Role(m["role"])}
+	if raw := m["accounts"]; raw != "" && raw != "null" {
+		if err := json.Unmarshal([]byte(raw), &p.Accounts); err != nil {
+			return nil, fmt.Errorf("session: accounts: %w", err)
+		}
+	}
 	return &Session{
-		Principal: admin.Principal{UserID: m["uid"], Name: m["name"], Role: admin.Role(m["role"])},
+		Principal: p,
 		CSRF:      m["csrf"], Expires: time.Unix(exp, 0), hash: hash, id: id,
 	}, nil
 }

@@ -19,10 +19,12 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -63,10 +65,14 @@ type Config struct {
 	// call it in process as the logged-in user (api.go); without it those
 	// pages answer an error.
 	API http.Handler
-	// Accounts are the WeChat accounts the console may work on (ids;
-	// default: just "default"). With more than one, the header offers a
-	// choice, remembered in a cookie.
+	// Accounts are the WeChat accounts the console may work on (ids, the
+	// default first; required). A user works on those it has a role in;
+	// with more than one, the header offers a choice, remembered in a
+	// cookie.
 	Accounts []string
+	// AccountNames, when set, are what organizers call the accounts (农业局),
+	// by id, for the switcher.
+	AccountNames map[string]string
 	// Phones, when set, adds the phone view of simulated residents (the
 	// demo's); a real deployment leaves it nil.
 	Phones Phones
@@ -95,7 +101,8 @@ type Console struct {
 	pages      map[string]*template.Template
 	mux        *http.ServeMux
 	acc        *Accounts
-	registered []route // what handle registered
+	registered []route    // what handle registered
+	accMu      sync.Mutex // guards cfg.Accounts (AddAccount)
 }
 
 // New returns a console, or an error naming the missing dependency.
@@ -111,6 +118,8 @@ func New(cfg Config) (*Console, error) {
 		return nil, errors.New("console: Tax is required")
 	case cfg.Campaigns == nil:
 		return nil, errors.New("console: Campaigns is required")
+	case len(cfg.Accounts) == 0:
+		return nil, errors.New("console: Accounts is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -157,12 +166,7 @@ func (c *Console) parseTemplates() error {
 		"reminder":  reminderText,
 		"nextmonth": func(m string) string { return nextMonth(m, 1) },
 		"prevmonth": func(m string) string { return nextMonth(m, -1) },
-		"account": func(id string) string {
-			if id == "default" {
-				return "默认公众号"
-			}
-			return "公众号 " + id
-		},
+		"account":   c.accountName,
 		"channel": func(ch string) string {
 			if n, ok := channelNames[ch]; ok {
 				return n
@@ -216,10 +220,10 @@ func (c *Console) routes() {
 	c.handle("GET /console/{$}", c.dashboard, admin.Roles()...)
 	c.handle("POST /console/logout", c.logoutSubmit, admin.Roles()...)
 	c.handle("POST /console/logout-all", c.logoutAllSubmit, admin.Roles()...)
-	c.handle("GET /console/users", c.usersPage)
-	c.handle("POST /console/users/{id}/password", c.passwordSubmit)
+	c.handleDeployment("GET /console/users", c.usersPage)
+	c.handleDeployment("POST /console/users/{id}/password", c.passwordSubmit)
 	if c.cfg.Audit != nil {
-		c.handle("GET /console/audit", c.auditPage)
+		c.handleDeployment("GET /console/audit", c.auditPage)
 	}
 	c.contentRoutes()  // items.go: content library, review queue
 	c.eventRoutes()    // events.go: competitions and events
@@ -240,6 +244,9 @@ func (c *Console) routes() {
 type route struct {
 	Pattern string
 	Roles   []admin.Role
+	// Deployment pages (users, the audit log) are for deployment-wide
+	// admins only.
+	Deployment bool
 }
 
 // handle registers h for pattern behind page (session, role, CSRF) and
@@ -247,7 +254,15 @@ type route struct {
 // refuses what it must.
 func (c *Console) handle(pattern string, h pageFunc, roles ...admin.Role) {
 	c.registered = append(c.registered, route{Pattern: pattern, Roles: roles})
-	c.mux.Handle(pattern, c.page(h, roles...))
+	c.mux.Handle(pattern, c.page(h, false, roles...))
+}
+
+// handleDeployment is handle for a page of the whole deployment (users,
+// the audit log): only a deployment-wide admin may open it, not an admin
+// of some accounts.
+func (c *Console) handleDeployment(pattern string, h pageFunc) {
+	c.registered = append(c.registered, route{Pattern: pattern, Deployment: true})
+	c.mux.Handle(pattern, c.page(h, true))
 }
 
 // pageFunc handles a request of a logged-in user allowed to make it.
@@ -265,7 +280,7 @@ func (e *statusError) Error() string { return e.msg }
 // always allowed) and, on any method but GET and HEAD, a form whose csrf
 // field matches the session's token. Refusals change nothing; every
 // state-changing request is audited, allowed or not.
-func (c *Console) page(h pageFunc, roles ...admin.Role) http.Handler {
+func (c *Console) page(h pageFunc, deployment bool, roles ...admin.Role) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
 		safe := r.Method == http.MethodGet || r.Method == http.MethodHead
@@ -289,6 +304,17 @@ func (c *Console) page(h pageFunc, roles ...admin.Role) http.Handler {
 			c.logger.Error("console session failed", "path", r.URL.Path, "err", err)
 			return
 		}
+		if r, err = c.withAccount(w, r, s); err != nil {
+			se := err.(*statusError)
+			status = se.status
+			c.fail(w, r, s, status, se.msg)
+			return
+		}
+		if deployment && !s.DeploymentAdmin() {
+			status = http.StatusForbidden
+			c.fail(w, r, s, status, "只有全系统管理员能进行此操作")
+			return
+		}
 		if s.Role != admin.RoleAdmin && !slicesContains(roles, s.Role) {
 			status = http.StatusForbidden
 			c.fail(w, r, s, status, "您的角色（"+roleNames[s.Role]+"）不能进行此操作")
@@ -301,11 +327,6 @@ func (c *Console) page(h pageFunc, roles ...admin.Role) http.Handler {
 				c.fail(w, r, s, status, "请求已过期或来源不明，请刷新页面后重试")
 				return
 			}
-		}
-		if r, err = c.withAccount(w, r, s); err != nil {
-			status = http.StatusBadRequest
-			c.fail(w, r, s, status, err.Error())
-			return
 		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		err = h(rec, r, s)
@@ -369,11 +390,12 @@ func (c *Console) audit(r *http.Request, s *Session, status int) {
 		return
 	}
 	var p admin.Principal
+	var account string
 	if s != nil {
-		p = s.Principal
+		p, account = s.Principal, s.Account
 	}
 	c.cfg.Audit.Audit(r.Context(), admin.AuditEntry{Principal: p, Method: r.Method, Path: r.URL.Path,
-		Status: status, Time: c.cfg.Now()})
+		Account: account, Status: status, Time: c.cfg.Now()})
 }
 
 // accountCookie remembers the WeChat account the console works on.
@@ -383,39 +405,93 @@ type accountKey struct{}
 
 // withAccount decides which WeChat account a request works on: the
 // account query parameter (remembered in a cookie when a page is opened
-// with it), else the remembered one, else "default". The request it
-// returns carries it in its query, where handlers read it
-// (admin.Account), and in its context, where call adds it to every API
-// request; s.Account names it for the header.
+// with it), else the remembered one, else the first the user belongs to.
+// It sets the session's Account and its Role to the user's role there
+// (an error, shown as 403, for an account the user has no role in). The
+// request it returns carries the account in its query, where handlers
+// read it (admin.Account), and in its context, where call adds it to
+// every API request.
 func (c *Console) withAccount(w http.ResponseWriter, r *http.Request, s *Session) (*http.Request, error) {
 	q := r.URL.Query()
 	account := q.Get("account")
 	switch {
 	case account != "":
-		if !c.knownAccount(account) {
-			return r, fmt.Errorf("没有这个公众号：%s", account)
+		if !slices.Contains(c.accountList(), account) {
+			return r, &statusError{status: http.StatusBadRequest, msg: "没有这个公众号：" + account}
+		}
+		if _, ok := s.RoleIn(account); !ok {
+			return r, &statusError{status: http.StatusForbidden, msg: "您不是公众号 " + account + " 的成员，不能查看或修改它"}
 		}
 		if r.Method == http.MethodGet {
 			c.setCookie(w, accountCookie, account, 0)
 		}
 	default:
-		account = "default"
-		if ck, err := r.Cookie(accountCookie); err == nil && c.knownAccount(ck.Value) {
+		mine := c.accountsOf(s)
+		if len(mine) == 0 {
+			return r, &statusError{status: http.StatusForbidden, msg: "您还不属于任何公众号，请联系管理员"}
+		}
+		account = mine[0]
+		if ck, err := r.Cookie(accountCookie); err == nil && slices.Contains(mine, ck.Value) {
 			account = ck.Value
 		}
 	}
 	s.Account = account
+	s.Role, _ = s.RoleIn(account)
 	r = r.Clone(context.WithValue(r.Context(), accountKey{}, account))
 	q.Set("account", account)
 	r.URL.RawQuery = q.Encode()
 	return r, nil
 }
 
-func (c *Console) knownAccount(id string) bool {
-	if len(c.cfg.Accounts) == 0 {
-		return id == "default"
+// AddAccount offers one more account (added while running), called
+// name, to the users who have a role in it.
+func (c *Console) AddAccount(id, name string) {
+	c.accMu.Lock()
+	defer c.accMu.Unlock()
+	if !slices.Contains(c.cfg.Accounts, id) {
+		c.cfg.Accounts = append(slices.Clip(c.cfg.Accounts), id)
 	}
-	return slices.Contains(c.cfg.Accounts, id)
+	if name != "" {
+		names := maps.Clone(c.cfg.AccountNames)
+		if names == nil {
+			names = map[string]string{}
+		}
+		names[id] = name
+		c.cfg.AccountNames = names
+	}
+}
+
+// accountName is how the console names an account: its name, else
+// 默认公众号 for the default one, else 公众号 and its id.
+func (c *Console) accountName(id string) string {
+	c.accMu.Lock()
+	name, first := c.cfg.AccountNames[id], c.cfg.Accounts[0]
+	c.accMu.Unlock()
+	switch {
+	case name != "":
+		return name
+	case id == first:
+		return "默认公众号"
+	}
+	return "公众号 " + id
+}
+
+// accountList is the accounts the console works on, the default first.
+func (c *Console) accountList() []string {
+	c.accMu.Lock()
+	defer c.accMu.Unlock()
+	return c.cfg.Accounts
+}
+
+// accountsOf lists the configured accounts s's user has a role in.
+func (c *Console) accountsOf(s *Session) []string {
+	var out []string
+	for _, id := range c.accountList() {
+		if _, ok := s.RoleIn(id); ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // option is one choice of a picker (a checkbox or select option).
@@ -443,8 +519,10 @@ func (c *Console) render(w http.ResponseWriter, status int, page string, v view)
 		return
 	}
 	v.Phones = c.cfg.Phones != nil
-	if len(c.cfg.Accounts) > 1 {
-		v.Accounts = c.cfg.Accounts
+	if v.Session != nil {
+		if mine := c.accountsOf(v.Session); len(mine) > 1 {
+			v.Accounts = mine
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

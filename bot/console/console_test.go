@@ -66,6 +66,7 @@ func setup(tb testing.TB) *bundle {
 	clock := func() time.Time { return b.now }
 	b.content = content.NewStore(rdb, clock)
 	b.api = admin.NewServer(users, nil)
+	b.api.SetAccounts([]string{"default", "science"})
 	b.api.SetAuditor(b.audit)
 	admin.RegisterUsers(b.api, users)
 	admin.RegisterAudit(b.api, b.audit)
@@ -74,7 +75,7 @@ func setup(tb testing.TB) *bundle {
 	admin.RegisterSegments(b.api, admin.SegmentDeps{Profiles: profiles, Tax: tax,
 		Segments: segment.NewStore(rdb, tax), Now: clock, Loc: time.UTC})
 	b.console, err = New(Config{Redis: rdb, Users: users, Profiles: profiles, Tax: tax, Campaigns: b.camps,
-		Audit: b.audit, API: b.api, Now: clock})
+		Audit: b.audit, API: b.api, Now: clock, Accounts: []string{"default"}})
 	if err != nil {
 		tb.Fatal(err)
 	}

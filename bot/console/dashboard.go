@@ -377,12 +377,12 @@ func optional(err error) (note string, _ error) {
 	return "", err
 }
 
-// acctPath is apiPath with the account, left out for the default one.
+// acctPath is apiPath with the account.
 func acctPath(path, account string, q url.Values) string {
 	if q == nil {
 		q = url.Values{}
 	}
-	if account != "default" {
+	if account != "" {
 		q.Set("account", account)
 	}
 	return apiPath(path, q)

@@ -49,6 +49,9 @@ func (c *Console) jobsPage(w http.ResponseWriter, r *http.Request, s *Session) e
 	}
 	v := jobsView{Account: account, CanOperate: mayOperate(s), Done: doneMessages[r.URL.Query().Get("done")]}
 	for _, st := range statuses {
+		// An account's own calendar job is shown (and addressed) by its
+		// base name: daily-tip, not daily-tip:<account>.
+		st.Name = strings.TrimSuffix(st.Name, ":"+account)
 		out := outcomeNames[st.LastOutcome]
 		if out == "" {
 			out = st.LastOutcome

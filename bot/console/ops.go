@@ -41,10 +41,9 @@ var doneMessages = map[string]string{
 	"alert_auto": "已恢复自动发送。",
 }
 
-// accountQuery is the ?account= of a console URL, for the default
-// account empty.
+// accountQuery is the ?account= of a console URL (empty for none).
 func accountQuery(account string) string {
-	if account == "default" {
+	if account == "" {
 		return ""
 	}
 	return "account=" + url.QueryEscape(account)
@@ -53,7 +52,7 @@ func accountQuery(account string) string {
 // redirectDone answers a successful POST with 303 to path, showing done.
 func redirectDone(w http.ResponseWriter, r *http.Request, path, account, done string) {
 	q := url.Values{"done": {done}}
-	if account != "default" {
+	if account != "" {
 		q.Set("account", account)
 	}
 	http.Redirect(w, r, path+"?"+q.Encode(), http.StatusSeeOther)

@@ -27,7 +27,7 @@ func (b *bundle) withJobs(tb testing.TB) *jobs.Scheduler {
 	tb.Helper()
 	clock := func() time.Time { return b.now }
 	progs := jobs.NewProgrammes(b.rdb, nil, time.UTC)
-	sched, err := jobs.New(b.rdb, []jobs.Job{{Name: "daily-tip", Spec: "0 8 * * *",
+	sched, err := jobs.New(b.rdb, []jobs.Job{{Name: jobs.AccountJob("daily-tip", "default"), Account: "default", Spec: "0 8 * * *",
 		Run: func(context.Context, jobs.Tick) error { return nil }}}, jobs.Options{Loc: time.UTC, Now: clock, Programmes: progs})
 	if err != nil {
 		tb.Fatal(err)
@@ -47,7 +47,7 @@ func TestJobsPage(t *testing.T) {
 	sched := b.withJobs(t)
 	status := func() jobs.Status {
 		t.Helper()
-		st, err := sched.Status(b.ctx, "daily-tip")
+		st, err := sched.Status(b.ctx, jobs.AccountJob("daily-tip", "default"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestJobsPage(t *testing.T) {
 		t.Errorf("POST pause without csrf = %d, paused %v; want 403, not paused", r.StatusCode, status().Paused)
 	}
 	r := org.do("POST", "/console/jobs/daily-tip/run", url.Values{"csrf": {csrf}})
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/console/jobs?done=run" || !status().RunPending {
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/console/jobs?account=default&done=run" || !status().RunPending {
 		t.Errorf("POST run = %d %q, run pending %v; want 303 to /console/jobs?done=run, pending", r.StatusCode, r.Header.Get("Location"), status().RunPending)
 	}
 	if r := org.do("POST", "/console/jobs/daily-tip/pause", url.Values{"csrf": {csrf}}); r.StatusCode != http.StatusSeeOther || !status().Paused {
@@ -181,7 +181,7 @@ func TestDeadLettersPage(t *testing.T) {
 		t.Fatalf("organizer's dead letters lack retry:\n%s", page.body)
 	}
 	r := org.do("POST", "/console/deadletters/"+id+"/retry", url.Values{"csrf": {org.csrf(page.body)}})
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/console/deadletters?done=retry" {
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/console/deadletters?account=default&done=retry" {
 		t.Errorf("POST retry = %d %q, want 303 to /console/deadletters?done=retry", r.StatusCode, r.Header.Get("Location"))
 	}
 	if dl, _ := q.DeadLetters(b.ctx, 10); len(dl) != 0 {
@@ -190,7 +190,7 @@ func TestDeadLettersPage(t *testing.T) {
 	if st, _ := q.Stats(b.ctx); st.Ready[queue.LaneBulk] != 1 {
 		t.Errorf("after retry, ready = %v, want the job queued again", st.Ready)
 	}
-	page = org.do("GET", "/console/deadletters?done=retry", nil)
+	page = org.do("GET", "/console/deadletters?account=default&done=retry", nil)
 	if !strings.Contains(page.body, "已重新排队") || !strings.Contains(page.body, "没有失败任务") {
 		t.Errorf("dead letters after retry lack the confirmation or the empty list")
 	}

@@ -283,6 +283,7 @@ type adminAPI struct {
 func (f *fixture) admin(t testing.TB) *adminAPI {
 	t.Helper()
 	s := admin.NewServer(admin.BootstrapAdmin("root-token", nil), nil)
+	s.SetAccounts([]string{"default"})
 	admin.RegisterQuiz(s, admin.QuizDeps{Quiz: f.quiz.Store(), Content: f.lib, Tax: f.tax, Now: f.clock.Now})
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)

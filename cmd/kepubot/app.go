@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -30,7 +31,6 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/alerts"
-	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
 
 // App is the whole kepubot service wired together: Redis, the webhook,
@@ -48,7 +48,14 @@ type App struct {
 	tax      *taxonomy.Taxonomy
 	profiles *profile.Store
 	scenes   *qrcode.Store
+	// mu guards what an account added while running changes: wechat,
+	// extra and delivery.queues.
+	mu       sync.RWMutex
 	wechat   map[string]*wechat.Client // by account id; empty without secrets
+	extra    []*AccountConfig          // accounts added through the API, after the configured ones
+	stored   *admin.AccountStore       // where those are kept, for every replica
+	bg       context.Context           // background work's context, once started
+	bgWG     sync.WaitGroup            // background work started for added accounts
 	content  *content.Store
 	search   *bot.ContentSearch
 	bot      *bot.Bot
@@ -183,7 +190,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	}
 	a.signups, err = signup.New(signup.Config{
 		Redis: a.rdb, Events: a.content, Profiles: a.profiles, Scenes: a.scenes, Tax: a.tax,
-		Queue:    func(account string) *queue.Queue { return a.delivery.queues[account] },
+		Queue:    a.queueOf,
 		Notifier: a.delivery.notifier,
 		Rules:    a.rules, Template: a.cfg.Delivery.NoticeTemplate,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine,
@@ -217,6 +224,8 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	a.admin.SetAccounts(a.accountIDs())
 	a.admin.SetClock(a.now)
 	admin.RegisterUsers(a.admin, users)
+	a.stored = admin.NewAccountStore(a.rdb)
+	admin.RegisterAccounts(a.admin, admin.AccountDeps{List: a.listAccounts, Add: a.addAccountAPI})
 	admin.RegisterAudit(a.admin, auditLog)
 	admin.RegisterContent(a.admin, admin.ContentDeps{Store: a.content, Vocab: importer.Vocabulary(a.tax),
 		CheckAudience: func(expr string) error { _, err := segment.Parse(expr, a.tax); return err },
@@ -236,7 +245,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 	a.console, err = console.New(console.Config{
 		Redis: a.rdb, Users: users, Profiles: a.profiles, Tax: a.tax,
 		Campaigns: a.delivery.campaigns, Engine: a.delivery.engine, Audit: auditLog, Logger: a.logger,
-		API: a.admin, Phones: opts.Phones, Accounts: a.accountIDs(),
+		API: a.admin, Phones: opts.Phones, Accounts: a.accountIDs(), AccountNames: a.accountNames(),
 		Now:      func() time.Time { return a.now().In(a.cfg.loc) },
 		ClientIP: clientIP,
 		// Cookies are Secure; plain HTTP works on localhost only.
@@ -253,7 +262,7 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 
 // wechatClient returns the API client of an account.
 func (a *App) wechatClient(account string) (admin.QRCreator, error) {
-	c, ok := a.wechat[account]
+	c, ok := a.wechatOf(account)
 	if !ok {
 		if _, known := a.accountConfig(account); !known {
 			return nil, fmt.Errorf("%w: account %q", admin.ErrNotFound, account)
@@ -263,16 +272,40 @@ func (a *App) wechatClient(account string) (admin.QRCreator, error) {
 	return c, nil
 }
 
-// accountIDs lists the configured accounts' ids.
+// accountIDs lists the accounts' ids, the default first.
 func (a *App) accountIDs() []string {
 	var ids []string
-	for _, ac := range a.cfg.allAccounts() {
+	for _, ac := range a.accounts() {
 		ids = append(ids, ac.ID)
 	}
 	return ids
 }
 
-func (a *App) accountConfig(id string) (*AccountConfig, bool) { return a.cfg.account(id) }
+// listAccounts describes the accounts, the default first.
+func (a *App) listAccounts(context.Context) ([]admin.AccountInfo, error) {
+	var out []admin.AccountInfo
+	for i, ac := range a.accounts() {
+		out = append(out, a.accountInfo(ac, i == 0))
+	}
+	return out, nil
+}
+
+// accountNames maps the accounts that have a name to it.
+func (a *App) accountNames() map[string]string {
+	names := map[string]string{}
+	for _, ac := range a.accounts() {
+		if ac.Name != "" {
+			names[ac.ID] = ac.Name
+		}
+	}
+	return names
+}
+
+// servesAccount reports whether id is one of the configured accounts.
+func (a *App) servesAccount(id string) bool {
+	_, ok := a.accountConfig(id)
+	return ok
+}
 
 // Handler returns the service's HTTP routes.
 func (a *App) Handler() http.Handler {

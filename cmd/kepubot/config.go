@@ -60,6 +60,9 @@ type Config struct {
 		Name    string `yaml:"name"`
 		URL     string `yaml:"url"`
 		Trusted bool   `yaml:"trusted"`
+		// Account is the account whose library the feed fills (empty:
+		// the default account, wechat.id).
+		Account string `yaml:"account"`
 	} `yaml:"feeds"`
 	// Alerts are the hazard-warning (CAP 1.2) feeds polled for alerts.
 	Alerts struct {
@@ -92,7 +95,10 @@ type AlertFeedConfig struct {
 // AccountConfig configures one Official Account. The default account
 // (key `wechat`) is served at /wechat; further ones at /wechat/{id}.
 type AccountConfig struct {
-	ID        string `yaml:"id"`
+	ID string `yaml:"id"`
+	// Name is what organizers call the account (科协, 农业局), as GET
+	// /api/v1/accounts shows it.
+	Name      string `yaml:"name"`
 	AppID     string `yaml:"app_id"`
 	AppSecret string `yaml:"app_secret"`
 	Token     string `yaml:"token"`
@@ -254,9 +260,16 @@ func (c *Config) validate() error {
 	if c.Privacy.KeepUnsubscribedDays < 1 || c.Privacy.KeepUnsubscribedDays > 3650 {
 		return fmt.Errorf("config: privacy.keep_unsubscribed_days %d must be 1-3650", c.Privacy.KeepUnsubscribedDays)
 	}
-	for i, f := range c.Feeds {
+	for i := range c.Feeds {
+		f := &c.Feeds[i]
 		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || f.Name == "" {
 			return fmt.Errorf("config: feeds[%d] needs a name and an http(s) url", i)
+		}
+		if f.Account == "" {
+			f.Account = c.WeChat.ID
+		}
+		if _, ok := c.account(f.Account); !ok {
+			return fmt.Errorf("config: feeds[%d].account %q is not a configured account", i, f.Account)
 		}
 	}
 	for i := range c.Alerts.Feeds {
@@ -274,7 +287,7 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("config: log.format (KEPUBOT_LOG_FORMAT) %q must be text or json", c.Log.Format)
 	}
-	seen := map[string]bool{}
+	seen := map[string]string{}
 	for i, a := range c.allAccounts() {
 		key := "wechat"
 		if i > 0 {
@@ -283,10 +296,9 @@ func (c *Config) validate() error {
 		if err := a.validate(key, i == 0); err != nil {
 			return err
 		}
-		if seen[a.ID] {
-			return fmt.Errorf("config: %s.id %q is used twice", key, a.ID)
+		if err := a.unique(key, seen); err != nil {
+			return err
 		}
-		seen[a.ID] = true
 	}
 	for i, f := range c.Alerts.Feeds {
 		if _, ok := c.account(f.Account); !ok {
@@ -370,6 +382,24 @@ func (a *AccountConfig) validate(key string, isDefault bool) error {
 		if len(b.Sub) == 0 && b.Key == "" && b.URL == "" {
 			return fmt.Errorf("config: %s.menu[%d] needs a key, a url or sub buttons", key, i)
 		}
+	}
+	return nil
+}
+
+// unique checks a's id, AppID, token and AES key against those of the
+// accounts before it (seen, which it adds to): two accounts sharing one
+// would receive or sign each other's messages.
+func (a *AccountConfig) unique(key string, seen map[string]string) error {
+	for _, f := range []struct{ field, value string }{
+		{"id", a.ID}, {"app_id", a.AppID}, {"token", a.Token}, {"aes_key", a.AESKey},
+	} {
+		if f.value == "" {
+			continue
+		}
+		if other, ok := seen[f.field+"\x00"+f.value]; ok {
+			return fmt.Errorf("config: %s.%s is the same as %s's: every account needs its own", key, f.field, other)
+		}
+		seen[f.field+"\x00"+f.value] = key
 	}
 	return nil
 }

@@ -22,18 +22,24 @@ func cmdContentImport(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("content import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default $KEPUBOT_CONFIG)")
-	account := fs.String("account", "default", "account id")
+	account := fs.String("account", "", "the account whose library receives the records (default: the default account, wechat.id)")
 	allOrNothing := fs.Bool("all-or-nothing", false, "import nothing unless every record is valid")
 	trusted := fs.Bool("trusted", false, "publish imported items directly (a trusted, already reviewed source)")
 	embedded := fs.Bool("embedded", false, "import into a throw-away embedded Redis when KEPUBOT_REDIS_URL is empty (checks the files; nothing is kept)")
 	paths, err := parseInterspersed(fs, args)
 	if err != nil || len(paths) == 0 {
-		fmt.Fprintln(stderr, "usage: kepubot content import [--all-or-nothing] [--trusted] [--embedded] PATH...")
+		fmt.Fprintln(stderr, "usage: kepubot content import [--account ID] [--all-or-nothing] [--trusted] [--embedded] PATH...")
 		return errUsage
 	}
 	cfg, err := LoadConfig(*configPath, getenv)
 	if err != nil {
 		return err
+	}
+	if *account == "" {
+		*account = cfg.WeChat.ID
+	}
+	if _, ok := cfg.account(*account); !ok {
+		return fmt.Errorf("content import: --account %q is not a configured account (wechat.id or accounts[].id)", *account)
 	}
 	if cfg.Redis.URL == "" && !*embedded {
 		return errors.New("content import: KEPUBOT_REDIS_URL is not set, so this would write into an embedded Redis " +
@@ -100,7 +106,7 @@ func (a *App) importSamples(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := importer.Import(ctx, a.content, "default", []string{dir},
+	rep, err := importer.Import(ctx, a.content, a.cfg.WeChat.ID, []string{dir},
 		importer.Options{Trusted: true, Vocabulary: importer.Vocabulary(a.tax), By: "samples"})
 	if err != nil {
 		return err

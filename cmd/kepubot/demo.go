@@ -147,7 +147,7 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 	chats := &chatResidents{}
 	var app *App
 	erased := func(openID string) bool { // 居民手机 shows who erased their data
-		_, _, err := app.profiles.Get(context.Background(), "default", openID)
+		_, _, err := app.profiles.Get(context.Background(), cfg.WeChat.ID, openID)
 		return errors.Is(err, profile.ErrNotFound)
 	}
 	phones := demoPhones{wx: wx, appID: acct.AppID, chats: chats, erased: erased}
@@ -172,7 +172,7 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 		return d, err
 	}
 	// A QR channel, as the science association would print for a training day.
-	if err := app.scenes.Save(ctx, "default", qrcode.Scene{Scene: "training", Group: "farmer", Town: "paitan",
+	if err := app.scenes.Save(ctx, app.cfg.WeChat.ID, qrcode.Scene{Scene: "training", Group: "farmer", Town: "paitan",
 		Interests: []string{"litchi", "agriculture"}, Source: "training-2027", CreatedAt: clock.Now()}); err != nil {
 		return d, err
 	}
@@ -186,7 +186,7 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 	}
 	// The chat search index builds in the background (the word segmenter
 	// takes a few seconds to load); residents search once it is ready.
-	for deadline := time.Now().Add(30 * time.Second); !app.search.Ready() && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(30 * time.Second); !app.search.Ready(cfg.WeChat.ID) && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	say("\n[1/3] residents follow the account and answer three questions")
@@ -221,15 +221,15 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 	// Science and Technology Week: a quick quiz for everyone (sample
 	// competition KJZKS), and the main event on Saturday (sample event
 	// KJZ2027) to sign up for.
-	compID, err := app.content.ByCode(ctx, "default", "KJZKS")
+	compID, err := app.content.ByCode(ctx, app.cfg.WeChat.ID, "KJZKS")
 	if err != nil {
 		return d, fmt.Errorf("sample competition KJZKS: %w", err)
 	}
-	evID, err := app.content.ByCode(ctx, "default", "KJZ2027")
+	evID, err := app.content.ByCode(ctx, app.cfg.WeChat.ID, "KJZ2027")
 	if err != nil {
 		return d, fmt.Errorf("sample event KJZ2027: %w", err)
 	}
-	ev, err := app.content.Event(ctx, "default", evID)
+	ev, err := app.content.Event(ctx, app.cfg.WeChat.ID, evID)
 	if err != nil {
 		return d, err
 	}
@@ -270,7 +270,7 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 					chat(p, []string{"A", "B", "C", "A", "B"}[(i+q)%5])
 				}
 			}
-			board, _ := app.quiz.Store().Leaderboard(ctx, "default", compID, quiz.Board{}, 3)
+			board, _ := app.quiz.Store().Leaderboard(ctx, app.cfg.WeChat.ID, compID, quiz.Board{}, 3)
 			for _, e := range board {
 				say("      quiz rank %d: %s — %d correct in %.0fs", e.Rank, personaName(e.OpenID), e.Score, e.Seconds)
 			}
@@ -283,7 +283,7 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 		}
 		if days > 5 && n == 5 { // Saturday 09:00: the event; signed-up residents scan the check-in code
 			clock.Set(ev.StartsAt.Add(10 * time.Minute))
-			sc, err := app.signups.CheckInScene(ctx, "default", ev)
+			sc, err := app.signups.CheckInScene(ctx, app.cfg.WeChat.ID, ev)
 			if err != nil {
 				return d, err
 			}
@@ -308,7 +308,7 @@ func runDemo(ctx context.Context, days int, stdout io.Writer) (*demoRun, error) 
 		}
 	}
 	for _, p := range personas {
-		prof, _, err := app.profiles.Get(ctx, "default", p.OpenID)
+		prof, _, err := app.profiles.Get(ctx, app.cfg.WeChat.ID, p.OpenID)
 		if err != nil {
 			return d, err
 		}
@@ -418,7 +418,7 @@ func settle(wx *wechattest.Server, appID string) {
 func scheduledCampaign(ctx context.Context, app *App, name string, since time.Time, within time.Duration) (*campaign.Campaign, error) {
 	deadline := time.Now().Add(within)
 	for {
-		cs, err := app.delivery.campaigns.List(ctx, "default", 20)
+		cs, err := app.delivery.campaigns.List(ctx, app.cfg.WeChat.ID, 20)
 		if err != nil {
 			return nil, err
 		}

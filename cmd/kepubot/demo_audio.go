@@ -14,7 +14,7 @@ import (
 // silence frames: the demo has no voice actor) to every published item,
 // through the admin API as an editor would, and returns how many.
 func demoRecordings(ctx context.Context, app *App, base, token string) (int, error) {
-	items, _, err := app.content.Items(ctx, "default", content.ItemFilter{Status: content.StatusPublished})
+	items, _, err := app.content.Items(ctx, app.cfg.WeChat.ID, content.ItemFilter{Status: content.StatusPublished})
 	if err != nil {
 		return 0, err
 	}

@@ -59,7 +59,7 @@ Usage:
   kepubot serve [--config FILE] [--roles R,...] run the service (roles: web, worker, scheduler; default all)
   kepubot menu publish [--config FILE] [--account ID]
                                                 publish the custom menu from config to WeChat
-  kepubot content import [--all-or-nothing] [--trusted] [--embedded] PATH...
+  kepubot content import [--account ID] [--all-or-nothing] [--trusted] [--embedded] PATH...
                                                 import items, questions, competitions, events
                                                 (YAML, JSON, CSV files or folders) into the
                                                 Redis of KEPUBOT_REDIS_URL
@@ -159,9 +159,29 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		}
 		fmt.Fprintf(stderr, "chat with the bot as a resident, in another terminal:\n  bin/kepubot chat --server http://%s --as 小王   (bin/kepubot is what make run built; or: go run ./cmd/kepubot chat ...)\n\n", app.Addr())
 	}
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return nil
+	// SIGHUP reads the configuration again and serves the accounts added
+	// to it; the others' traffic goes on.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			logger.Info("shutting down")
+			return nil
+		case <-hup:
+			next, err := LoadConfig(*configPath, getenv)
+			if err != nil {
+				logger.Error("configuration not reloaded", "err", err)
+				continue
+			}
+			added, err := app.reloadAccounts(next)
+			if err != nil {
+				logger.Error("accounts not reloaded", "err", err)
+			}
+			logger.Info("configuration reloaded", "accounts_added", strings.Join(added, ","))
+		}
+	}
 }
 
 // lockedWriter serializes writes from several goroutines.

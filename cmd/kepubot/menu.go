@@ -16,7 +16,7 @@ func cmdMenuPublish(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("menu publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default $KEPUBOT_CONFIG)")
-	account := fs.String("account", "default", "account id")
+	account := fs.String("account", "", "account id (default: the default account, wechat.id)")
 	if rest, err := parseInterspersed(fs, args); err != nil || len(rest) > 0 {
 		fmt.Fprintf(stderr, "usage: kepubot menu publish [--config FILE] [--account ID]   (unexpected: %s)\n", strings.Join(rest, " "))
 		return errUsage
@@ -30,6 +30,9 @@ func cmdMenuPublish(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer app.Close()
+	if *account == "" {
+		*account = cfg.WeChat.ID
+	}
 	ac, ok := app.accountConfig(*account)
 	if !ok {
 		return fmt.Errorf("no account %q in config", *account)

@@ -157,13 +157,13 @@ func runSimulation(ctx context.Context, o simOptions, stdout io.Writer) ([]simWe
 	}
 	base := "http://" + app.Addr()
 	phone := wechattest.NewPhone(wx, acct, base+"/wechat", false)
-	for deadline := time.Now().Add(60 * time.Second); !app.search.Ready(); {
+	for deadline := time.Now().Add(60 * time.Second); !app.search.Ready(app.cfg.WeChat.ID); {
 		if time.Now().After(deadline) {
 			return nil, errors.New("simulate: the search index did not load")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	items, err := campaign.StoreItems{Store: app.content}.Deliverable(ctx, "default", clock.Now())
+	items, err := campaign.StoreItems{Store: app.content}.Deliverable(ctx, app.cfg.WeChat.ID, clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func runSimulation(ctx context.Context, o simOptions, stdout io.Writer) ([]simWe
 			if _, err := phone.Event(ctx, r.openID, "subscribe", "qrscene_"+simScene(r), nil); err != nil {
 				return nil, fmt.Errorf("simulate: follow: %w", err)
 			}
-			if _, _, err := app.profiles.Get(ctx, "default", r.openID); err == nil {
+			if _, _, err := app.profiles.Get(ctx, app.cfg.WeChat.ID, r.openID); err == nil {
 				break
 			} else if !errors.Is(err, profile.ErrNotFound) || attempt == 2 {
 				return nil, fmt.Errorf("simulate: resident %d did not follow: %w", len(residents), err)
@@ -311,7 +311,7 @@ func simDistrict(ctx context.Context, app *App, rng *rand.Rand, n int, perTopic 
 			if _, ok := app.tax.Town(r.town); !ok {
 				return nil, fmt.Errorf("simulate: taxonomy has no town %s", r.town)
 			}
-			err := app.scenes.Save(ctx, "default", qrcode.Scene{Scene: sc, Group: r.group, Town: r.town, Source: r.source, CreatedAt: now})
+			err := app.scenes.Save(ctx, app.cfg.WeChat.ID, qrcode.Scene{Scene: sc, Group: r.group, Town: r.town, Source: r.source, CreatedAt: now})
 			if err != nil {
 				return nil, err
 			}
@@ -432,11 +432,11 @@ func simCampaigns(ctx context.Context, app *App, rng *rand.Rand, items []*conten
 	}
 	var out []*campaign.Campaign
 	for _, d := range drafts {
-		c, err := app.delivery.engine.Create(ctx, "default", d)
+		c, err := app.delivery.engine.Create(ctx, app.cfg.WeChat.ID, d)
 		if err != nil {
 			return nil, fmt.Errorf("simulate: campaign %s: %w", d.Name, err)
 		}
-		if c, err = app.delivery.engine.Change(ctx, "default", c.ID, campaign.ActStart); err != nil {
+		if c, err = app.delivery.engine.Change(ctx, app.cfg.WeChat.ID, c.ID, campaign.ActStart); err != nil {
 			return nil, fmt.Errorf("simulate: start %s: %w", d.Name, err)
 		}
 		out = append(out, c)

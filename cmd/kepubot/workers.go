@@ -5,12 +5,14 @@ import (
 
 	"errors"
 	"fmt"
-	"github.com/silenceper/wechat/v2/officialaccount/message"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"github.com/zengcheng-kexie/kepubot/bot"
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
@@ -68,7 +70,7 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		Store:    d.campaigns,
 		Profiles: a.profiles,
 		Items:    campaign.StoreItems{Store: a.content},
-		Queue:    func(account string) *queue.Queue { return d.queues[account] },
+		Queue:    a.queueOf,
 		Notifier: d.notifier,
 		Compile:  a.compile,
 		Rules:    a.rules,
@@ -87,7 +89,7 @@ func (a *App) buildDelivery(ctx context.Context) error {
 
 // sender is an account's WeChat sender, for notify.
 func (a *App) sender(account string) (notify.Sender, error) {
-	c, ok := a.wechat[account]
+	c, ok := a.wechatOf(account)
 	if !ok {
 		return nil, fmt.Errorf("account %s: no WeChat API credentials: %w", account, notify.ErrNotConfigured)
 	}
@@ -103,71 +105,20 @@ func (a *App) buildScheduler() error {
 	d.tagSync = jobs.NewTagSync(a.rdb, jobs.TagSyncConfig{
 		Profiles: a.profiles, Segments: segment.NewStore(a.rdb, a.tax), Compile: a.compile, Now: a.now, Logger: a.logger,
 		Client: func(account string) (jobs.Tagger, error) {
-			c, ok := a.wechat[account]
+			c, ok := a.wechatOf(account)
 			if !ok {
 				return nil, fmt.Errorf("account %s: no WeChat API credentials", account)
 			}
 			return c, nil
 		},
 	})
-	var accounts []string
-	for _, ac := range a.cfg.allAccounts() {
-		accounts = append(accounts, ac.ID)
-	}
-	declared := []jobs.Job{
-		{Name: "daily-tip", Spec: "0 8 * * *", Policy: jobs.PolicySkip, Run: jobs.DailyTip(cs, "default", "active:30d")},
-		{Name: "weekly-digest", Spec: "0 19 * * 5", Policy: jobs.PolicyCatchUpLast, Grace: 2 * time.Hour,
-			Run: jobs.CampaignJob(cs, "default", campaign.Draft{Name: "weekly-digest", Mode: campaign.ModePersonalized})},
-		{Name: "farming-calendar", Spec: "0 7 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 3 * time.Hour,
-			Run: jobs.FarmingCalendar(cs, campaign.StoreItems{Store: a.content}, "default", nil, a.cfg.loc)},
-		{Name: "tag-sync", Spec: "30 3 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 12 * time.Hour, Run: d.tagSync.Job(accounts...)},
-		{Name: "stats-rollup", Spec: "50 23 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 6 * time.Hour,
-			Run: func(ctx context.Context, t jobs.Tick) error {
-				towns, groups := a.taxonomyIDs()
-				for _, acct := range accounts {
-					if _, err := upkeep.Rollup(ctx, a.rdb, a.profiles, acct, towns, groups, a.now(), a.cfg.loc); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-		{Name: "retention", Spec: "0 4 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 12 * time.Hour,
-			Run: func(ctx context.Context, t jobs.Tick) error {
-				erasers := []upkeep.Eraser{a.quiz, a.signups}
-				for _, acct := range accounts {
-					n, err := upkeep.Retention(ctx, a.profiles, erasers, acct, time.Duration(a.cfg.Privacy.KeepUnsubscribedDays)*24*time.Hour, a.now())
-					if err != nil {
-						return err
-					}
-					a.logger.Info("retention", "account", acct, "erased", n)
-				}
-				return nil
-			}},
-	}
-	if len(a.cfg.Feeds) > 0 {
-		fetcher, err := feed.NewFetcher(feed.NewRedisValidators(a.rdb), feed.Options{Logger: a.logger})
+	var declared []jobs.Job
+	for _, acct := range a.accountIDs() {
+		jj, err := a.accountJobs(cs, acct)
 		if err != nil {
 			return err
 		}
-		var trusted, reviewed []feed.Source
-		for _, f := range a.cfg.Feeds {
-			src := feed.Source{Name: f.Name, URL: f.URL, Trusted: f.Trusted}
-			if f.Trusted {
-				trusted = append(trusted, src)
-			} else {
-				reviewed = append(reviewed, src)
-			}
-		}
-		opts := importer.Options{Vocabulary: importer.Vocabulary(a.tax), By: "feed"}
-		trustedOpts := opts
-		trustedOpts.Trusted = true
-		declared = append(declared, jobs.Job{Name: "feed-import", Spec: "*/30 * * * *", Policy: jobs.PolicySkip,
-			Run: func(ctx context.Context, t jobs.Tick) error {
-				// Feed items enter as drafts for review unless the feed is trusted.
-				err1 := jobs.FeedImport(fetcher, reviewed, a.content, "default", opts, a.logger)(ctx, t)
-				err2 := jobs.FeedImport(fetcher, trusted, a.content, "default", trustedOpts, a.logger)(ctx, t)
-				return errors.Join(err1, err2)
-			}})
+		declared = append(declared, jj...)
 	}
 	sched, err := jobs.New(a.rdb, declared, jobs.Options{Loc: a.cfg.loc, Now: a.now, Programmes: d.programs, Logger: a.logger})
 	if err != nil {
@@ -175,6 +126,70 @@ func (a *App) buildScheduler() error {
 	}
 	d.sched = sched
 	return nil
+}
+
+// accountJobs declares the calendar of one account: each account has its
+// own jobs (daily-tip:<account>, ...), so pausing one account's daily tip
+// leaves the others' running.
+func (a *App) accountJobs(cs *jobs.Campaigns, acct string) ([]jobs.Job, error) {
+	d := a.delivery
+	job := func(j jobs.Job) jobs.Job {
+		j.Name, j.Account = jobs.AccountJob(j.Name, acct), acct
+		return j
+	}
+	declared := []jobs.Job{
+		job(jobs.Job{Name: "daily-tip", Spec: "0 8 * * *", Policy: jobs.PolicySkip, Run: jobs.DailyTip(cs, acct, "active:30d")}),
+		job(jobs.Job{Name: "weekly-digest", Spec: "0 19 * * 5", Policy: jobs.PolicyCatchUpLast, Grace: 2 * time.Hour,
+			Run: jobs.CampaignJob(cs, acct, campaign.Draft{Name: "weekly-digest", Mode: campaign.ModePersonalized})}),
+		job(jobs.Job{Name: "farming-calendar", Spec: "0 7 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 3 * time.Hour,
+			Run: jobs.FarmingCalendar(cs, campaign.StoreItems{Store: a.content}, acct, nil, a.cfg.loc)}),
+		job(jobs.Job{Name: "tag-sync", Spec: "30 3 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 12 * time.Hour, Run: d.tagSync.Job(acct)}),
+		job(jobs.Job{Name: "stats-rollup", Spec: "50 23 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 6 * time.Hour,
+			Run: func(ctx context.Context, t jobs.Tick) error {
+				towns, groups := a.taxonomyIDs()
+				_, err := upkeep.Rollup(ctx, a.rdb, a.profiles, acct, towns, groups, a.now(), a.cfg.loc)
+				return err
+			}}),
+		job(jobs.Job{Name: "retention", Spec: "0 4 * * *", Policy: jobs.PolicyCatchUpLast, Grace: 12 * time.Hour,
+			Run: func(ctx context.Context, t jobs.Tick) error {
+				erasers := []upkeep.Eraser{a.quiz, a.signups}
+				n, err := upkeep.Retention(ctx, a.profiles, erasers, acct, time.Duration(a.cfg.Privacy.KeepUnsubscribedDays)*24*time.Hour, a.now())
+				if err != nil {
+					return err
+				}
+				a.logger.Info("retention", "account", acct, "erased", n)
+				return nil
+			}}),
+	}
+	var trusted, reviewed []feed.Source
+	for _, f := range a.cfg.Feeds {
+		if f.Account != acct {
+			continue
+		}
+		src := feed.Source{Name: f.Name, URL: f.URL, Trusted: f.Trusted}
+		if f.Trusted {
+			trusted = append(trusted, src)
+		} else {
+			reviewed = append(reviewed, src)
+		}
+	}
+	if len(trusted)+len(reviewed) == 0 {
+		return declared, nil
+	}
+	fetcher, err := feed.NewFetcher(feed.NewRedisValidators(a.rdb), feed.Options{Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+	opts := importer.Options{Vocabulary: importer.Vocabulary(a.tax), By: "feed"}
+	trustedOpts := opts
+	trustedOpts.Trusted = true
+	return append(declared, job(jobs.Job{Name: "feed-import", Spec: "*/30 * * * *", Policy: jobs.PolicySkip,
+		Run: func(ctx context.Context, t jobs.Tick) error {
+			// Feed items enter as drafts for review unless the feed is trusted.
+			err1 := jobs.FeedImport(fetcher, reviewed, a.content, acct, opts, a.logger)(ctx, t)
+			err2 := jobs.FeedImport(fetcher, trusted, a.content, acct, trustedOpts, a.logger)(ctx, t)
+			return errors.Join(err1, err2)
+		}})), nil
 }
 
 // taxonomyIDs lists town and group ids.
@@ -198,7 +213,7 @@ func (a *App) registerDelivery() {
 			it, err := a.content.Item(ctx, account, id)
 			return &it, err
 		},
-		Queue: func(account string) *queue.Queue { return d.queues[account] },
+		Queue: a.queueOf,
 		Towns: towns, Groups: groups, Now: a.now,
 	})
 	admin.RegisterJobs(a.admin, admin.JobDeps{Scheduler: d.sched, Programmes: d.programs, TagSync: d.tagSync, Now: a.now,
@@ -234,17 +249,16 @@ func (a *App) rules(account string) plan.Rules {
 // when ctx ends and everything has stopped.
 func (a *App) background(ctx context.Context) {
 	var wg sync.WaitGroup
-	host, _ := os.Hostname()
-	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
+	a.mu.Lock()
+	a.bg = ctx
+	queues := maps.Clone(a.delivery.queues)
+	a.mu.Unlock()
 	if a.cfg.has(RoleWorker) {
-		for account, q := range a.delivery.queues {
-			wg.Go(func() {
-				if err := q.Run(ctx, consumer, a.cfg.Delivery.Workers, queue.HandlerFunc(a.handleJob)); err != nil && !errors.Is(err, context.Canceled) {
-					a.logger.Error("delivery workers stopped", "account", account, "err", err)
-				}
-			})
+		for account, q := range queues {
+			wg.Go(func() { a.runQueue(ctx, account, q) })
 		}
 	}
+	wg.Go(func() { a.watchAccounts(ctx) })
 	if a.cfg.has(RoleWeb) {
 		wg.Go(func() { a.search.Run(ctx) })
 		wg.Go(func() { a.indexLoop(ctx) })
@@ -261,6 +275,16 @@ func (a *App) background(ctx context.Context) {
 	}
 	wg.Go(func() { a.redisMon.Run(ctx) })
 	wg.Wait()
+	a.bgWG.Wait()
+}
+
+// runQueue runs an account's delivery workers until ctx ends.
+func (a *App) runQueue(ctx context.Context, account string, q *queue.Queue) {
+	host, _ := os.Hostname()
+	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
+	if err := q.Run(ctx, consumer, a.cfg.Delivery.Workers, queue.HandlerFunc(a.handleJob)); err != nil && !errors.Is(err, context.Canceled) {
+		a.logger.Error("delivery workers stopped", "account", account, "err", err)
+	}
 }
 
 // handleJob runs a delivery job: sign-up notices and reminders, or
@@ -272,36 +296,110 @@ func (a *App) handleJob(ctx context.Context, j queue.Job) error {
 	return a.delivery.engine.Handle(ctx, j)
 }
 
-// indexInterval is how often the chat search index is rebuilt from the
-// published library.
-const indexInterval = 2 * time.Minute
+// Chat search follows each account's library as organizers change it:
+// every replica hears each publish, retire or edit at once (content's
+// library announcements) and updates that account's index, segmenting
+// only the changed items. libraryCheck is how often it also compares each
+// library's version (an announcement lost while reconnecting), and
+// validityCheck how often it reloads anyway, for items whose valid_from or
+// valid_until has passed.
+const (
+	libraryCheck  = 15 * time.Second
+	validityCheck = 2 * time.Minute
+)
 
-// indexLoop loads the word segmenter (slow: seconds) and rebuilds the chat
-// search index from the published items, now and every indexInterval.
+// indexLoop loads the word segmenter (slow: seconds), then keeps every
+// account's chat search index up to date until ctx ends.
 func (a *App) indexLoop(ctx context.Context) {
 	seg, err := search.DefaultSegmenter()
 	if err != nil {
 		a.logger.Error("chat search disabled: segmenter", "err", err)
 		return
 	}
+	a.search.SetSegmenter(seg)
 	words := map[string][]string{}
 	for _, t := range a.tax.Topics {
 		words[t.ID] = append([]string{t.Name, t.Short}, t.Synonyms...)
 	}
-	t := time.NewTicker(indexInterval)
-	defer t.Stop()
-	for {
-		items, err := a.content.Published(ctx, "default", content.Query{At: a.now()})
-		if err != nil && ctx.Err() == nil {
-			a.logger.Warn("chat search index not rebuilt", "err", err)
-		} else if err == nil {
-			a.search.SetSegmenter(seg)
-			a.search.SetIndex(search.NewIndex(seg, items, words))
+	update := func(account string, force bool) {
+		if err := a.search.Sync(ctx, a.content, account, words, a.now(), force); err != nil && ctx.Err() == nil {
+			a.logger.Warn("chat search index not updated", "account", account, "err", err)
 		}
+	}
+	// An announcement kicks its account's sync; kicks that come while a
+	// sync runs collapse into one more (an import publishing thousands of
+	// items costs a few syncs, not thousands).
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var mu sync.Mutex
+	kicks := map[string]chan struct{}{}
+	kick := func(account string) {
+		mu.Lock()
+		ch, ok := kicks[account]
+		if !ok {
+			ch = make(chan struct{}, 1)
+			kicks[account] = ch
+			wg.Go(func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-ch:
+						update(account, false)
+					}
+				}
+			})
+		}
+		mu.Unlock()
+		select {
+		case ch <- struct{}{}:
+		default: // one is pending already
+		}
+	}
+	// Listen before the first load, so that nothing published meanwhile
+	// is missed.
+	listening := make(chan struct{})
+	wg.Go(func() {
+		var once sync.Once
+		for ctx.Err() == nil {
+			err := a.content.WatchLibrary(ctx, func() { once.Do(func() { close(listening) }) }, func(account string) {
+				if a.servesAccount(account) {
+					kick(account)
+				}
+			})
+			if ctx.Err() == nil {
+				a.logger.Warn("library announcements lost; listening again", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	})
+	select {
+	case <-listening:
+	case <-ctx.Done():
+		return
+	case <-time.After(5 * time.Second):
+		a.logger.Warn("library announcements not heard yet; the chat search index checks every few seconds")
+	}
+	for _, account := range a.accountIDs() {
+		update(account, true)
+	}
+	check, full := time.NewTicker(libraryCheck), time.NewTicker(validityCheck)
+	defer check.Stop()
+	defer full.Stop()
+	for {
+		force := false
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-check.C:
+		case <-full.C:
+			force = true
+		}
+		for _, account := range a.accountIDs() {
+			update(account, force)
 		}
 	}
 }

@@ -3,8 +3,9 @@
 //
 // An [Index] is pure and in memory: it is built from the items the caller
 // says are deliverable (published and currently valid) and the taxonomy's
-// topic words, and does no I/O, so the caller rebuilds it when the library
-// changes. Text is segmented with go-ego/gse ([Segmenter]).
+// topic words, and does no I/O. When the library changes, [Index.Update]
+// makes the next index, segmenting only the items that are new or of a
+// new version. Text is segmented with go-ego/gse ([Segmenter]).
 //
 // Ranking: the match score comes first — query words found in an item's
 // title (strong), short version, summary and body (weak), weighted by how
@@ -98,6 +99,18 @@ type Index struct {
 	cjkWords   []string
 
 	scratch sync.Pool // *scratch
+
+	// words is the topicWords NewIndex was given, and docs each item's
+	// word weights by id, for Update.
+	words map[string][]string
+	docs  map[string]doc
+}
+
+// doc is one item's word weights, kept so that Update does not segment
+// an unchanged item again (segmentation is most of an index's cost).
+type doc struct {
+	version int
+	weights map[string]float64
 }
 
 type posting struct {
@@ -119,7 +132,21 @@ type scratch struct {
 // often names a part of the topic only, so it finds the items that say
 // it, and raises those about the topic.
 func NewIndex(seg *Segmenter, items []content.Item, topicWords map[string][]string) *Index {
+	return build(seg, items, topicWords, nil)
+}
+
+// Update returns an index of items (the library as it is now) with ix's
+// segmenter and topic words. Only the items that are new, or of another
+// version than ix indexed, are segmented: publishing, retiring or editing
+// one item of thousands costs that item's words, not the library's.
+func (ix *Index) Update(items []content.Item) *Index {
+	return build(ix.seg, items, ix.words, ix.docs)
+}
+
+func build(seg *Segmenter, items []content.Item, topicWords map[string][]string, known map[string]doc) *Index {
 	ix := &Index{
+		words:      topicWords,
+		docs:       make(map[string]doc, len(items)),
 		seg:        seg,
 		items:      slices.Clone(items),
 		postings:   map[string][]posting{},
@@ -157,21 +184,12 @@ func NewIndex(seg *Segmenter, items []content.Item, topicWords map[string][]stri
 
 	for i := range ix.items {
 		it := &ix.items[i]
-		weights := map[string]float64{}
-		for _, f := range []struct {
-			text   string
-			weight float64
-		}{
-			{it.Title, weightTitle}, {it.Short, weightShort}, {it.Summary, weightSummary}, {it.Body, weightBody},
-		} {
-			counts := map[string]int{}
-			for _, w := range seg.indexWords(f.text) {
-				counts[w]++
-			}
-			for w, n := range counts {
-				weights[w] += f.weight * (1 + math.Log(float64(n)))
-			}
+		d, ok := known[it.ID]
+		if !ok || d.version != it.Version || it.Version == 0 {
+			d = doc{version: it.Version, weights: seg.itemWeights(it)}
 		}
+		ix.docs[it.ID] = d
+		weights := d.weights
 		for w, wt := range weights {
 			ix.postings[w] = append(ix.postings[w], posting{doc: int32(i), weight: float32(wt)})
 		}
@@ -187,6 +205,26 @@ func NewIndex(seg *Segmenter, items []content.Item, topicWords map[string][]stri
 		return &scratch{score: make([]float64, len(ix.items)), matched: make([]uint8, len(ix.items))}
 	}
 	return ix
+}
+
+// itemWeights is the weight of each word of an item's text, by field.
+func (seg *Segmenter) itemWeights(it *content.Item) map[string]float64 {
+	weights := map[string]float64{}
+	for _, f := range []struct {
+		text   string
+		weight float64
+	}{
+		{it.Title, weightTitle}, {it.Short, weightShort}, {it.Summary, weightSummary}, {it.Body, weightBody},
+	} {
+		counts := map[string]int{}
+		for _, w := range seg.indexWords(f.text) {
+			counts[w]++
+		}
+		for w, n := range counts {
+			weights[w] += f.weight * (1 + math.Log(float64(n)))
+		}
+	}
+	return weights
 }
 
 // Len returns the number of items indexed.

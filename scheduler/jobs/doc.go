@@ -45,6 +45,13 @@
 //
 // # The jobs
 //
+// A job works for one WeChat account (Job.Account) or the whole
+// deployment. cmd/kepubot declares each calendar job once per account
+// (AccountJob: daily-tip:<account>), so every account has its own ticks,
+// pause switch and history; StatusesOf and Lookup show and find an
+// account's jobs only, and Add declares an added account's jobs while
+// running.
+//
 // Campaign jobs (DailyTip, CampaignJob, FarmingCalendar, programmes)
 // create campaign.Campaign values and start them through the campaign
 // engine. TagSync mirrors saved segments into WeChat user tags within

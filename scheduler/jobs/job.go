@@ -32,6 +32,10 @@ type Job struct {
 	// Name names the job in keys, logs and the admin API: 1-100 of
 	// a-z 0-9 _ - : / .
 	Name string
+	// Account is the WeChat account the job works for (AccountJob names
+	// it); the admin API lists and changes a job through its account only.
+	// Empty for a job of the whole deployment.
+	Account string
 	// Spec is a standard five-field cron spec ("0 8 * * *") or a
 	// descriptor (@daily), read in the scheduler's location unless it
 	// starts with CRON_TZ=. @every is refused: ticks must fall on fixed
@@ -79,6 +83,11 @@ func tickID(job string, at time.Time, manual bool) string {
 	}
 	return job + "@" + at.Format(time.RFC3339)
 }
+
+// AccountJob names the job that does base for one account:
+// "<base>:<account>" (daily-tip:agri). Each account's job has its own
+// schedule state, pause switch and history.
+func AccountJob(base, account string) string { return base + ":" + account }
 
 var jobNameRE = regexp.MustCompile(`^[a-z0-9_\-:/.]{1,100}$`)
 

@@ -204,7 +204,7 @@ func (ps *Programmes) jobs(ctx context.Context) ([]Job, error) {
 	out := make([]Job, 0, len(all))
 	for _, p := range all {
 		out = append(out, Job{
-			Name: p.Job, Spec: p.Spec, Policy: PolicyCatchUpLast, Grace: programmeGrace,
+			Name: p.Job, Account: p.Account, Spec: p.Spec, Policy: PolicyCatchUpLast, Grace: programmeGrace,
 			Run: CampaignJob(ps.campaigns, p.Account, campaign.Draft{Name: p.Name, Audience: p.Audience,
 				Mode: p.Mode, ItemID: p.ItemID, CreatedBy: p.CreatedBy}),
 		})

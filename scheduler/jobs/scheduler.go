@@ -48,12 +48,12 @@ type Options struct {
 // schedule, and a Redis lease per (job, tick) lets exactly one of them run
 // each tick. It is safe for concurrent use.
 type Scheduler struct {
-	rdb    redis.UniversalClient
-	opts   Options
-	log    *slog.Logger
-	static []entry
+	rdb  redis.UniversalClient
+	opts Options
+	log  *slog.Logger
 
 	mu      sync.Mutex
+	static  []entry // declared jobs (Add)
 	version int64   // programme version loaded
 	progs   []entry // programme jobs
 
@@ -121,28 +121,46 @@ func New(rdb redis.UniversalClient, jobs []Job, opts Options) (*Scheduler, error
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Scheduler{rdb: rdb, opts: opts, log: opts.Logger.With("component", "scheduler", "owner", opts.Owner), version: -1}
-	seen := map[string]bool{}
-	for _, j := range jobs {
-		if err := j.validate(); err != nil {
-			return nil, fmt.Errorf("scheduler: %w", err)
-		}
-		if seen[j.Name] {
-			return nil, fmt.Errorf("scheduler: job %s declared twice", j.Name)
-		}
-		seen[j.Name] = true
-		sched, err := ParseSpec(j.Spec, opts.Loc)
-		if err != nil {
-			return nil, fmt.Errorf("scheduler: job %s: %w", j.Name, err)
-		}
-		s.static = append(s.static, entry{job: j, sched: sched})
+	if err := s.Add(jobs...); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// Add declares more jobs (an account added while running); their ticks
+// fire from the next Step. A name already declared is an error.
+func (s *Scheduler) Add(jobs ...Job) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, e := range s.static {
+		seen[e.job.Name] = true
+	}
+	var add []entry
+	for _, j := range jobs {
+		if err := j.validate(); err != nil {
+			return fmt.Errorf("scheduler: %w", err)
+		}
+		if seen[j.Name] {
+			return fmt.Errorf("scheduler: job %s declared twice", j.Name)
+		}
+		seen[j.Name] = true
+		sched, err := ParseSpec(j.Spec, s.opts.Loc)
+		if err != nil {
+			return fmt.Errorf("scheduler: job %s: %w", j.Name, err)
+		}
+		add = append(add, entry{job: j, sched: sched})
+	}
+	s.static = append(s.static, add...)
+	return nil
 }
 
 // entries returns the configured jobs and the current programmes,
 // reloading the programmes when their version moved.
 func (s *Scheduler) entries(ctx context.Context) ([]entry, error) {
+	s.mu.Lock()
 	out := append([]entry(nil), s.static...)
+	s.mu.Unlock()
 	if s.opts.Programmes == nil {
 		return out, nil
 	}

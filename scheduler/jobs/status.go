@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 // Status is what the admin API shows of a job (contract: name, spec,
 // next_run, last_run, last_outcome, paused).
 type Status struct {
-	Name        string     `json:"name"`
+	Name string `json:"name"`
+	// Account is the WeChat account the job works for (Job.Account).
+	Account     string     `json:"account,omitempty"`
 	Spec        string     `json:"spec"`
 	Policy      Policy     `json:"policy"`
 	NextRun     *time.Time `json:"next_run"`
@@ -36,10 +39,41 @@ func (s *Scheduler) Statuses(ctx context.Context) ([]Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.statuses(ctx, es)
+}
+
+// StatusesOf returns the statuses of account's jobs (its programmes
+// included), in the order of Statuses.
+func (s *Scheduler) StatusesOf(ctx context.Context, account string) ([]Status, error) {
+	es, err := s.entries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	es = slices.DeleteFunc(es, func(e entry) bool { return e.job.Account != account })
+	return s.statuses(ctx, es)
+}
+
+// Lookup returns the name of account's job called name: its full name
+// (daily-tip:agri) or the base AccountJob made it from (daily-tip). A job
+// of another account is ErrUnknownJob, as is one of nobody.
+func (s *Scheduler) Lookup(ctx context.Context, account, name string) (string, error) {
+	es, err := s.entries(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range es {
+		if e.job.Account == account && (e.job.Name == name || e.job.Name == AccountJob(name, account)) {
+			return e.job.Name, nil
+		}
+	}
+	return "", fmt.Errorf("job %q: %w", name, ErrUnknownJob)
+}
+
+func (s *Scheduler) statuses(ctx context.Context, es []entry) ([]Status, error) {
 	hs := make([]*redis.MapStringStringCmd, len(es))
 	var paused *redis.StringSliceCmd
 	var manual *redis.MapStringStringCmd
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, e := range es {
 			hs[i] = p.HGetAll(ctx, statusKey(e.job.Name))
 		}
@@ -58,7 +92,7 @@ func (s *Scheduler) Statuses(ctx context.Context) ([]Status, error) {
 	out := make([]Status, 0, len(es))
 	for i, e := range es {
 		h := hs[i].Val()
-		st := Status{Name: e.job.Name, Spec: e.job.Spec, Policy: e.job.Policy, Paused: isPaused[e.job.Name],
+		st := Status{Name: e.job.Name, Account: e.job.Account, Spec: e.job.Spec, Policy: e.job.Policy, Paused: isPaused[e.job.Name],
 			LastOutcome: h["last_outcome"], LastTick: h["last_tick"], LastError: h["error"]}
 		st.RunPending = manual.Val()[e.job.Name] != ""
 		if next := e.sched.Next(now); !next.IsZero() {

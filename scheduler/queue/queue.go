@@ -35,7 +35,7 @@ var (
 // Options configure a Queue. Every replica must use the same Name and
 // Partitions; the zero value of any other field picks its default.
 type Options struct {
-	// Name names the queue in keys, e.g. the WeChat account "default".
+	// Name names the queue in keys, e.g. a WeChat account's id.
 	Name string
 	// Partitions is the number of streams per lane (default 4). Each has
 	// its own hash tag, so a Redis Cluster spreads them over its nodes.
