@@ -51,7 +51,10 @@ type Config struct {
 	Notifier *notify.Notifier
 	Limiter  *queue.Limiter // nil: no shared rate limit (tests)
 	// Sender returns the WeChat sender of an account.
-	Sender   func(account string) (Sender, error)
+	Sender func(account string) (Sender, error)
+	// Groups is the made notifier's notify.Config.Groups (nil: mass sends
+	// by openid lists only).
+	Groups   func(ctx context.Context, account string) ([]notify.Group, error)
 	Compile  Compiler
 	Rules    func(account string) plan.Rules
 	Quiet    plan.QuietHours
@@ -94,7 +97,7 @@ func New(cfg Config) *Engine {
 	if n == nil {
 		var err error
 		n, err = notify.New(notify.Config{Redis: cfg.Store.rdb, Profiles: cfg.Profiles, Sender: cfg.Sender, Limiter: cfg.Limiter,
-			Loc: cfg.Loc, Now: cfg.Now, Logger: cfg.Logger})
+			Groups: cfg.Groups, Loc: cfg.Loc, Now: cfg.Now, Logger: cfg.Logger})
 		if err != nil {
 			panic(err) // only a nil Store or Profiles, which no caller passes
 		}
