@@ -71,17 +71,26 @@ func Start(tb testing.TB) redis.UniversalClient {
 // StartServer starts a redis-server with opts; it is stopped when tb ends.
 func StartServer(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	bin, err := Binary()
+	s, err := Launch(opts)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Launch starts a redis-server with opts outside a test (`kepubot bench`
+// starts its own); Close stops it and removes its directory.
+func Launch(opts Options) (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
 	}
 	// t.TempDir paths can exceed the 107-byte unix socket limit; use a short one.
 	dir, err := os.MkdirTemp("", "kbr")
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
-
 	s := &Server{dir: dir}
 	args := []string{
 		"--dir", dir,
@@ -94,7 +103,8 @@ func StartServer(tb testing.TB, opts Options) *Server {
 	if opts.TCP {
 		port, err := freePort()
 		if err != nil {
-			tb.Fatal(err)
+			os.RemoveAll(dir)
+			return nil, err
 		}
 		s.Network, s.Addr = "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		args = append(args, "--port", strconv.Itoa(port))
@@ -102,24 +112,37 @@ func StartServer(tb testing.TB, opts Options) *Server {
 		s.Network, s.Addr = "unix", filepath.Join(dir, "r.sock")
 		args = append(args, "--port", "0", "--unixsocket", s.Addr, "--unixsocketperm", "700")
 	}
-	args = append(args, opts.Args...)
+	s.bin, s.args = bin, append(args, opts.Args...)
+	if err := s.run(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
 
-	s.bin, s.args = bin, args
-	tb.Cleanup(s.Stop)
-	s.start(tb)
-	return s
+// Close stops the server and removes its directory.
+func (s *Server) Close() {
+	s.Stop()
+	os.RemoveAll(s.dir)
 }
 
 func (s *Server) start(tb testing.TB) {
 	tb.Helper()
+	if err := s.run(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (s *Server) run() error {
 	s.cmd = exec.Command(s.bin, s.args...)
 	if err := s.cmd.Start(); err != nil {
-		tb.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
 	if err := s.waitReady(10 * time.Second); err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-		tb.Fatalf("redis-server did not start: %v\n%s", err, log)
+		return fmt.Errorf("redis-server did not start: %w\n%s", err, log)
 	}
+	return nil
 }
 
 // Restart starts the server again after Kill, on the same address and
