@@ -64,7 +64,7 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		Groups: func(ctx context.Context, account string) ([]notify.Group, error) {
 			return d.tagSync.MassGroups(ctx, account)
 		},
-		Loc: a.cfg.loc, Now: a.now, Logger: a.logger,
+		Limits: a.limits, Loc: a.cfg.loc, Now: a.now, Logger: a.logger,
 	})
 	if err != nil {
 		return err
