@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -50,6 +52,8 @@ type benchOptions struct {
 	webhook     int
 	redisURL    string
 	chart       string
+	cpuProfile  string
+	countsOnly  bool
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -61,6 +65,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs.IntVar(&o.webhook, "webhook", 5_000, "text messages sent to the webhook")
 	fs.StringVar(&o.redisURL, "redis-url", "", "Redis to use (host:port,host:port,... = Cluster); default: start a redis-server from PATH in a temp dir")
 	fs.StringVar(&o.chart, "chart", "kepubot-bench.svg", "where to write the chart (SVG)")
+	fs.BoolVar(&o.countsOnly, "counts-only", false, "stop after the import, audience counts and the district plan (no delivery, no webhook): for sizes past the district")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the delivery and webhook steps to this file")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
 		return errUsage
@@ -181,9 +187,23 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 		{"webhook", b.webhookRun},
 	}
 	for _, s := range steps {
+		if s.name == "bulk" && o.countsOnly {
+			break
+		}
 		if s.name == "bulk" {
 			if err := b.app.Start(ctx); err != nil {
 				return nil, err
+			}
+			if o.cpuProfile != "" {
+				f, err := os.Create(o.cpuProfile)
+				if err != nil {
+					return nil, err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return nil, err
+				}
+				defer pprof.StopCPUProfile()
 			}
 		}
 		if err := s.run(ctx); err != nil {
@@ -213,8 +233,35 @@ func (b *bench) importSubscribers(ctx context.Context) error {
 	now := time.Now()
 	start := time.Now()
 	const batchSize = 10_000
-	batch := make([]*profile.Profile, 0, batchSize)
+	// Generation is sequential (one seed, the same subscribers every run);
+	// writing is spread over importers, so Redis (or each master) is kept
+	// busy while the next batch is made.
+	const importers = 4
+	batches := make(chan []*profile.Profile, importers)
+	errc := make(chan error, importers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	imported := 0
+	for range importers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range batches {
+				if _, err := b.app.profiles.Import(ctx, "default", batch); err != nil {
+					errc <- err
+					for range batches { // drain, so the generator never blocks
+					}
+					return
+				}
+				mu.Lock()
+				imported += len(batch)
+				b.prog.show("import", imported, b.o.subscribers)
+				mu.Unlock()
+			}
+		}()
+	}
 	b.openIDs = make([]string, 0, b.o.subscribers)
+	batch := make([]*profile.Profile, 0, batchSize)
 	for i := range b.o.subscribers {
 		g := benchGroupShares[pick(rng, groupW)].id
 		p := &profile.Profile{OpenID: fmt.Sprintf("oBench%09d", i), Group: g, Town: tax.Towns[pick(rng, townW)].ID,
@@ -224,15 +271,20 @@ func (b *bench) importSubscribers(ctx context.Context) error {
 			p.SetInterest(grp.Topics[rng.IntN(len(grp.Topics))], 100)
 		}
 		b.openIDs = append(b.openIDs, p.OpenID)
-		b.wx.Follow(b.acct.AppID, p.OpenID)
+		if !b.o.countsOnly {
+			b.wx.Follow(b.acct.AppID, p.OpenID)
+		}
 		batch = append(batch, p)
 		if len(batch) == batchSize || i == b.o.subscribers-1 {
-			if _, err := b.app.profiles.Import(ctx, "default", batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-			b.prog.show("import", i+1, b.o.subscribers)
+			batches <- batch
+			batch = make([]*profile.Profile, 0, batchSize)
 		}
+	}
+	close(batches)
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return err
 	}
 	took := time.Since(start)
 	after, perMasterAfter, err := usedMemory(ctx, b.app.rdb)

@@ -92,6 +92,12 @@ func (r *benchReport) markdown() string {
 	p("| personalized district campaign: plan (dry run) | %.2f s (audience %d; mass calls: %s) | | |", r.PlanTook.Seconds(), r.PlanAudience, fmtCalls(r.PlanMassCalls))
 	p("| personalized district campaign: snapshot + queue | %.2f s (%d recipients, %d chunk jobs) | | |", r.QueueTook.Seconds(), r.Queued, r.QueuedChunks)
 	p("| planned + queued | %.2f s | target < 10 s (aim 5) | |", (r.PlanTook + r.QueueTook).Seconds())
+	if r.Bulk.N == 0 {
+		p("")
+		p("(--counts-only: no delivery, no webhook.)")
+		r.masters(p)
+		return b.String()
+	}
 	p("| bulk: everyone by mass send | %.0f recipients/s (%d in %.1f s; calls: %s) | bare queue, same lists of 10,000: %.0f/s | %.2f× |",
 		r.Bulk.perSecond(), r.Bulk.N, r.Bulk.Took.Seconds(), fmtCalls(r.BulkCalls), r.BulkBare.perSecond(), ratio(r.Bulk, r.BulkBare))
 	p("| per message: customer-service, all in window | %.0f msgs/s (%d) | asynq, one task per message: %.0f/s | %.2f× |",
@@ -99,6 +105,12 @@ func (r *benchReport) markdown() string {
 	p("| per message | | naive list queue: %.0f/s | %.2f× |", r.Naive.perSecond(), ratio(r.PerMessage, r.Naive))
 	p("| webhook: 帮助 from 8 phones | %.0f msgs/s, p50 %.2f ms, p99 %.2f ms | | |", r.Webhook.perSecond(),
 		float64(r.WebhookP50.Microseconds())/1000, float64(r.WebhookP99.Microseconds())/1000)
+	r.masters(p)
+	return b.String()
+}
+
+// masters reports each master's memory growth (a Cluster).
+func (r *benchReport) masters(p func(string, ...any)) {
 	if len(r.MasterBytes) > 1 {
 		var parts []string
 		for _, n := range r.MasterBytes {
@@ -107,7 +119,6 @@ func (r *benchReport) markdown() string {
 		p("")
 		p("Memory added per master by the import: %s.", strings.Join(parts, ", "))
 	}
-	return b.String()
 }
 
 // svg renders the delivery comparisons as a bar chart: each path beside
