@@ -187,7 +187,18 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 		if err != nil {
 			return err
 		}
+		// Only ranges with audience members get a chunk job: a small
+		// campaign in a large district costs its audience, not the
+		// district.
+		size := (max/chunkSize + 1) * chunkSize
+		aud, err := e.cfg.Profiles.Bits(ctx, c.Account, shard, []string{audIndex(c.ID)}, 0, size)
+		if err != nil {
+			return err
+		}
 		for from := int64(0); from <= max; from += chunkSize {
+			if !anySet(aud[0][from/8 : (from+chunkSize)/8]) {
+				continue
+			}
 			b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID, Shard: shard, From: from})
 			jobs = append(jobs, queue.Job{ID: fmt.Sprintf("%s:%s:%d:%d", c.Account, c.ID, shard, from), Kind: JobChunk, Lane: queue.LaneBulk, Payload: b})
 		}
@@ -207,11 +218,26 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 			return err
 		}
 	}
+	if len(jobs) == 0 { // nobody to send to: no chunk will finish it
+		b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID})
+		if _, err := e.cfg.Queue(c.Account).EnqueueOnce(ctx, queue.Job{ID: c.Account + ":" + c.ID + ":final", Kind: JobFinalize, Lane: queue.LaneBulk, Payload: b}, keepFor); err != nil {
+			return err
+		}
+	}
 	if err := rdb.Set(ctx, snap, now.Unix(), keepFor).Err(); err != nil {
 		return err
 	}
 	e.log.Info("campaign started", "campaign", c.ID, "account", c.Account, "audience", counts.Total, "chunks", len(jobs))
 	return nil
+}
+
+func anySet(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // errStop ends a job with nothing to do: the campaign is gone, cancelled
