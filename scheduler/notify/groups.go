@@ -240,6 +240,18 @@ func (n *Notifier) sendGroup(ctx context.Context, sc Scope, key, item, text stri
 	if err := n.cfg.Redis.Set(ctx, sc.massKey(key), b, 7*24*time.Hour).Err(); err != nil {
 		return MassResult{}, fmt.Errorf("mass send %s: %w", sc.Name, err)
 	}
+	res, err := n.callGroup(ctx, sc, key, item, text, g, batch)
+	if err != nil {
+		return res, err
+	}
+	if err := n.cfg.Redis.Del(ctx, sc.massKey(key)).Err(); err != nil {
+		return res, fmt.Errorf("mass send %s: %w", sc.Name, err)
+	}
+	return res, nil
+}
+
+// callGroup makes the sendall call of g and records batch by its answer.
+func (n *Notifier) callGroup(ctx context.Context, sc Scope, key, item, text string, g Group, batch []Recipient) (MassResult, error) {
 	sender, err := n.cfg.Sender(sc.Account)
 	if err != nil {
 		return MassResult{}, n.recordMass(ctx, sc, batch, item, ReasonNotConfigured)
@@ -249,23 +261,14 @@ func (n *Notifier) sendGroup(ctx context.Context, sc Scope, key, item, text stri
 	}
 	id := batchID(sc.Name+"\x00"+key, []string{g.String()})
 	var wres wechat.MassResult
+	to := ToTag
 	if g.All {
+		to = ToAll
 		wres, err = sender.MassSendToAll(ctx, wechat.MassMessage{Text: text}, id)
 	} else {
 		wres, err = sender.MassSendToTag(ctx, g.TagID, wechat.MassMessage{Text: text}, id)
 	}
-	to := ToTag
-	if g.All {
-		to = ToAll
-	}
-	res, err := n.settleMass(ctx, sc, item, batch, to, wres, err)
-	if err != nil {
-		return res, err
-	}
-	if err := n.cfg.Redis.Del(ctx, sc.massKey(key)).Err(); err != nil {
-		return res, fmt.Errorf("mass send %s: %w", sc.Name, err)
-	}
-	return res, nil
+	return n.settleMass(ctx, sc, item, batch, to, wres, err)
 }
 
 // resumeGroup finishes a group send a dead run left: its members still
