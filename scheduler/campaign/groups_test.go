@@ -160,3 +160,18 @@ func TestMassSendsByGroup(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyAudienceFinishes: start enqueues chunk jobs only for ranges
+// with audience members, so a campaign whose audience is empty must be
+// finished by start itself (no chunk would finish it).
+func TestEmptyAudienceFinishes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, clock.Now)
+	b.population(t, 200) // 派潭, 新塘, 荔城 only
+	b.run(t, "w", 2)
+	c := b.create(t, &campaign.Campaign{Name: "正果", Audience: "town:zhengguo", Mode: campaign.ModeItem, ItemID: "it1"})
+	c = b.waitDone(t, c.ID, 30*time.Second)
+	if c.Chunks != 0 || c.Planned != 0 {
+		t.Errorf("chunks %d, planned %d; want 0 and 0", c.Chunks, c.Planned)
+	}
+}
