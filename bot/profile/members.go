@@ -73,22 +73,45 @@ func BitSet(bits []byte, i int64) bool { return bits[i/8]&(0x80>>(i%8)) != 0 }
 // trips. Ids whose subscriber was erased are left out.
 func (s *Store) Members(ctx context.Context, account string, shard int, lids []int64) ([]Member, error) {
 	tag := shardTag(account, shard)
-	ids := make([]*redis.StringCmd, len(lids))
+	// One HMGET per reverse-map bucket (128 ids), not one HGET per id:
+	// Redis's cost is per command.
+	type span struct{ from, to int } // lids[from:to] share a bucket
+	var spans []span
+	for i := range lids {
+		if i == 0 || lids[i]/reverseBucketSize != lids[i-1]/reverseBucketSize {
+			spans = append(spans, span{i, i + 1})
+		} else {
+			spans[len(spans)-1].to = i + 1
+		}
+	}
+	cmds := make([]*redis.SliceCmd, len(spans))
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, lid := range lids {
-			ids[i] = pipe.HGet(ctx, reverseKey(tag, lid), strconv.FormatInt(lid, 10))
+		for k, sp := range spans {
+			fields := make([]string, 0, sp.to-sp.from)
+			for _, lid := range lids[sp.from:sp.to] {
+				fields = append(fields, strconv.FormatInt(lid, 10))
+			}
+			cmds[k] = pipe.HMGet(ctx, reverseKey(tag, lids[sp.from]), fields...)
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("members: %w", err)
 	}
+	openIDs := make([]string, len(lids)) // "" = none
+	for k, sp := range spans {
+		for j, v := range cmds[k].Val() {
+			if o, ok := v.(string); ok {
+				openIDs[sp.from+j] = o
+			}
+		}
+	}
 	out := make([]Member, 0, len(lids))
 	profs := make([]*redis.StringCmd, len(lids))
 	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, c := range ids {
-			if c.Err() == nil {
-				profs[i] = pipe.HGet(ctx, openIDBucketKey(tag, c.Val()), c.Val())
+		for i, o := range openIDs {
+			if o != "" {
+				profs[i] = pipe.HGet(ctx, openIDBucketKey(tag, o), o)
 			}
 		}
 		return nil
@@ -115,7 +138,7 @@ func (s *Store) Members(ctx context.Context, account string, shard int, lids []i
 		if lid != lids[i] {
 			continue // erased and the openid came back under a new id
 		}
-		p.OpenID = ids[i].Val()
+		p.OpenID = openIDs[i]
 		out = append(out, Member{ID: ID{Shard: shard, Local: lid}, OpenID: p.OpenID, Profile: p})
 	}
 	return out, nil

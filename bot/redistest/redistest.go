@@ -101,15 +101,32 @@ func Start(tb testing.TB) redis.UniversalClient {
 // StartServer starts a redis-server with opts; it is stopped when tb ends.
 func StartServer(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	s, err := newServer(opts)
+	s, err := Launch(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { s.Stop(); os.RemoveAll(s.dir) })
-	if err := s.launch(); err != nil {
-		tb.Fatal(err)
-	}
+	tb.Cleanup(s.Close)
 	return s
+}
+
+// Launch starts a redis-server with opts outside a test (`kepubot bench`
+// starts its own); Close stops it and removes its directory.
+func Launch(opts Options) (*Server, error) {
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.launch(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops the server and removes its directory.
+func (s *Server) Close() {
+	s.Stop()
+	os.RemoveAll(s.dir)
 }
 
 // newServer prepares a server (its directory, address and arguments)

@@ -87,6 +87,13 @@ func (c *Client) MassSendToTag(ctx context.Context, tagID int, m MassMessage, cl
 	return c.massSend(ctx, "mass_sendall", "/cgi-bin/message/mass/sendall", req, m, clientMsgID)
 }
 
+// MassSendToAll mass-sends m to every follower of the account (is_to_all);
+// see MassSendToOpenIDs for clientMsgID.
+func (c *Client) MassSendToAll(ctx context.Context, m MassMessage, clientMsgID string) (MassResult, error) {
+	req := &massRequest{Filter: &massFilter{IsToAll: true}}
+	return c.massSend(ctx, "mass_sendall", "/cgi-bin/message/mass/sendall", req, m, clientMsgID)
+}
+
 func (c *Client) massSend(ctx context.Context, op, path string, req *massRequest, m MassMessage, clientMsgID string) (MassResult, error) {
 	if len(clientMsgID) > maxClientMsgIDSize {
 		return MassResult{}, fmt.Errorf("wechat %s: clientmsgid is %d bytes, max %d", op, len(clientMsgID), maxClientMsgIDSize)

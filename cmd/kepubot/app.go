@@ -31,6 +31,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/alerts"
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 )
 
 // App is the whole kepubot service wired together: Redis, the webhook,
@@ -40,6 +41,7 @@ type App struct {
 	cfg    *Config
 	logger *slog.Logger
 	now    func() time.Time
+	limits notify.Limits
 
 	mini     *miniredis.Miniredis // embedded Redis when no URL is set
 	rdb      redis.UniversalClient
@@ -87,11 +89,15 @@ type AppOptions struct {
 	Phones console.Phones
 	// Observe sees every inbound message handled and its reply (the demo).
 	Observe func(msg *bot.Message, reply bot.Reply)
+	// Limits replaces WeChat's call rates in the notifier (zero fields:
+	// notify.DefaultLimits); `kepubot bench` lifts them to measure
+	// kepubot rather than the rate limiter.
+	Limits notify.Limits
 }
 
 // NewApp connects to Redis and builds every component; it starts nothing.
 func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger, opts AppOptions) (*App, error) {
-	a := &App{cfg: cfg, logger: logger, now: opts.Now, reg: prometheus.NewRegistry(), wechat: map[string]*wechat.Client{}}
+	a := &App{cfg: cfg, logger: logger, now: opts.Now, limits: opts.Limits, reg: prometheus.NewRegistry(), wechat: map[string]*wechat.Client{}}
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -68,6 +68,10 @@ Usage:
   kepubot chat --as NAME [--server URL]         chat with a running kepubot as a resident
                                                 (lines from stdin, signed like WeChat)
   kepubot console passwd NAME                   set a user's console password (read from stdin)
+  kepubot bench [--subscribers N] [--redis-url URL] [--per-message N] [--webhook N] [--chart FILE]
+                                                a whole-district run against the fake WeChat:
+                                                import, counts, plan, delivery, webhook, timed
+                                                beside baselines; prints a Markdown report
   kepubot version                               print the version
 
 With no configuration kepubot runs on an embedded Redis and a development
@@ -102,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdDemo(ctx, args[1:], stdout, stderr, getenv)
 	case "simulate":
 		return cmdSimulate(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr, getenv)
 	case "chat":
 		return cmdChat(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "content":

@@ -22,7 +22,7 @@ func simReport(o simOptions, weeks []simWeek) string {
 		p, g, r := w.CTR("personalized"), w.CTR("group"), w.CTR("random")
 		fmt.Fprintf(&b, "| %d | %.1f%% (%d/%d) | %.1f%% (%d/%d) | %.1f%% (%d/%d) | %.2f× | %.2f× |\n", i+1,
 			100*p, w.Clicks["personalized"], w.Sent["personalized"], 100*g, w.Clicks["group"], w.Sent["group"],
-			100*r, w.Clicks["random"], w.Sent["random"], ratio(p, g), ratio(p, r))
+			100*r, w.Clicks["random"], w.Sent["random"], ctrRatio(p, g), ctrRatio(p, r))
 	}
 	b.WriteString("\n![click-through by week](ctr.svg)\n")
 	return b.String()

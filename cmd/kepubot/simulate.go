@@ -263,12 +263,13 @@ func runSimulation(ctx context.Context, o simOptions, stdout io.Writer) ([]simWe
 		weeks = append(weeks, wk)
 		fmt.Fprintf(stdout, "%-5d %12.1f%% %7.1f%% %7.1f%% %7.2f× %7.2f×\n", w+1,
 			100*wk.CTR("personalized"), 100*wk.CTR("group"), 100*wk.CTR("random"),
-			ratio(wk.CTR("personalized"), wk.CTR("group")), ratio(wk.CTR("personalized"), wk.CTR("random")))
+			ctrRatio(wk.CTR("personalized"), wk.CTR("group")), ctrRatio(wk.CTR("personalized"), wk.CTR("random")))
 	}
 	return weeks, nil
 }
 
-func ratio(a, b float64) float64 {
+// ctrRatio is a/b, or 0 when b is 0.
+func ctrRatio(a, b float64) float64 {
 	if b == 0 {
 		return 0
 	}

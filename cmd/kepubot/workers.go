@@ -61,7 +61,12 @@ func (a *App) buildDelivery(ctx context.Context) error {
 	quiet, _ := plan.ParseQuietHours(a.cfg.Delivery.QuietHours) // validated with the config
 	d.notifier, err = notify.New(notify.Config{
 		Redis: a.rdb, Profiles: a.profiles, Limiter: d.limiter, Sender: a.sender,
-		Loc: a.cfg.loc, Now: a.now, Logger: a.logger,
+		// Mass sends go to everyone or a synced tag in one call when the
+		// whole group waits for them (d.tagSync is built below).
+		Groups: func(ctx context.Context, account string) ([]notify.Group, error) {
+			return d.tagSync.MassGroups(ctx, account)
+		},
+		Limits: a.limits, Loc: a.cfg.loc, Now: a.now, Logger: a.logger,
 	})
 	if err != nil {
 		return err

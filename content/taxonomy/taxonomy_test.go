@@ -1,6 +1,9 @@
 package taxonomy
 
 import (
+	"maps"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,6 +85,42 @@ func TestDefaultPopulations(t *testing.T) {
 	}
 }
 
+// The estimates agree with the 2020 census bulletin: one town over 300 k
+// (新塘), one 200–300 k, four 100–200 k, seven under 100 k, the top five
+// 67.93 % of the total, 正果 the smallest.
+func TestPopulationsAgreeWithCensus(t *testing.T) {
+	t.Parallel()
+	towns := slices.Clone(mustDefault(t).Towns)
+	slices.SortFunc(towns, func(a, b Town) int { return int(b.Population - a.Population) })
+	var sum, top5 int64
+	bands := map[string]int{}
+	for i, tw := range towns {
+		sum += tw.Population
+		if i < 5 {
+			top5 += tw.Population
+		}
+		switch p := tw.Population; {
+		case p > 300_000:
+			bands[">300k"]++
+		case p >= 200_000:
+			bands["200-300k"]++
+		case p >= 100_000:
+			bands["100-200k"]++
+		default:
+			bands["<100k"]++
+		}
+	}
+	if want := map[string]int{">300k": 1, "200-300k": 1, "100-200k": 4, "<100k": 7}; !maps.Equal(bands, want) {
+		t.Errorf("towns by size = %v, want %v", bands, want)
+	}
+	if towns[0].ID != "xintang" || towns[len(towns)-1].ID != "zhengguo" || towns[len(towns)-2].Population == towns[len(towns)-1].Population {
+		t.Errorf("largest %s, smallest %s; want xintang and zhengguo alone", towns[0].ID, towns[len(towns)-1].ID)
+	}
+	if got := float64(top5) / float64(sum) * 100; math.Abs(got-67.93) > 0.005 {
+		t.Errorf("top five = %.3f %% of the total, want 67.93 %%", got)
+	}
+}
+
 func TestDefaultSuggestedTopics(t *testing.T) {
 	t.Parallel()
 	tax := mustDefault(t)
@@ -133,7 +172,7 @@ func TestParseRejects(t *testing.T) {
 		{"latitude out of range", "lat: 23.5300", "lat: 32.5300", []string{`"paitan"`, "outside"}},
 		{"missing longitude", "    lon: 113.7700\n", "", []string{`"paitan"`, "outside"}},
 		{"shared centre", "lat: 23.1650\n    lon: 113.7060", "lat: 23.3800\n    lon: 113.8200", []string{`"xiancun"`, `"xiaolou"`}},
-		{"negative population", "population: 50000\n", "population: -5\n", []string{`"paitan"`, "negative"}},
+		{"negative population", "population: 52000\n", "population: -5\n", []string{`"paitan"`, "negative"}},
 		{"bad kind", "kind: 镇\n    lat: 23.5300", "kind: 乡\n    lat: 23.5300", []string{`"paitan"`, `"乡"`}},
 		{"numeric synonym", "synonyms: [白水寨,", "synonyms: [\"12\", 白水寨,", []string{`"paitan"`, `"12"`, "number"}},
 		{"chinese numeric synonym", "synonyms: [白水寨,", "synonyms: [第三, 白水寨,", []string{`"paitan"`, `"第三"`, "number"}},

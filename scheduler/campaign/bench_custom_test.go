@@ -3,7 +3,6 @@ package campaign_test
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
+	"github.com/zengcheng-kexie/kepubot/scheduler/campaign/campaigntest"
 	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
@@ -79,41 +79,19 @@ func BenchmarkCustomMessages(b *testing.B) {
 }
 
 // asynqCustom sends one customer-service message per asynq task to each
-// openid and returns messages/s, enqueueing included.
+// openid (campaigntest.AsynqPerMessage) and returns messages/s.
 func asynqCustom(b *testing.B, srv *redistest.Server, appID string, openIDs []string, concurrency int) float64 {
 	opt := asynq.RedisClientOpt{Network: srv.Network, Addr: srv.Addr, PoolSize: concurrency + 10}
 	client, err := wechat.New(wechat.Config{AccountID: "asynq", AppID: appID, AppSecret: "sec"}, srv.Client(b), nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var done atomic.Int64
-	server := asynq.NewServer(opt, asynq.Config{Concurrency: concurrency, LogLevel: asynq.FatalLevel})
-	mux := asynq.NewServeMux()
-	mux.HandleFunc("send", func(ctx context.Context, t *asynq.Task) error {
-		if err := client.SendNews(ctx, string(t.Payload()), wechat.Article{Title: "台风来了怎么办", URL: "https://kepu.example.org/a/2"}); err != nil {
-			return err
-		}
-		done.Add(1)
-		return nil
-	})
-	start := time.Now()
-	if err := server.Start(mux); err != nil {
+	send := func(ctx context.Context, openID string) error {
+		return client.SendNews(ctx, openID, wechat.Article{Title: "台风来了怎么办", URL: "https://kepu.example.org/a/2"})
+	}
+	rate, err := campaigntest.AsynqPerMessage(context.Background(), opt, send, openIDs, concurrency, 10*time.Minute)
+	if err != nil {
 		b.Fatal(err)
 	}
-	defer server.Shutdown()
-	q := asynq.NewClient(opt)
-	defer q.Close()
-	for _, o := range openIDs {
-		if _, err := q.Enqueue(asynq.NewTask("send", []byte(o)), asynq.MaxRetry(3)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	deadline := time.Now().Add(10 * time.Minute)
-	for done.Load() < int64(len(openIDs)) {
-		if time.Now().After(deadline) {
-			b.Fatalf("asynq sent %d of %d", done.Load(), len(openIDs))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return float64(len(openIDs)) / time.Since(start).Seconds()
+	return rate
 }

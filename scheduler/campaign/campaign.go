@@ -13,9 +13,11 @@
 //     a per-item bitmap. Outcomes are bits in per-campaign bitmaps (sent,
 //     failed, skipped, by channel): 1.5 M recipients cost kilobytes.
 //  3. When the last chunk is done, a finalize job sends each item's mass
-//     recipients in openid lists of up to 10,000, with a clientmsgid
-//     derived from the batch so a retried or duplicated call is deduplicated
-//     by WeChat itself (45065).
+//     recipients: in one sendall call to everyone or to a synced WeChat
+//     tag when every member of it waits for that item (notify.Group), the
+//     rest in openid lists of up to 10,000, each call with a clientmsgid
+//     derived from whom it addresses so a retried or duplicated call is
+//     deduplicated by WeChat itself (45065).
 //
 // Every step may run twice (a crash, a redelivered job, a second worker):
 // claims and outcome bits make each recipient's effect happen once.
@@ -31,6 +33,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 )
 
 // Status is where a campaign stands.
@@ -245,12 +249,33 @@ var chunkDoneLua string
 var chunkDoneScript = redis.NewScript(chunkDoneLua)
 
 // rememberMassJob maps a mass send's msg_id to its campaign, so WeChat's
-// MASSSENDJOBFINISH report can be folded into the campaign's statistics.
-func (s *Store) rememberMassJob(ctx context.Context, account, campaignID string, msgID int64) error {
-	if msgID == 0 {
+// MASSSENDJOBFINISH report can be folded into the campaign's statistics,
+// and counts the call by whom it addressed (once per msg_id: a call made
+// again after a crash is WeChat's same job).
+func (s *Store) rememberMassJob(ctx context.Context, account, campaignID string, r notify.MassResult) error {
+	if r.MsgID == 0 {
 		return nil
 	}
-	return s.rdb.Set(ctx, msgKey(account, msgID), campaignID, 7*24*time.Hour).Err()
+	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Set(ctx, msgKey(account, r.MsgID), campaignID, 7*24*time.Hour)
+		pipe.HSet(ctx, massCallsKey(account, campaignID), strconv.FormatInt(r.MsgID, 10), r.To)
+		return nil
+	})
+	return err
+}
+
+// massCalls counts a campaign's mass-send calls by whom they addressed
+// (notify.ToOpenIDs, ToTag, ToAll).
+func (s *Store) massCalls(ctx context.Context, account, campaignID string) (map[string]int64, error) {
+	m, err := s.rdb.HGetAll(ctx, massCallsKey(account, campaignID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("campaign %s mass calls: %w", campaignID, err)
+	}
+	out := map[string]int64{}
+	for _, to := range m {
+		out[to]++
+	}
+	return out, nil
 }
 
 // MassReport is WeChat's account of one mass send (MASSSENDJOBFINISH).

@@ -51,7 +51,10 @@ type Config struct {
 	Notifier *notify.Notifier
 	Limiter  *queue.Limiter // nil: no shared rate limit (tests)
 	// Sender returns the WeChat sender of an account.
-	Sender   func(account string) (Sender, error)
+	Sender func(account string) (Sender, error)
+	// Groups is the made notifier's notify.Config.Groups (nil: mass sends
+	// by openid lists only).
+	Groups   func(ctx context.Context, account string) ([]notify.Group, error)
 	Compile  Compiler
 	Rules    func(account string) plan.Rules
 	Quiet    plan.QuietHours
@@ -97,7 +100,7 @@ func New(cfg Config) *Engine {
 	if n == nil {
 		var err error
 		n, err = notify.New(notify.Config{Redis: cfg.Store.rdb, Profiles: cfg.Profiles, Sender: cfg.Sender, Limiter: cfg.Limiter,
-			Loc: cfg.Loc, Now: cfg.Now, Logger: cfg.Logger})
+			Groups: cfg.Groups, Loc: cfg.Loc, Now: cfg.Now, Logger: cfg.Logger})
 		if err != nil {
 			panic(err) // only a nil Store or Profiles, which no caller passes
 		}
@@ -184,7 +187,18 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 		if err != nil {
 			return err
 		}
+		// Only ranges with audience members get a chunk job: a small
+		// campaign in a large district costs its audience, not the
+		// district.
+		size := (max/chunkSize + 1) * chunkSize
+		aud, err := e.cfg.Profiles.Bits(ctx, c.Account, shard, []string{audIndex(c.ID)}, 0, size)
+		if err != nil {
+			return err
+		}
 		for from := int64(0); from <= max; from += chunkSize {
+			if !anySet(aud[0][from/8 : (from+chunkSize)/8]) {
+				continue
+			}
 			b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID, Shard: shard, From: from})
 			jobs = append(jobs, queue.Job{ID: fmt.Sprintf("%s:%s:%d:%d", c.Account, c.ID, shard, from), Kind: JobChunk, Lane: queue.LaneBulk, Payload: b})
 		}
@@ -201,6 +215,12 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 	}
 	for _, j := range jobs {
 		if _, err := e.cfg.Queue(c.Account).EnqueueOnce(ctx, j, keepFor); err != nil {
+			return err
+		}
+	}
+	if len(jobs) == 0 { // nobody to send to: no chunk will finish it
+		b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID})
+		if _, err := e.cfg.Queue(c.Account).EnqueueOnce(ctx, queue.Job{ID: c.Account + ":" + c.ID + ":final", Kind: JobFinalize, Lane: queue.LaneBulk, Payload: b}, keepFor); err != nil {
 			return err
 		}
 	}
@@ -226,6 +246,15 @@ func (e *Engine) audience(c *Campaign, now time.Time) (profile.Program, error) {
 		prog = profile.And(prog, profile.Term(scope(&Campaign{Account: c.Account, ID: c.FollowUpOf}).SentIndex()))
 	}
 	return prog, nil
+}
+
+func anySet(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // errStop ends a job with nothing to do: the campaign is gone, cancelled

@@ -9,7 +9,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 )
 
-// finalize sends every item's mass recipients in openid lists, then marks
+// finalize sends every item's mass recipients, then marks
 // the campaign done.
 func (e *Engine) finalize(ctx context.Context, ref jobRef) error {
 	c, now, err := e.runnable(ctx, ref)
@@ -41,9 +41,10 @@ func (e *Engine) finalize(ctx context.Context, ref jobRef) error {
 	return err
 }
 
-// massItem sends one item to its mass recipients (notify.MassAll: the
-// batches' clientmsgid comes from their members, so WeChat deduplicates a
-// batch sent again after a crash).
+// massItem sends one item to its mass recipients (notify.MassAll: by tag
+// or to everyone when a whole group waits for it, the rest by openid
+// lists; a call's clientmsgid comes from its members, so WeChat
+// deduplicates a call made again after a crash).
 func (e *Engine) massItem(ctx context.Context, c *Campaign, itemID string) error {
 	base, elder := strings.CutSuffix(itemID, elderMass)
 	it, err := e.cfg.Items.Item(ctx, c.Account, base)
@@ -55,9 +56,9 @@ func (e *Engine) massItem(ctx context.Context, c *Campaign, itemID string) error
 		channel = "elder" // elder mode: the short text (mass sends take text)
 	}
 	text := e.Render(c, it, profile.Member{}, channel).Text
-	ids, err := e.notify.MassAll(ctx, scope(c), itemID, base, text)
-	for _, id := range ids {
-		if err := e.cfg.Store.rememberMassJob(ctx, c.Account, c.ID, id); err != nil {
+	calls, err := e.notify.MassAll(ctx, scope(c), itemID, base, text)
+	for _, r := range calls {
+		if err := e.cfg.Store.rememberMassJob(ctx, c.Account, c.ID, r); err != nil {
 			return err
 		}
 	}

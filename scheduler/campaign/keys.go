@@ -16,6 +16,7 @@ import "strconv"
 //	kb:{<acct>:camp}:c:<id>:massclicks    clicks on mass links (not per subscriber)
 //	kb:{<acct>:camp}:c:<id>:wechat        HASH of MASSSENDJOBFINISH counts
 //	kb:{<acct>:camp}:pop                  HASH "<group>|<item>" → clicks (popularity)
+//	kb:{<acct>:camp}:c:<id>:masscalls     HASH msg_id → whom the mass-send call addressed (openids|tag|all)
 //	kb:{<acct>:camp}:msg:<msg_id>         the campaign of a mass send (7 days)
 //	kb:{<acct>:camp}:msg:<msg_id>:folded  its report was counted
 //	kb:{links}:key                        the click-link signing key
@@ -37,6 +38,7 @@ func chunksKey(account, id string) string     { return campKey(account, id) + ":
 func massItemsKey(account, id string) string  { return campKey(account, id) + ":massitems" }
 func massClicksKey(account, id string) string { return campKey(account, id) + ":massclicks" }
 func wechatKey(account, id string) string     { return campKey(account, id) + ":wechat" }
+func massCallsKey(account, id string) string  { return campKey(account, id) + ":masscalls" }
 
 func popKey(account string) string { return campTag(account) + ":pop" }
 

@@ -2,9 +2,12 @@ package campaign
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/bot/wechat"
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 )
 
@@ -17,6 +20,11 @@ type PlanReport struct {
 	Sample      []PlanLine       `json:"sample"`
 	// Waiting says why a send started now would wait, and until when.
 	Waiting *Waiting `json:"waiting,omitempty"`
+	// MassCalls estimates the mass-send calls the send would make, by
+	// whom they address ("all", "tag", "openids"), by notify's rule: a
+	// group in one call when all its members would be sent the same item
+	// by mass send, the rest in lists of 10,000.
+	MassCalls map[string]int64 `json:"mass_calls"`
 }
 
 // PlanLine is one sampled recipient's plan.
@@ -66,6 +74,11 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 		return rep, err
 	}
 	massByItem := map[string]int{}
+	groups, err := e.notify.Groups(ctx, c.Account)
+	if err != nil {
+		return rep, err
+	}
+	gs := newGroupSample(groups)
 	perShard := maxSample/profile.Shards + 1
 	for shard := range profile.Shards {
 		max, err := e.cfg.Profiles.MaxLocal(ctx, c.Account, shard)
@@ -89,6 +102,12 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 			if err != nil {
 				return rep, err
 			}
+			var gbits [][]byte
+			if len(groups) > 0 {
+				if gbits, err = e.cfg.Profiles.Bits(ctx, c.Account, shard, gs.indexes(), from, chunkSize); err != nil {
+					return rep, err
+				}
+			}
 			for _, m := range ms {
 				rep.Sampled++
 				vd := r.decide(m, v, m.ID.Local-from, e.cfg.Caps, false)
@@ -96,6 +115,11 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 				if vd.item != nil {
 					line.Item, line.Title = vd.item.ID, vd.item.Title
 				}
+				item := ""
+				if vd.channel == plan.ChannelMass {
+					item = vd.item.ID
+				}
+				gs.add(gbits, m.ID.Local-from, item)
 				if vd.channel != plan.ChannelNone {
 					line.Channel = vd.channel.String()
 					rep.ByChannel[line.Channel]++
@@ -130,8 +154,9 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 			delete(rep.ByChannel, "mass")
 		}
 	}
+	scale := 1.0
 	if rep.Sampled > 0 && int64(rep.Sampled) < rep.Audience {
-		scale := float64(rep.Audience) / float64(rep.Sampled)
+		scale = float64(rep.Audience) / float64(rep.Sampled)
 		for k, v := range rep.ByChannel {
 			rep.ByChannel[k] = int64(float64(v)*scale + 0.5)
 		}
@@ -139,5 +164,107 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 			rep.Unreachable[k] = int64(float64(v)*scale + 0.5)
 		}
 	}
-	return rep, nil
+	rep.MassCalls, err = e.planMassCalls(ctx, c.Account, tmp, gs, massByItem, scale)
+	return rep, err
+}
+
+// groupSample is what a dry run saw of each mass group: how many sampled
+// members it has, and the one item all of them would be sent by mass send
+// ("" none or several: the group is not used).
+type groupSample struct {
+	groups  []notify.Group
+	sampled []int
+	item    []string
+	mixed   []bool
+	overlap [][]bool // overlap[a][b]: a sampled member is in both
+}
+
+func newGroupSample(groups []notify.Group) *groupSample {
+	g := &groupSample{groups: groups, sampled: make([]int, len(groups)), item: make([]string, len(groups)),
+		mixed: make([]bool, len(groups)), overlap: make([][]bool, len(groups))}
+	for i := range groups {
+		g.overlap[i] = make([]bool, len(groups))
+	}
+	return g
+}
+
+func (g *groupSample) indexes() []string {
+	out := make([]string, len(g.groups))
+	for i, gr := range g.groups {
+		out[i] = gr.Index
+	}
+	return out
+}
+
+// add notes a sampled member (bit i of bits) planned for a mass send of
+// item ("" not by mass send).
+func (g *groupSample) add(bits [][]byte, i int64, item string) {
+	for a := range g.groups {
+		if !profile.BitSet(bits[a], i) {
+			continue
+		}
+		g.sampled[a]++
+		switch {
+		case item == "" || (g.item[a] != "" && g.item[a] != item):
+			g.mixed[a] = true
+		default:
+			g.item[a] = item
+		}
+		for b := range g.groups {
+			if b != a && profile.BitSet(bits[b], i) {
+				g.overlap[a][b] = true
+			}
+		}
+	}
+}
+
+// planMassCalls applies notify's group rule to what the dry run saw: a
+// group is used when it lies inside the audience and every sampled member
+// of it would be sent one item by mass send; larger groups first (everyone
+// before tags), none overlapping another; each item's other mass
+// recipients go in lists of 10,000.
+func (e *Engine) planMassCalls(ctx context.Context, account, audience string, g *groupSample, massByItem map[string]int, scale float64) (map[string]int64, error) {
+	out := map[string]int64{}
+	covered := map[string]int64{}
+	if len(g.groups) > 0 {
+		size, err := e.cfg.Profiles.BitCounts(ctx, account, g.indexes())
+		if err != nil {
+			return nil, err
+		}
+		inside, err := e.cfg.Profiles.Count(ctx, account, profile.Term(audience), g.indexes(), nil)
+		if err != nil {
+			return nil, err
+		}
+		order := make([]int, 0, len(g.groups))
+		for a, gr := range g.groups {
+			n := size[gr.Index]
+			if n > 0 && inside.Rows[gr.Index] == n && g.sampled[a] > 0 && !g.mixed[a] {
+				order = append(order, a)
+			}
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return int(size[g.groups[b].Index] - size[g.groups[a].Index]) })
+		var chosen []int
+	next:
+		for _, a := range order {
+			for _, b := range chosen {
+				if g.overlap[a][b] {
+					continue next
+				}
+			}
+			chosen = append(chosen, a)
+			if g.groups[a].All {
+				out[notify.ToAll]++
+			} else {
+				out[notify.ToTag]++
+			}
+			covered[g.item[a]] += size[g.groups[a].Index]
+		}
+	}
+	for item, n := range massByItem {
+		rest := int64(float64(n)*scale+0.5) - covered[item]
+		if rest >= wechat.MassMinOpenIDs {
+			out[notify.ToOpenIDs] += (rest + wechat.MassMaxOpenIDs - 1) / wechat.MassMaxOpenIDs
+		}
+	}
+	return out, nil
 }

@@ -43,9 +43,12 @@ type Stats struct {
 	// WeChat is what WeChat reported for the campaign's mass sends
 	// (MASSSENDJOBFINISH): total, filtered (over a user's monthly limit),
 	// sent, error.
-	WeChat  map[string]int64 `json:"wechat_report,omitempty"`
-	ByTown  map[string]int64 `json:"sent_by_town,omitempty"`
-	ByGroup map[string]int64 `json:"sent_by_group,omitempty"`
+	WeChat map[string]int64 `json:"wechat_report,omitempty"`
+	// MassCalls counts the campaign's mass-send calls by whom they
+	// addressed: "openids" (lists of up to 10,000), "tag", "all".
+	MassCalls map[string]int64 `json:"mass_calls"`
+	ByTown    map[string]int64 `json:"sent_by_town,omitempty"`
+	ByGroup   map[string]int64 `json:"sent_by_group,omitempty"`
 }
 
 // Stats counts a campaign's outcomes in one pass over its bitmaps. towns
@@ -76,6 +79,9 @@ func (e *Engine) Stats(ctx context.Context, c *Campaign, towns, groups []string)
 	}
 	st.InDoubtResent = st.Reasons[notify.ReasonInDoubtResent]
 	if st.WeChat, err = e.cfg.Store.WeChatCounts(ctx, c.Account, c.ID); err != nil {
+		return st, err
+	}
+	if st.MassCalls, err = e.cfg.Store.massCalls(ctx, c.Account, c.ID); err != nil {
 		return st, err
 	}
 	if len(towns)+len(groups) > 0 {

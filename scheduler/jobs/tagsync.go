@@ -15,6 +15,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 )
 
 // WeChat's tag limits (../shared/WECHAT.md).
@@ -288,4 +289,37 @@ func (ts *TagSync) ensureTag(ctx context.Context, client Tagger, account, name s
 		return 0, fmt.Errorf("tag of %s: %w", name, err)
 	}
 	return id, nil
+}
+
+// MassGroups returns the follower groups a mass send of account may address
+// in one call (notify.Config.Groups): everyone, and each synced tag with
+// the bitmap of whom the sync tagged. While a sync runs (or a dead one's
+// lock lasts) tags are left out: their bitmaps may be behind WeChat's.
+// A tag added to followers by hand in WeChat's console is not known here.
+func (ts *TagSync) MassGroups(ctx context.Context, account string) ([]notify.Group, error) {
+	groups := []notify.Group{notify.Everyone}
+	busy, err := ts.rdb.Exists(ctx, tagSyncLockKey(account)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("mass groups %s: %w", account, err)
+	}
+	if busy > 0 {
+		return groups, nil
+	}
+	ids, err := ts.rdb.HGetAll(ctx, tagIDsKey(account)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("mass groups %s: %w", account, err)
+	}
+	names := make([]string, 0, len(ids))
+	for name := range ids {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		id, err := strconv.Atoi(ids[name])
+		if err != nil {
+			continue
+		}
+		groups = append(groups, notify.Group{TagID: id, Index: syncedIndex(id)})
+	}
+	return groups, nil
 }

@@ -37,6 +37,14 @@
 // only for a customer-service message in flight at a crash — at most
 // Config.Senders per running batch — and each one is counted.
 //
+// # Mass sends by group
+//
+// MassAll sends a mass message to a whole Group (every follower, or a
+// synced WeChat tag) in one sendall call when every member of the group's
+// bitmap waits for that very send, and by openid lists for the rest: a
+// group send reaches all its members on WeChat's side, so it is used only
+// when it reaches exactly the recipients the lists would (see Group).
+//
 // Redis keys are built in keys.go; the script in scripts/ documents its
 // KEYS, ARGV and result.
 package notify

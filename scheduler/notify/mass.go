@@ -11,8 +11,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/zengcheng-kexie/kepubot/bot/profile"
-
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
@@ -24,10 +22,21 @@ type Recipient struct {
 	OpenID string `json:"o"`
 }
 
-// MassResult is what SendMass reports of one batch.
+// MassResult is what a mass send reports of one call.
 type MassResult struct {
 	MsgID int64 // WeChat's msg_id, for its MASSSENDJOBFINISH report
+	// To is whom the call addressed: "openids" (a list), "tag" or "all".
+	To string
+	// Recipients is how many of the scope's messages it carried.
+	Recipients int
 }
+
+// Whom a mass-send call addressed (MassResult.To).
+const (
+	ToOpenIDs = "openids"
+	ToTag     = "tag"
+	ToAll     = "all"
+)
 
 // SendMass sends text to a batch of 2 to 10,000 recipients as one mass send
 // by openid list, records their outcome (sent, or failed with WeChat's
@@ -55,11 +64,14 @@ func (n *Notifier) SendMass(ctx context.Context, sc Scope, key, item, text strin
 	return res, nil
 }
 
-// pendingMass is a mass batch written ahead of its send.
+// pendingMass is a mass batch written ahead of its send: an openid list
+// (Batch), or a group send (Group; its recipients are read again from the
+// bitmaps on resume, as a district's would not fit one key).
 type pendingMass struct {
 	Item  string      `json:"i"`
 	Text  string      `json:"t"`
-	Batch []Recipient `json:"b"`
+	Batch []Recipient `json:"b,omitempty"`
+	Group *Group      `json:"g,omitempty"`
 }
 
 // ResumeMass finishes the mass batch of key a dead run left between its
@@ -75,6 +87,9 @@ func (n *Notifier) ResumeMass(ctx context.Context, sc Scope, key string) (MassRe
 	var p pendingMass
 	if err := json.Unmarshal(b, &p); err != nil {
 		return MassResult{}, fmt.Errorf("resume mass send %s: %w", sc.Name, err)
+	}
+	if p.Group != nil {
+		return n.resumeGroup(ctx, sc, key, p.Item, p.Text, *p.Group)
 	}
 	return n.SendMass(ctx, sc, key, p.Item, p.Text, p.Batch)
 }
@@ -92,6 +107,12 @@ func (n *Notifier) sendMass(ctx context.Context, sc Scope, key, item, text strin
 		return MassResult{}, err
 	}
 	res, err := sender.MassSendToOpenIDs(ctx, openIDs, wechat.MassMessage{Text: text}, batchID(sc.Name+"\x00"+key, openIDs))
+	return n.settleMass(ctx, sc, item, batch, ToOpenIDs, res, err)
+}
+
+// settleMass classifies WeChat's answer to a mass-send call and records
+// its batch: sent, failed for good, or left pending (a queue.Retry error).
+func (n *Notifier) settleMass(ctx context.Context, sc Scope, item string, batch []Recipient, to string, res wechat.MassResult, err error) (MassResult, error) {
 	switch wechat.Classify(err) {
 	case wechat.OK, wechat.Duplicate:
 		if res.MsgID == 0 {
@@ -100,7 +121,7 @@ func (n *Notifier) sendMass(ctx context.Context, sc Scope, key, item, text strin
 				res.MsgID = we.MsgID
 			}
 		}
-		return MassResult{MsgID: res.MsgID}, n.recordMass(ctx, sc, batch, item, "")
+		return MassResult{MsgID: res.MsgID, To: to, Recipients: len(batch)}, n.recordMass(ctx, sc, batch, item, "")
 	case wechat.RateLimited:
 		return MassResult{}, queue.Retry(err, 10*time.Second) // 45009: back off, don't hammer
 	case wechat.Retry, wechat.TokenInvalid:
@@ -113,9 +134,16 @@ func (n *Notifier) sendMass(ctx context.Context, sc Scope, key, item, text strin
 	return MassResult{}, n.recordMass(ctx, sc, batch, item, fmt.Sprintf("wechat_%d", code))
 }
 
-// recordMass records a mass batch as sent (failReason "") or failed, shard
-// by shard; a sent batch spends each recipient's monthly mass budget first.
+// recordMass records a mass batch as sent (failReason "") or failed, in
+// pieces of at most a list's size, shard by shard; a sent batch spends each
+// recipient's monthly mass budget first.
 func (n *Notifier) recordMass(ctx context.Context, sc Scope, batch []Recipient, item, failReason string) error {
+	for len(batch) > wechat.MassMaxOpenIDs {
+		if err := n.recordMass(ctx, sc, batch[:wechat.MassMaxOpenIDs], item, failReason); err != nil {
+			return err
+		}
+		batch = batch[wechat.MassMaxOpenIDs:]
+	}
 	now := n.cfg.Now()
 	byShard := map[int]*outcomes{}
 	for _, r := range batch {
@@ -163,84 +191,4 @@ func batchID(key string, openIDs []string) string {
 		h.Write([]byte("\x00" + o))
 	}
 	return "kb" + hex.EncodeToString(h.Sum(nil))
-}
-
-// MassAll sends text to every message of sc waiting for a mass send of key
-// (recorded with Decided.Plan(lid, key)) and not yet sent or failed, in
-// lists of up to 10,000 made in the same order on every run. It first
-// replays what a restarted Redis lost (Sync) and finishes the batch a dead
-// run left (ResumeMass). A lone recipient is unreachable as
-// "mass_batch_of_one" (WeChat's lists take two or more). item ("" none) is
-// marked received. It returns WeChat's msg_ids of the batches it sent.
-func (n *Notifier) MassAll(ctx context.Context, sc Scope, key, item, text string) ([]int64, error) {
-	if err := n.Sync(ctx, sc); err != nil {
-		return nil, err
-	}
-	var ids []int64
-	res, err := n.ResumeMass(ctx, sc, key)
-	if err != nil {
-		return nil, err
-	}
-	if res.MsgID != 0 {
-		ids = append(ids, res.MsgID)
-	}
-	rs, err := n.massRecipients(ctx, sc, key)
-	if err != nil {
-		return ids, err
-	}
-	for start := 0; start < len(rs); start += wechat.MassMaxOpenIDs {
-		batch := rs[start:min(start+wechat.MassMaxOpenIDs, len(rs))]
-		if len(batch) < wechat.MassMinOpenIDs {
-			for _, r := range batch {
-				var d Decided
-				d.Skip(r.Lid, "mass_batch_of_one")
-				if err := n.Record(ctx, sc, r.Shard, d); err != nil {
-					return ids, err
-				}
-			}
-			continue
-		}
-		res, err := n.SendMass(ctx, sc, key, item, text, batch)
-		if err != nil {
-			return ids, err
-		}
-		if res.MsgID != 0 {
-			ids = append(ids, res.MsgID)
-		}
-	}
-	return ids, nil
-}
-
-// massRecipients lists the messages of sc waiting for a mass send of key,
-// shard by shard in local-id order.
-func (n *Notifier) massRecipients(ctx context.Context, sc Scope, key string) ([]Recipient, error) {
-	var rs []Recipient
-	for shard := range profile.Shards {
-		max, err := n.cfg.Profiles.MaxLocal(ctx, sc.Account, shard)
-		if err != nil {
-			return nil, err
-		}
-		size := (max/8 + 1) * 8
-		bits, err := n.cfg.Profiles.Bits(ctx, sc.Account, shard, []string{sc.MassIndex(key), sc.SentIndex(), sc.FailedIndex(), sc.SkippedIndex()}, 0, size)
-		if err != nil {
-			return nil, err
-		}
-		var lids []int64
-		for i := range size {
-			if profile.BitSet(bits[0], i) && !profile.BitSet(bits[1], i) && !profile.BitSet(bits[2], i) && !profile.BitSet(bits[3], i) {
-				lids = append(lids, i)
-			}
-		}
-		const page = 1024
-		for start := 0; start < len(lids); start += page {
-			ms, err := n.cfg.Profiles.Members(ctx, sc.Account, shard, lids[start:min(start+page, len(lids))])
-			if err != nil {
-				return nil, err
-			}
-			for _, m := range ms {
-				rs = append(rs, Recipient{Shard: shard, Lid: m.ID.Local, OpenID: m.OpenID})
-			}
-		}
-	}
-	return rs, nil
 }

@@ -24,6 +24,8 @@ type Sender interface {
 	SendText(ctx context.Context, openID, text string) error
 	SendTemplate(ctx context.Context, m wechat.TemplateMessage) (int64, error)
 	MassSendToOpenIDs(ctx context.Context, openIDs []string, m wechat.MassMessage, clientMsgID string) (wechat.MassResult, error)
+	MassSendToTag(ctx context.Context, tagID int, m wechat.MassMessage, clientMsgID string) (wechat.MassResult, error)
+	MassSendToAll(ctx context.Context, m wechat.MassMessage, clientMsgID string) (wechat.MassResult, error)
 }
 
 // ErrNotConfigured is what Config.Sender returns for an account without
@@ -41,6 +43,11 @@ type Config struct {
 	// Sender returns an account's WeChat sender, or an error wrapping
 	// ErrNotConfigured (nil: no account is configured).
 	Sender func(account string) (Sender, error)
+	// Groups returns the follower groups of an account that one sendall
+	// call reaches (Everyone, synced tags); MassAll sends to a group in one
+	// call when every member waits for that mass send (see Group). nil:
+	// mass sends go by openid lists only.
+	Groups func(ctx context.Context, account string) ([]Group, error)
 	// Limiter shares WeChat's call rates across replicas (nil: no limit).
 	Limiter *queue.Limiter
 	// Limits per API; zero fields take DefaultLimits.

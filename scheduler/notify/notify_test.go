@@ -60,6 +60,13 @@ func (s *sender) MassSendToOpenIDs(_ context.Context, os []string, _ wechat.Mass
 	return wechat.MassResult{MsgID: 7}, nil
 }
 
+func (s *sender) MassSendToTag(_ context.Context, tag int, _ wechat.MassMessage, _ string) (wechat.MassResult, error) {
+	return wechat.MassResult{MsgID: 8}, s.answer(fmt.Sprintf("tag:%d", tag))
+}
+func (s *sender) MassSendToAll(_ context.Context, _ wechat.MassMessage, _ string) (wechat.MassResult, error) {
+	return wechat.MassResult{MsgID: 9}, s.answer("all")
+}
+
 type bundle struct {
 	ctx      context.Context
 	profiles *profile.Store
@@ -67,6 +74,7 @@ type bundle struct {
 	snd      *sender
 	members  []profile.Member
 	sc       notify.Scope
+	groups   []notify.Group // what Config.Groups returns
 }
 
 func setup(t *testing.T, count int) *bundle {
@@ -94,6 +102,7 @@ func setup(t *testing.T, count int) *bundle {
 		b.members = append(b.members, profile.Member{ID: id, OpenID: p.OpenID, Profile: q})
 	}
 	b.n, err = notify.New(notify.Config{Redis: rdb, Profiles: ps, Sender: func(string) (notify.Sender, error) { return b.snd, nil },
+		Groups:  func(context.Context, string) ([]notify.Group, error) { return b.groups, nil },
 		Senders: 4, Lease: 300 * time.Millisecond, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Attempts: 3})
 	if err != nil {
 		t.Fatal(err)

@@ -124,6 +124,36 @@ func TestMassSend(t *testing.T) {
 				t.Errorf("to all: user got %d messages, want 1", n)
 			}
 		}},
+		{"sendall counts against the 100 calls a day and the 4-a-month budget", wechattest.ServiceAccount, func(t *testing.T, b *bundle) {
+			ids := openIDs(3)
+			id := int(b.post(t, "/cgi-bin/tags/create", obj{"tag": obj{"name": "town"}})["tag"].(obj)["id"].(float64))
+			b.post(t, "/cgi-bin/tags/members/batchtagging", obj{"openid_list": ids[:2], "tagid": id})
+			byTag := obj{"filter": obj{"tag_id": id}, "msgtype": "text", "text": obj{"content": "x"}}
+			toAll := obj{"filter": obj{"is_to_all": true}, "msgtype": "text", "text": obj{"content": "x"}}
+			for range 3 {
+				wantCode(t, "by tag", b.post(t, "/cgi-bin/message/mass/sendall", byTag), 0)
+			}
+			m := b.post(t, "/cgi-bin/message/mass/sendall", toAll)
+			wantCode(t, "to all", m, 0)
+			m = b.post(t, "/cgi-bin/message/mass/sendall", toAll) // the tagged two have had four
+			job, _ := b.srv.MassJob(appID, int64(m["msg_id"].(float64)))
+			if job.TotalCount != 3 || job.SentCount != 1 {
+				t.Errorf("5th to all: job = %+v, want total 3, sent 1 (the month's budget of 4)", job)
+			}
+			if got := len(b.srv.Delivered(appID, ids[0])); got != 4 {
+				t.Errorf("tagged user got %d mass messages, want 4", got)
+			}
+			for range 55 { // 60 a minute
+				wantCode(t, "send", b.post(t, "/cgi-bin/message/mass/sendall", byTag), 0)
+			}
+			b.clock.Advance(time.Minute)
+			for range 100 - 60 - 1 {
+				wantCode(t, "send", b.post(t, "/cgi-bin/message/mass/sendall", byTag), 0)
+			}
+			wantCode(t, "list, 100th", b.post(t, "/cgi-bin/message/mass/send", massTo(ids, "")), 0)
+			wantCode(t, "101st in a day by tag", b.post(t, "/cgi-bin/message/mass/sendall", byTag), 45009)
+			wantCode(t, "101st in a day to all", b.post(t, "/cgi-bin/message/mass/sendall", toAll), 45009)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

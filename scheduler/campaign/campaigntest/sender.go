@@ -2,6 +2,7 @@ package campaigntest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
@@ -17,6 +18,8 @@ type Sender struct {
 	Mass      map[string]string                 // the text each openid was sent in a mass list
 	Lists     [][]string                        // the mass lists, in order
 	Texts     []string                          // their texts, in order
+	Groups    []string                          // the sendall calls: "all" or "tag:<id>", in order
+	GroupText []string                          // their texts, in order
 	Custom    map[string]string                 // customer-service texts, by openid
 }
 
@@ -59,4 +62,22 @@ func (s *Sender) MassSendToOpenIDs(_ context.Context, openIDs []string, m wechat
 	s.Lists = append(s.Lists, openIDs)
 	s.Texts = append(s.Texts, m.Text)
 	return wechat.MassResult{MsgID: int64(len(s.Lists))}, nil
+}
+
+// MassSendToTag records a mass message to a tag.
+func (s *Sender) MassSendToTag(_ context.Context, tagID int, m wechat.MassMessage, _ string) (wechat.MassResult, error) {
+	return s.group(fmt.Sprintf("tag:%d", tagID), m.Text), nil
+}
+
+// MassSendToAll records a mass message to every follower.
+func (s *Sender) MassSendToAll(_ context.Context, m wechat.MassMessage, _ string) (wechat.MassResult, error) {
+	return s.group("all", m.Text), nil
+}
+
+func (s *Sender) group(to, text string) wechat.MassResult {
+	s.Lock()
+	defer s.Unlock()
+	s.Groups = append(s.Groups, to)
+	s.GroupText = append(s.GroupText, text)
+	return wechat.MassResult{MsgID: int64(1000 + len(s.Groups))}
 }
