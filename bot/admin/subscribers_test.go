@@ -85,6 +85,7 @@ func TestGetSubscriberWeightsAndBestHour(t *testing.T) {
 		}
 	}
 	s := NewServer(roleAuth(), nil)
+	s.SetAccounts([]string{"default"})
 	RegisterSubscribers(s, ps)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
