@@ -101,14 +101,9 @@ func (a *App) checkAccount(ac *AccountConfig) error {
 func (a *App) serveAccount(ac *AccountConfig) error {
 	var client *wechat.Client
 	if ac.AppSecret != "" {
-		typ := wechat.ServiceAccount
-		if ac.Type == "subscription" {
-			typ = wechat.SubscriptionAccount
-		}
-		c, err := wechat.New(wechat.Config{AccountID: ac.ID, AppID: ac.AppID, AppSecret: ac.AppSecret,
-			Token: ac.Token, EncodingAESKey: ac.AESKey, Type: typ}, a.rdb, a.reg, a.logger)
+		c, err := a.newWeChatClient(ac)
 		if err != nil {
-			return fmt.Errorf("wechat account %s: %w", ac.ID, err)
+			return err
 		}
 		client = c
 	}

@@ -171,14 +171,9 @@ func (a *App) build(ctx context.Context, opts AppOptions) error {
 				return fmt.Errorf("config: wechat.api_base (KEPUBOT_WECHAT_API_BASE): %w", err)
 			}
 		}
-		typ := wechat.ServiceAccount
-		if ac.Type == "subscription" {
-			typ = wechat.SubscriptionAccount
-		}
-		c, err := wechat.New(wechat.Config{AccountID: ac.ID, AppID: ac.AppID, AppSecret: ac.AppSecret,
-			Token: ac.Token, EncodingAESKey: ac.AESKey, Type: typ}, a.rdb, a.reg, a.logger)
+		c, err := a.newWeChatClient(ac)
 		if err != nil {
-			return fmt.Errorf("wechat account %s: %w", ac.ID, err)
+			return err
 		}
 		a.wechat[ac.ID] = c
 	}
@@ -403,4 +398,19 @@ func (a *App) Close() error {
 		a.mini = nil
 	}
 	return nil
+}
+
+// newWeChatClient makes the WeChat API client of an account (one with an
+// app secret), at start and for accounts added while running.
+func (a *App) newWeChatClient(ac *AccountConfig) (*wechat.Client, error) {
+	typ := wechat.ServiceAccount
+	if ac.Type == "subscription" {
+		typ = wechat.SubscriptionAccount
+	}
+	c, err := wechat.New(wechat.Config{AccountID: ac.ID, AppID: ac.AppID, AppSecret: ac.AppSecret,
+		Token: ac.Token, EncodingAESKey: ac.AESKey, Type: typ}, a.rdb, a.reg, a.logger)
+	if err != nil {
+		return nil, fmt.Errorf("wechat account %s: %w", ac.ID, err)
+	}
+	return c, nil
 }
