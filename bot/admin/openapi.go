@@ -163,6 +163,8 @@ var apiDocs = map[string]routeDoc{
 		Body: reviewRequest{}, OptionalBody: true, Out: itemView{}, Errors: []int{404, 409}},
 	"POST /api/v1/items/{id}/audio": {Summary: "Attach a voice recording to an item (multipart part \"file\": MP3 or AMR, at most 60 s and 2 MB; its frames are read for the duration), sent to elder-mode subscribers as a WeChat voice message", Roles: editors,
 		File: "file", Out: content.Audio{}, Errors: []int{404}},
+	"GET /api/v1/items/{id}/audio": {Summary: "The item's voice recording: its format, seconds and size (404 when it has none)", Roles: everyone,
+		Out: content.Audio{}, Errors: []int{404}},
 	"GET /api/v1/items/{id}": {Summary: "An item with its review history", Roles: everyone,
 		Query: []queryParam{qp("version", "integer", "show this earlier version's content")},
 		Out:   itemView{}, Errors: []int{404}},
