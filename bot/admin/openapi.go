@@ -269,7 +269,7 @@ var apiDocs = map[string]routeDoc{
 		Body: qrRequest{}, Status: http.StatusCreated, Out: qrAnswer{}, Errors: []int{404, 502, 503}},
 
 	// campaigns.go
-	"POST /api/v1/campaigns": {Summary: "Create a campaign (scheduled when send_at is given, else a draft)", Roles: organizers,
+	"POST /api/v1/campaigns": {Summary: "Create a campaign (scheduled when send_at is given, else a draft); department defaults to the creating user's", Roles: organizers,
 		Body: campaignRequest{}, Status: http.StatusCreated, Out: campaignView{}},
 	"GET /api/v1/campaigns": {Summary: "The newest 100 campaigns", Roles: everyone, Out: []campaign.Campaign{}},
 	"GET /api/v1/campaigns/{id}": {Summary: "A campaign with its delivery statistics", Roles: everyone,
@@ -308,7 +308,7 @@ var apiDocs = map[string]routeDoc{
 	// calendar.go
 	"GET /api/v1/massbudget": {Summary: "The month's mass-send calendar: bookings and the budget left (4 a month per subscriber, one kept for alerts) by group and town", Roles: everyone,
 		Query: []queryParam{qp("month", "string", "YYYY-MM (default: this month)")}, Out: calendar.Budget{}},
-	"POST /api/v1/bookings": {Summary: "Book a mass send: a date and an audience for a department; refused (409) when it would give anyone a fifth mass message this month, accepted with a warning when it uses someone's last one", Roles: organizers,
+	"POST /api/v1/bookings": {Summary: "Book a mass send: a date and an audience for a department (default: the booking user's); refused (409) when it would give anyone a fifth mass message this month, accepted with a warning when it uses someone's last one", Roles: organizers,
 		Body: bookingRequest{}, Status: http.StatusCreated, Out: calendar.Result{}, Errors: []int{409}},
 
 	// jobs.go
