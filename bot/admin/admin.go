@@ -60,6 +60,9 @@ type Principal struct {
 	// Accounts maps the id of each WeChat account the user belongs to to
 	// its role there; empty for a deployment-wide user.
 	Accounts map[string]Role `json:"Accounts,omitempty"`
+	// Department is the user's department, "" when none: the default of
+	// the campaigns and bookings the user makes.
+	Department string `json:"Department,omitempty"`
 }
 
 // RoleIn returns p's role in account, and false when p has none there.

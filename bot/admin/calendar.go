@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
@@ -33,7 +35,7 @@ func RegisterCalendar(s *Server, svc *calendar.Service) {
 			return nil, err
 		}
 		res, err := svc.Book(r.Context(), Account(r), calendar.Booking{Date: req.Date, Audience: req.Audience,
-			Department: req.Department, CreatedBy: p.UserID})
+			Department: cmp.Or(strings.TrimSpace(req.Department), p.Department), CreatedBy: p.UserID})
 		if err != nil {
 			return nil, calendarError(err)
 		}

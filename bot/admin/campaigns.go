@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/content"
@@ -36,6 +38,8 @@ type campaignRequest struct {
 	Notice   bool       `json:"notice"`
 	// CorrectionOf sends only to those who received this (retired) item.
 	CorrectionOf string `json:"correction_of"`
+	// Department the campaign is for; default: the creating user's.
+	Department string `json:"department,omitempty"`
 }
 
 // scheduleRequest is the body of POST /api/v1/campaigns/{id}/schedule
@@ -59,7 +63,7 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 			return nil, err
 		}
 		c, err := d.Engine.Create(r.Context(), Account(r), campaign.Draft{Name: req.Name, Audience: req.Audience,
-			ItemID: req.ItemID, Mode: req.Mode, Notice: req.Notice, SendAt: req.SendAt, CorrectionOf: req.CorrectionOf, CreatedBy: p.UserID})
+			ItemID: req.ItemID, Mode: req.Mode, Notice: req.Notice, SendAt: req.SendAt, CorrectionOf: req.CorrectionOf, Department: cmp.Or(strings.TrimSpace(req.Department), p.Department), CreatedBy: p.UserID})
 		if err != nil {
 			return nil, campaignError(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,39 @@ func TestCampaignSchedule(t *testing.T) {
 	// It can still be cancelled before it starts.
 	if code, body := b.do(t, "organizer", "POST", "/api/v1/campaigns/"+id+"/cancel", ``); code != http.StatusOK || body["status"] != "cancelled" {
 		t.Errorf("cancel a scheduled campaign = %d %v, want 200 cancelled", code, body)
+	}
+}
+
+// TestCampaignDepartment: a campaign is the creating user's department's
+// unless it names another; a department over 40 characters is refused.
+func TestCampaignDepartment(t *testing.T) {
+	t.Parallel()
+	b := setupCampaigns(t)
+	tests := []struct {
+		name, role, dept string
+		want             int
+		wantDept         string
+	}{
+		{"the organizer's own", "organizer", "", http.StatusCreated, "科协科普部"},
+		{"named", "organizer", ` "department":" 农业农村局 ",`, http.StatusCreated, "农业农村局"},
+		{"an admin without one", "admin", "", http.StatusCreated, ""},
+		{"too long", "organizer", ` "department":"` + strings.Repeat("部", 41) + `",`, http.StatusBadRequest, ""},
+	}
+	for _, tc := range tests {
+		code, body := b.do(t, tc.role, "POST", "/api/v1/campaigns", `{`+tc.dept+`"name":"荔枝","audience":"group:farmer","item_id":"it1"}`)
+		if code != tc.want {
+			t.Errorf("%s: create = %d %v, want %d", tc.name, code, body, tc.want)
+			continue
+		}
+		if code != http.StatusCreated {
+			continue
+		}
+		c, err := b.store.Get(b.ctx, "default", body["id"].(string))
+		if err != nil || c.Department != tc.wantDept {
+			t.Errorf("%s: stored department = %q (%v), want %q", tc.name, c.Department, err, tc.wantDept)
+		}
+		if got, _ := body["department"].(string); got != tc.wantDept {
+			t.Errorf("%s: answered department = %q, want %q", tc.name, got, tc.wantDept)
+		}
 	}
 }

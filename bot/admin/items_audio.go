@@ -13,8 +13,16 @@ import (
 // multipart upload (part "file") of the item's voice recording. The file's
 // own frames say its format and duration; what WeChat would refuse (not
 // MP3 or AMR, over 60 s or 2 MB) is refused here, in Chinese, and changes
-// nothing.
+// nothing. GET /api/v1/items/{id}/audio says what recording the item has
+// (format, seconds, size), 404 when none.
 func registerItemAudio(s *Server, d ContentDeps) {
+	s.Handle("GET /api/v1/items/{id}/audio", func(_ http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
+		a, err := d.Store.ItemAudio(r.Context(), Account(r), r.PathValue("id"))
+		if err != nil {
+			return nil, contentError(err)
+		}
+		return a, nil
+	}, Roles()...)
 	s.Handle("POST /api/v1/items/{id}/audio", func(w http.ResponseWriter, r *http.Request, _ Principal) (any, error) {
 		r.Body = http.MaxBytesReader(w, r.Body, audio.MaxBytes+64<<10)
 		f, _, err := r.FormFile("file")

@@ -163,6 +163,8 @@ var apiDocs = map[string]routeDoc{
 		Body: reviewRequest{}, OptionalBody: true, Out: itemView{}, Errors: []int{404, 409}},
 	"POST /api/v1/items/{id}/audio": {Summary: "Attach a voice recording to an item (multipart part \"file\": MP3 or AMR, at most 60 s and 2 MB; its frames are read for the duration), sent to elder-mode subscribers as a WeChat voice message", Roles: editors,
 		File: "file", Out: content.Audio{}, Errors: []int{404}},
+	"GET /api/v1/items/{id}/audio": {Summary: "The item's voice recording: its format, seconds and size (404 when it has none)", Roles: everyone,
+		Out: content.Audio{}, Errors: []int{404}},
 	"GET /api/v1/items/{id}": {Summary: "An item with its review history", Roles: everyone,
 		Query: []queryParam{qp("version", "integer", "show this earlier version's content")},
 		Out:   itemView{}, Errors: []int{404}},
@@ -267,7 +269,7 @@ var apiDocs = map[string]routeDoc{
 		Body: qrRequest{}, Status: http.StatusCreated, Out: qrAnswer{}, Errors: []int{404, 502, 503}},
 
 	// campaigns.go
-	"POST /api/v1/campaigns": {Summary: "Create a campaign (scheduled when send_at is given, else a draft)", Roles: organizers,
+	"POST /api/v1/campaigns": {Summary: "Create a campaign (scheduled when send_at is given, else a draft); department defaults to the creating user's", Roles: organizers,
 		Body: campaignRequest{}, Status: http.StatusCreated, Out: campaignView{}},
 	"GET /api/v1/campaigns": {Summary: "The newest 100 campaigns", Roles: everyone, Out: []campaign.Campaign{}},
 	"GET /api/v1/campaigns/{id}": {Summary: "A campaign with its delivery statistics", Roles: everyone,
@@ -306,7 +308,7 @@ var apiDocs = map[string]routeDoc{
 	// calendar.go
 	"GET /api/v1/massbudget": {Summary: "The month's mass-send calendar: bookings and the budget left (4 a month per subscriber, one kept for alerts) by group and town", Roles: everyone,
 		Query: []queryParam{qp("month", "string", "YYYY-MM (default: this month)")}, Out: calendar.Budget{}},
-	"POST /api/v1/bookings": {Summary: "Book a mass send: a date and an audience for a department; refused (409) when it would give anyone a fifth mass message this month, accepted with a warning when it uses someone's last one", Roles: organizers,
+	"POST /api/v1/bookings": {Summary: "Book a mass send: a date and an audience for a department (default: the booking user's); refused (409) when it would give anyone a fifth mass message this month, accepted with a warning when it uses someone's last one", Roles: organizers,
 		Body: bookingRequest{}, Status: http.StatusCreated, Out: calendar.Result{}, Errors: []int{409}},
 
 	// jobs.go

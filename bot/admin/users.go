@@ -53,9 +53,12 @@ type User struct {
 	// for a user of some accounts only (Accounts).
 	Role Role `json:"role,omitempty"`
 	// Accounts maps each account the user belongs to to its role there.
-	Accounts  map[string]Role `json:"accounts,omitempty"`
-	CreatedAt time.Time       `json:"created_at"`
-	CreatedBy string          `json:"created_by"`
+	Accounts map[string]Role `json:"accounts,omitempty"`
+	// Department is the user's department (optional): the campaigns and
+	// mass-send bookings the user makes are the department's by default.
+	Department string    `json:"department,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	CreatedBy  string    `json:"created_by"`
 }
 
 // NewUser is a user just created, with the bearer token shown this once.
@@ -96,18 +99,21 @@ func hashToken(token string) string {
 // Create adds a deployment-wide user with role, created by user by, and
 // returns it with its token. Bad input is an *InvalidError.
 func (u *Users) Create(ctx context.Context, name string, role Role, by string) (NewUser, error) {
-	return u.CreateIn(ctx, name, role, nil, by)
+	return u.CreateIn(ctx, name, role, nil, "", by)
 }
 
 // CreateIn adds a user created by user by: with accounts (account id →
 // role), a member of those accounts only, and role must be empty; without,
-// a deployment-wide user with role. The caller checks the accounts exist.
-// Bad input is an *InvalidError.
-func (u *Users) CreateIn(ctx context.Context, name string, role Role, accounts map[string]Role, by string) (NewUser, error) {
-	name = strings.TrimSpace(name)
+// a deployment-wide user with role. department is optional. The caller
+// checks the accounts exist. Bad input is an *InvalidError.
+func (u *Users) CreateIn(ctx context.Context, name string, role Role, accounts map[string]Role, department, by string) (NewUser, error) {
+	name, department = strings.TrimSpace(name), strings.TrimSpace(department)
 	fields := map[string]string{}
 	if name == "" || utf8.RuneCountInString(name) > maxUserName {
 		fields["name"] = fmt.Sprintf("required, at most %d characters", maxUserName)
+	}
+	if utf8.RuneCountInString(department) > MaxDepartment {
+		fields["department"] = fmt.Sprintf("at most %d characters", MaxDepartment)
 	}
 	const roles = "one of admin, editor, reviewer, organizer, viewer"
 	switch {
@@ -135,7 +141,7 @@ func (u *Users) CreateIn(ctx context.Context, name string, role Role, accounts m
 	}
 	nu := NewUser{
 		User: User{ID: "u_" + strconv.FormatInt(n, 10), Name: name, Role: role, Accounts: accounts,
-			CreatedAt: u.now().UTC(), CreatedBy: by},
+			Department: department, CreatedAt: u.now().UTC(), CreatedBy: by},
 		Token: hex.EncodeToString(raw),
 	}
 	user, err := json.Marshal(nu.User)
@@ -259,7 +265,7 @@ func (u *Users) List(ctx context.Context) ([]User, error) {
 
 // Principal is the caller u is when it authenticates.
 func (x User) Principal() Principal {
-	return Principal{UserID: x.ID, Name: x.Name, Role: x.Role, Accounts: x.Accounts}
+	return Principal{UserID: x.ID, Name: x.Name, Role: x.Role, Accounts: x.Accounts, Department: x.Department}
 }
 
 // Authenticate implements Authenticator: one HGET of the token's hash.
@@ -285,7 +291,12 @@ type userRequest struct {
 	Role Role `json:"role,omitempty"`
 	// Accounts makes a user of these accounts only: account id → role.
 	Accounts map[string]Role `json:"accounts,omitempty"`
+	// Department is optional (at most 40 characters).
+	Department string `json:"department,omitempty"`
 }
+
+// MaxDepartment is the longest department name, in characters.
+const MaxDepartment = 40
 
 // RegisterUsers adds the user routes; only deployment-wide admins manage
 // users.
@@ -300,7 +311,7 @@ func RegisterUsers(s *Server, u *Users) {
 				return nil, Invalid(map[string]string{"accounts": "no account " + id}, "unknown account %q", id)
 			}
 		}
-		nu, err := u.CreateIn(r.Context(), req.Name, req.Role, req.Accounts, p.UserID)
+		nu, err := u.CreateIn(r.Context(), req.Name, req.Role, req.Accounts, req.Department, p.UserID)
 		if err != nil {
 			return nil, err
 		}

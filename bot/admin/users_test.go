@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -302,5 +303,33 @@ func TestUserNamesBackfillFirstCreate(t *testing.T) {
 	users := admin.NewUsers(rdb)
 	if _, err := users.Create(ctx, "old name", admin.RoleViewer, "test"); !errors.Is(err, admin.ErrNameTaken) {
 		t.Errorf("Create(old name) first = %v, want ErrNameTaken", err)
+	}
+}
+
+// TestUserDepartment: a user may have a department (optional, at most 40
+// characters), listed with the users and carried by the user's token.
+func TestUserDepartment(t *testing.T) {
+	t.Parallel()
+	api := newContentAPI(t)
+	out := api.must(http.StatusCreated, "POST", "/api/v1/users", bootToken, map[string]any{"name": "李组织", "role": "organizer", "department": " 农业农村局 "})
+	if out["department"] != "农业农村局" {
+		t.Errorf("POST /api/v1/users department = %v, want 农业农村局", out["department"])
+	}
+	api.must(http.StatusCreated, "POST", "/api/v1/users", bootToken, map[string]any{"name": "无部门", "role": "viewer"})
+	if got, body := api.do("POST", "/api/v1/users", bootToken, map[string]any{"name": "太长", "role": "viewer", "department": strings.Repeat("部", 41)}); got != http.StatusBadRequest || !strings.Contains(mustJSON(t, body), "department") {
+		t.Errorf("a 41-character department = %d %v, want 400 naming department", got, body)
+	}
+	list := api.must(http.StatusOK, "GET", "/api/v1/users", bootToken, nil)
+	depts := map[string]any{}
+	for _, u := range list["users"].([]any) {
+		u := u.(map[string]any)
+		depts[u["name"].(string)] = u["department"]
+	}
+	if depts["李组织"] != "农业农村局" || depts["无部门"] != nil || len(depts) != 2 {
+		t.Errorf("GET /api/v1/users departments = %v, want 李组织 in 农业农村局, 无部门 without", depts)
+	}
+	p, err := admin.NewUsers(api.rdb).Authenticate(context.Background(), out["token"].(string))
+	if err != nil || p.Department != "农业农村局" {
+		t.Errorf("Authenticate = %+v, %v, want the department 农业农村局", p, err)
 	}
 }

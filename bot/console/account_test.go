@@ -82,7 +82,7 @@ func TestAccountMembership(t *testing.T) {
 	srv := httptest.NewServer(two.Handler())
 	t.Cleanup(srv.Close)
 	users := b.console.cfg.Users
-	nu, err := users.CreateIn(b.ctx, "science-admin", "", map[string]admin.Role{"science": admin.RoleAdmin}, "test")
+	nu, err := users.CreateIn(b.ctx, "science-admin", "", map[string]admin.Role{"science": admin.RoleAdmin}, "", "test")
 	if err != nil {
 		t.Fatal(err)
 	}

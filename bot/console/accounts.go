@@ -267,7 +267,7 @@ func (a *Accounts) newSession(ctx context.Context, p admin.Principal) (*Session,
 	_, err = a.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		key := sessionKey(s.hash)
 		pipe.HSet(ctx, key, "uid", p.UserID, "name", p.Name, "role", string(p.Role), "csrf", csrf,
-			"exp", strconv.FormatInt(s.Expires.Unix(), 10), "accounts", string(accounts))
+			"exp", strconv.FormatInt(s.Expires.Unix(), 10), "accounts", string(accounts), "dept", p.Department)
 		pipe.Expire(ctx, key, SessionTTL)
 		us := userSessionsKey(p.UserID)
 		pipe.ZRemRangeByScore(ctx, us, "-inf", strconv.FormatInt(now.Unix(), 10))
@@ -296,7 +296,7 @@ func (a *Accounts) session(ctx context.Context, id string) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	exp, _ := strconv.ParseInt(m["exp"], 10, 64)
-	p := admin.Principal{UserID: m["uid"], Name: m["name"], Role: admin.Role(m["role"])}
+	p := admin.Principal{UserID: m["uid"], Name: m["name"], Role: admin.Role(m["role"]), Department: m["dept"]}
 	if raw := m["accounts"]; raw != "" && raw != "null" {
 		if err := json.Unmarshal([]byte(raw), &p.Accounts); err != nil {
 			return nil, fmt.Errorf("session: accounts: %w", err)

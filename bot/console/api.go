@@ -37,24 +37,29 @@ func (e *apiError) Error() string { return fmt.Sprintf("admin API: %d %s", e.Sta
 // JSON body when not nil, and the JSON answer decoded into out when not
 // nil. An answer other than 2xx is an *apiError.
 func (c *Console) call(ctx context.Context, s *Session, method, path string, in, out any) error {
+	if in == nil {
+		return c.send(ctx, s, method, path, "", http.NoBody, out)
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("console: encode %s %s: %w", method, path, err)
+	}
+	return c.send(ctx, s, method, path, "application/json", bytes.NewReader(raw), out)
+}
+
+// send is call with a body already encoded as contentType (a multipart
+// upload, say); contentType is empty for no body.
+func (c *Console) send(ctx context.Context, s *Session, method, path, contentType string, body io.Reader, out any) error {
 	if c.cfg.API == nil {
 		return fmt.Errorf("console: no admin API configured for %s %s", method, path)
 	}
 	path = withAccountParam(ctx, path)
-	var body io.Reader = http.NoBody
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("console: encode %s %s: %w", method, path, err)
-		}
-		body = bytes.NewReader(raw)
-	}
 	req, err := http.NewRequestWithContext(admin.WithPrincipal(ctx, s.Principal), method, path, body)
 	if err != nil {
 		return fmt.Errorf("console: %s %s: %w", method, path, err)
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	rec := httptest.NewRecorder()
 	c.cfg.API.ServeHTTP(rec, req)

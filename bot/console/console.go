@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/content/audio"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 )
@@ -49,6 +51,10 @@ const (
 
 // maxForm bounds a form body.
 const maxForm = 64 << 10
+
+// maxUpload bounds an upload form: a recording the admin API would take
+// (audio.MaxBytes) and the form's other fields.
+const maxUpload = audio.MaxBytes + maxForm
 
 // Config is what the console needs; Redis, Users, Profiles, Tax and
 // Campaigns are required.
@@ -254,7 +260,14 @@ type route struct {
 // refuses what it must.
 func (c *Console) handle(pattern string, h pageFunc, roles ...admin.Role) {
 	c.registered = append(c.registered, route{Pattern: pattern, Roles: roles})
-	c.mux.Handle(pattern, c.page(h, false, roles...))
+	c.mux.Handle(pattern, c.page(h, false, maxForm, roles...))
+}
+
+// handleUpload is handle for a form that uploads a file
+// (multipart/form-data, at most maxUpload bytes in all).
+func (c *Console) handleUpload(pattern string, h pageFunc, roles ...admin.Role) {
+	c.registered = append(c.registered, route{Pattern: pattern, Roles: roles})
+	c.mux.Handle(pattern, c.page(h, false, maxUpload, roles...))
 }
 
 // handleDeployment is handle for a page of the whole deployment (users,
@@ -262,7 +275,7 @@ func (c *Console) handle(pattern string, h pageFunc, roles ...admin.Role) {
 // of some accounts.
 func (c *Console) handleDeployment(pattern string, h pageFunc) {
 	c.registered = append(c.registered, route{Pattern: pattern, Deployment: true})
-	c.mux.Handle(pattern, c.page(h, true))
+	c.mux.Handle(pattern, c.page(h, true, maxForm))
 }
 
 // pageFunc handles a request of a logged-in user allowed to make it.
@@ -280,7 +293,10 @@ func (e *statusError) Error() string { return e.msg }
 // always allowed) and, on any method but GET and HEAD, a form whose csrf
 // field matches the session's token. Refusals change nothing; every
 // state-changing request is audited, allowed or not.
-func (c *Console) page(h pageFunc, deployment bool, roles ...admin.Role) http.Handler {
+//
+// limit bounds the request body; a route allowed more than maxForm (an
+// upload) reads a multipart form, the csrf field among its parts.
+func (c *Console) page(h pageFunc, deployment bool, limit int64, roles ...admin.Role) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
 		safe := r.Method == http.MethodGet || r.Method == http.MethodHead
@@ -321,8 +337,18 @@ func (c *Console) page(h pageFunc, deployment bool, roles ...admin.Role) http.Ha
 			return
 		}
 		if !safe {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			if err := r.ParseForm(); err != nil || !equalTokens(r.PostForm.Get("csrf"), s.CSRF) {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			err := r.ParseForm()
+			if err == nil && limit > maxForm && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				err = r.ParseMultipartForm(limit)
+			}
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				status = http.StatusRequestEntityTooLarge
+				c.fail(w, r, s, status, "上传的文件太大，录音文件不能超过 2 MB")
+				return
+			}
+			if err != nil || !equalTokens(r.PostForm.Get("csrf"), s.CSRF) {
 				status = http.StatusForbidden
 				c.fail(w, r, s, status, "请求已过期或来源不明，请刷新页面后重试")
 				return

@@ -1,9 +1,11 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -116,16 +118,40 @@ type response struct {
 
 func (br *browser) do(method, path string, form url.Values) response {
 	br.tb.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if form == nil {
+		return br.send(method, path, "", nil)
 	}
+	return br.send(method, path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+}
+
+// upload posts a multipart form with a csrf field and a file part "file".
+func (br *browser) upload(path, csrf, filename string, data []byte) response {
+	br.tb.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if err := mw.WriteField("csrf", csrf); err != nil {
+		br.tb.Fatal(err)
+	}
+	fw, err := mw.CreateFormFile("file", filename)
+	if err != nil {
+		br.tb.Fatal(err)
+	}
+	fw.Write(data)
+	if err := mw.Close(); err != nil {
+		br.tb.Fatal(err)
+	}
+	return br.send(http.MethodPost, path, mw.FormDataContentType(), &body)
+}
+
+// send makes a request with a body of contentType ("" for none).
+func (br *browser) send(method, path, contentType string, body io.Reader) response {
+	br.tb.Helper()
 	req, err := http.NewRequest(method, br.base+path, body)
 	if err != nil {
 		br.tb.Fatal(err)
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	for k, v := range br.cookies {
 		req.AddCookie(&http.Cookie{Name: k, Value: v})

@@ -79,6 +79,7 @@ func (c *Console) contentRoutes() {
 	c.handle("GET /console/items/{id}", c.itemPage, admin.Roles()...)
 	c.handle("GET /console/items/{id}/edit", c.editItemPage, admin.RoleEditor)
 	c.handle("POST /console/items/{id}", c.updateItem, admin.RoleEditor)
+	c.handleUpload("POST /console/items/{id}/audio", c.uploadAudio, admin.RoleEditor)
 	for _, a := range itemActions {
 		c.handle("POST /console/items/{id}/"+string(a.Action), c.itemActionSubmit(a), a.Roles...)
 	}
@@ -469,6 +470,8 @@ type itemView struct {
 	Versions   []int
 	Published  int // the last published version, 0 if none
 	Diff       versionDiff
+	Audio      *audioView // the voice recording, nil when none
+	CanUpload  bool       // the user may upload a recording
 }
 
 // showItem renders the item page with status and an error message (for
@@ -487,6 +490,10 @@ func (c *Console) showItem(w http.ResponseWriter, r *http.Request, s *Session, i
 		Groups: c.groupNames(it.Groups), Towns: c.townNames(it.Towns), Actions: actionsFor(s, it.Status),
 		CanEdit: mayAct(s, admin.RoleEditor) && it.Status != content.StatusRetired, Published: lastPublished(it.History)}
 	v.Months = monthNames(it.Season.Months)
+	if v.Audio, err = c.itemAudio(r, s, id); err != nil {
+		return err
+	}
+	v.CanUpload = mayAct(s, admin.RoleEditor) && it.Status != content.StatusRetired
 	for i := len(it.History) - 1; i >= 0; i-- {
 		t := it.History[i]
 		v.History = append(v.History, historyRow{Transition: t, ActionName: actionNames[t.Action],

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"time"
 
 	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/content/audio"
 )
 
 // demoRecordings uploads a short recording (an 8-second AMR file of
@@ -18,11 +20,7 @@ func demoRecordings(ctx context.Context, app *App, base, token string) (int, err
 	if err != nil {
 		return 0, err
 	}
-	rec := []byte("#!AMR\n")
-	for range 400 { // 20 ms frames of 12.2 kbit/s
-		rec = append(rec, 0x3c)
-		rec = append(rec, make([]byte, 31)...)
-	}
+	rec := audio.SilentAMR(8 * time.Second)
 	for _, it := range items {
 		var body bytes.Buffer
 		w := multipart.NewWriter(&body)

@@ -144,3 +144,17 @@ func mp3Duration(b []byte) (time.Duration, error) {
 	}
 	return total, nil
 }
+
+// SilentAMR returns an AMR recording of d of silence (20 ms frames of
+// 12.2 kbit/s), rounded down to whole frames: a valid file for the demo
+// (which has no voice actor) and for tests of uploads.
+func SilentAMR(d time.Duration) []byte {
+	frames := int(d / (20 * time.Millisecond))
+	rec := make([]byte, 0, 6+32*frames)
+	rec = append(rec, "#!AMR\n"...)
+	for range frames {
+		rec = append(rec, 0x3c) // frame type 7 (12.2 kbit/s), quality bit
+		rec = append(rec, make([]byte, 31)...)
+	}
+	return rec
+}

@@ -71,9 +71,11 @@ type Campaign struct {
 	SendAt    *time.Time `json:"send_at,omitempty"`
 	Status    Status     `json:"status"`
 	CreatedBy string     `json:"created_by,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	StartedAt *time.Time `json:"started_at,omitempty"`
-	DoneAt    *time.Time `json:"done_at,omitempty"`
+	// Department is the department the campaign is for ("" when none).
+	Department string     `json:"department,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	DoneAt     *time.Time `json:"done_at,omitempty"`
 	// CorrectionOf, when set, is a retired item: the campaign goes only to
 	// those who received it (a correction).
 	CorrectionOf string `json:"correction_of,omitempty"`

@@ -81,8 +81,10 @@ type Draft struct {
 	FollowUpOf string
 	// Urgent sends through quiet hours and frequency caps: only for
 	// severe hazard alerts.
-	Urgent    bool
-	CreatedBy string
+	Urgent bool
+	// Department is the department the campaign is for ("" when none).
+	Department string
+	CreatedBy  string
 }
 
 // InvalidError is a draft's problems, by field, in Chinese for the person
@@ -104,9 +106,12 @@ func (e *Engine) Create(ctx context.Context, account string, d Draft) (*Campaign
 	fields := map[string]string{}
 	inv := &InvalidError{ValidationError: content.ValidationError{Fields: fields}}
 	c := &Campaign{Account: account, Name: strings.TrimSpace(d.Name), Audience: strings.TrimSpace(d.Audience),
-		Notice: d.Notice, Status: StatusDraft, CreatedBy: d.CreatedBy, CreatedAt: now.UTC()}
+		Notice: d.Notice, Status: StatusDraft, Department: strings.TrimSpace(d.Department), CreatedBy: d.CreatedBy, CreatedAt: now.UTC()}
 	if c.Name == "" || len([]rune(c.Name)) > 100 {
 		fields["name"] = "请填写名称（最多 100 个字）"
+	}
+	if len([]rune(c.Department)) > 40 {
+		fields["department"] = "部门名称最多 40 个字"
 	}
 	if _, err := e.cfg.Compile(c.Audience, now); err != nil {
 		fields["audience"] = err.Error()
