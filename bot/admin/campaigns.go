@@ -36,6 +36,16 @@ type campaignRequest struct {
 	Notice   bool       `json:"notice"`
 	// CorrectionOf sends only to those who received this (retired) item.
 	CorrectionOf string `json:"correction_of"`
+	// Variants splits the audience into versions: [{item_id}|{title,
+	// summary}] (2–5, with item_id set on the campaign).
+	Variants []campaign.Variant `json:"variants"`
+	// WinnerAfter ("2h", or seconds) holds half the audience back and
+	// sends it the variant with the best lower bound that long after the
+	// start.
+	WinnerAfter campaign.Seconds `json:"winner_after"`
+	// SendTime "optimal" sends each recipient at their best hour within
+	// the day (default "": everyone at once).
+	SendTime string `json:"send_time"`
 }
 
 // scheduleRequest is the body of POST /api/v1/campaigns/{id}/schedule
@@ -59,7 +69,8 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 			return nil, err
 		}
 		c, err := d.Engine.Create(r.Context(), Account(r), campaign.Draft{Name: req.Name, Audience: req.Audience,
-			ItemID: req.ItemID, Mode: req.Mode, Notice: req.Notice, SendAt: req.SendAt, CorrectionOf: req.CorrectionOf, CreatedBy: p.UserID})
+			ItemID: req.ItemID, Mode: req.Mode, Notice: req.Notice, SendAt: req.SendAt, CorrectionOf: req.CorrectionOf, CreatedBy: p.UserID,
+			Variants: req.Variants, WinnerAfter: time.Duration(req.WinnerAfter), SendTime: req.SendTime})
 		if err != nil {
 			return nil, campaignError(err)
 		}
