@@ -33,8 +33,8 @@ func idsKey(account string) string { return campTag(account) + ":ids" }
 
 func campKey(account, id string) string { return campTag(account) + ":c:" + id }
 
-func snapKey(account, id string) string       { return campKey(account, id) + ":snap" }
-func leftKey(account, id string) string       { return campKey(account, id) + ":left" }
+func snapKey(account, id string) string { return campKey(account, id) + ":snap" }
+func leftKey(account, id string) string { return campKey(account, id) + ":left" }
 
 // leftKeyOf is the chunk counter of phase (1: a variant campaign's
 // winner phase, kb:{<acct>:camp}:c:<id>:left:w).
