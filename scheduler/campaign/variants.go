@@ -323,3 +323,13 @@ func (e *Engine) markArms(ctx context.Context, c *Campaign, shard int, arms map[
 	}
 	return nil
 }
+
+// asWinner is r as if variant k had won (the plan's estimate of the
+// holdout before the winner is chosen).
+func (r *rules) asWinner(k int) *rules {
+	c := *r.c
+	c.Winner = &k
+	cp := *r
+	cp.c = &c
+	return &cp
+}

@@ -137,6 +137,20 @@ func TestVariantWinnerReachesExactlyTheHoldout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The plan counts the holdout as sent (the winner), not unreachable.
+	rep, err := b.engine.Plan(b.ctx, c, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, line := range rep.Sample {
+		if line.Reason == "ab_holdout" && line.Channel != "" {
+			held++
+		}
+	}
+	if rep.Unreachable["ab_holdout"] != 0 || held == 0 {
+		t.Errorf("plan: %d holdout lines with a channel, unreachable %v; want the holdout estimated as sent", held, rep.Unreachable)
+	}
 	if _, err := b.engine.Change(b.ctx, "default", c.ID, campaign.ActStart); err != nil {
 		t.Fatal(err)
 	}
