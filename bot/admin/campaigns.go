@@ -40,6 +40,16 @@ type campaignRequest struct {
 	CorrectionOf string `json:"correction_of"`
 	// Department the campaign is for; default: the creating user's.
 	Department string `json:"department,omitempty"`
+	// Variants splits the audience into versions: [{item_id}|{title,
+	// summary}] (2–5, with item_id set on the campaign).
+	Variants []campaign.Variant `json:"variants"`
+	// WinnerAfter ("2h", or seconds) holds half the audience back and
+	// sends it the variant with the best lower bound that long after the
+	// start.
+	WinnerAfter campaign.Seconds `json:"winner_after"`
+	// SendTime "optimal" sends each recipient at their best hour within
+	// the day (default "": everyone at once).
+	SendTime string `json:"send_time"`
 }
 
 // scheduleRequest is the body of POST /api/v1/campaigns/{id}/schedule
@@ -63,7 +73,8 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 			return nil, err
 		}
 		c, err := d.Engine.Create(r.Context(), Account(r), campaign.Draft{Name: req.Name, Audience: req.Audience,
-			ItemID: req.ItemID, Mode: req.Mode, Notice: req.Notice, SendAt: req.SendAt, CorrectionOf: req.CorrectionOf, Department: cmp.Or(strings.TrimSpace(req.Department), p.Department), CreatedBy: p.UserID})
+			ItemID: req.ItemID, Mode: req.Mode, Notice: req.Notice, SendAt: req.SendAt, CorrectionOf: req.CorrectionOf, Department: cmp.Or(strings.TrimSpace(req.Department), p.Department), CreatedBy: p.UserID,
+			Variants: req.Variants, WinnerAfter: time.Duration(req.WinnerAfter), SendTime: req.SendTime})
 		if err != nil {
 			return nil, campaignError(err)
 		}

@@ -270,6 +270,10 @@ var apiDocs = map[string]routeDoc{
 
 	// campaigns.go
 	"POST /api/v1/campaigns": {Summary: "Create a campaign (scheduled when send_at is given, else a draft); department defaults to the creating user's", Roles: organizers,
+		Description: "variants (2–5, with item_id): [{item_id} | {title, summary}] split the audience by a hash of campaign and profile id; " +
+			"winner_after, a Go duration string (\"2h\") or a number of seconds (shown in seconds), holds 50 % back and sends it, that long after the start, " +
+			"the variant with the best lower bound of its Wilson 95 % interval; GET then shows stats.variants [{item_id, title, sent, clicks, ctr, ci_low, ci_high, winner, holdout}]. " +
+			"send_time \"optimal\" sends each recipient at their best_hour of the campaign's day (outside quiet hours), the rest at the start.",
 		Body: campaignRequest{}, Status: http.StatusCreated, Out: campaignView{}},
 	"GET /api/v1/campaigns": {Summary: "The newest 100 campaigns", Roles: everyone, Out: []campaign.Campaign{}},
 	"GET /api/v1/campaigns/{id}": {Summary: "A campaign with its delivery statistics", Roles: everyone,

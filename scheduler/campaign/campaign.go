@@ -93,6 +93,15 @@ type Campaign struct {
 	// Waiting says why a running campaign sends nothing now, and until
 	// when (nil: it is not waiting).
 	Waiting *Waiting `json:"waiting,omitempty"`
+	// Variants, when set, split the audience (variants.go); WinnerAfter
+	// > 0 holds HoldoutShare back for the winner, chosen that long after
+	// the start (Winner, its index, once chosen).
+	Variants    []Variant `json:"variants,omitempty"`
+	WinnerAfter Seconds   `json:"winner_after,omitempty"`
+	Winner      *int      `json:"winner,omitempty"`
+	// SendTime SendOptimal sends each recipient at their best hour of the
+	// campaign's day (sendtime.go); "" sends everyone at once.
+	SendTime string `json:"send_time,omitempty"`
 }
 
 // Waiting is why a campaign holds its sends.
@@ -234,10 +243,10 @@ func (s *Store) Update(ctx context.Context, account, id string, fn func(c *Campa
 	return nil, fmt.Errorf("update campaign %s: too much contention", id)
 }
 
-// chunkDone records that a chunk finished and reports whether it was the
+// chunkDone records that a chunk of phase finished and reports whether it was the
 // last one. A chunk finishing twice counts once.
-func (s *Store) chunkDone(ctx context.Context, account, id string, chunk string) (last bool, err error) {
-	res, err := chunkDoneScript.Run(ctx, s.rdb, []string{chunksKey(account, id), leftKey(account, id)}, chunk).Int64()
+func (s *Store) chunkDone(ctx context.Context, account, id string, phase int, chunk string) (last bool, err error) {
+	res, err := chunkDoneScript.Run(ctx, s.rdb, []string{chunksKey(account, id), leftKeyOf(account, id, phase)}, chunk).Int64()
 	if err != nil {
 		return false, fmt.Errorf("campaign %s chunk done: %w", id, err)
 	}

@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,6 +22,7 @@ type rules struct {
 	c          *Campaign
 	now        time.Time
 	item       *content.Item   // ModeItem
+	variants   []*content.Item // ModeItem with variants: each one's message
 	cand       []*content.Item // ModePersonalized
 	idx        map[string]int  // candidate id → position in cand
 	picker     *plan.Picker
@@ -39,6 +39,9 @@ func (e *Engine) loadRules(ctx context.Context, c *Campaign, now time.Time) (*ru
 	var err error
 	if c.Mode == ModeItem {
 		if r.item, err = e.cfg.Items.Item(ctx, c.Account, c.ItemID); err != nil {
+			return nil, err
+		}
+		if r.variants, err = e.variantItems(ctx, c); err != nil {
 			return nil, err
 		}
 		return r, nil
@@ -58,7 +61,7 @@ type view struct {
 	states notify.States
 	aud    []byte
 	days   [][]byte // pushed on each of the last 7 days, today first
-	recv   [][]byte // received each candidate item (ModeItem: the item)
+	recv   [][]byte // received each candidate item (ModeItem: the item, then each variant's)
 }
 
 // bitNames lists the bitmaps read into a view, in the order readView
@@ -69,7 +72,11 @@ func (r *rules) bitNames(audience string, loc *time.Location) []string {
 		names = append(names, profile.PushedIndex(r.now.In(loc).AddDate(0, 0, -i)))
 	}
 	if r.item != nil {
-		return append(names, profile.ReceivedIndex(r.item.ID))
+		names = append(names, profile.ReceivedIndex(r.item.ID))
+		for _, it := range r.variants {
+			names = append(names, profile.ReceivedIndex(it.ID))
+		}
+		return names
 	}
 	for _, it := range r.cand {
 		names = append(names, profile.ReceivedIndex(it.ID))
@@ -92,12 +99,35 @@ type verdict struct {
 	window  plan.Window
 	reason  string
 	failed  bool // the reason is a failure, not a rule (WeChat not configured)
+	variant int  // the variant sent (-1: the campaign has none)
+	held    bool // in the holdout, before the winner is chosen: left pending
 }
 
 // decide applies the campaign's rules to member m, bit i of view v.
 // inDoubt messages were claimed by a run that died: their caps and
 // received checks passed then, so they are only routed again.
 func (r *rules) decide(m profile.Member, v *view, i int64, caps plan.Caps, inDoubt bool) verdict {
+	c := r.c
+	k, recv := -1, 0
+	if len(r.variants) > 0 {
+		if k = c.Assign(m.ID); k < 0 && c.Winner == nil {
+			return verdict{reason: "ab_holdout", held: true, variant: -1}
+		} else if k < 0 {
+			k = *c.Winner
+		}
+		recv = 1 + k
+	}
+	vd := r.decideItem(m, v, i, caps, inDoubt, recv)
+	vd.variant = k
+	if k >= 0 && vd.item != nil {
+		vd.item = r.variants[k]
+	}
+	return vd
+}
+
+// decideItem is decide for the message whose received bitmap is recv in
+// the view (ModeItem).
+func (r *rules) decideItem(m profile.Member, v *view, i int64, caps plan.Caps, inDoubt bool, recv int) verdict {
 	c := r.c
 	if !m.Profile.Reachable() {
 		return verdict{reason: "unreachable"}
@@ -117,8 +147,11 @@ func (r *rules) decide(m profile.Member, v *view, i int64, caps plan.Caps, inDou
 		}
 	}
 	it := r.item
+	if recv > 0 {
+		it = r.variants[recv-1]
+	}
 	if c.Mode == ModeItem {
-		if !inDoubt && profile.BitSet(v.recv[0], i) {
+		if !inDoubt && profile.BitSet(v.recv[recv], i) {
 			return verdict{reason: "already_received"}
 		}
 		if !deliverable(it, r.now) {
@@ -197,6 +230,8 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 	}
 	var decided notify.Decided
 	var sends []notify.Send
+	arms := map[int][]int64{} // variant → members, for the stats' bitmaps
+	var later time.Time       // the earliest best hour still to come (SendOptimal)
 	if len(lids) > 0 {
 		members, err := e.cfg.Profiles.Members(ctx, c.Account, ref.Shard, lids)
 		if err != nil {
@@ -214,14 +249,26 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 		for _, m := range members {
 			i := m.ID.Local - ref.From
 			inDoubt := v.states.InDoubt(i)
+			if due := e.dueAt(c, m.Profile, now); !inDoubt && due.After(now) {
+				if later.IsZero() || due.Before(later) {
+					later = due // their best hour has not come: pending
+				}
+				continue
+			}
 			vd := r.decide(m, v, i, e.cfg.Caps, inDoubt)
+			if len(r.variants) > 0 {
+				k := c.Assign(m.ID)
+				arms[k] = append(arms[k], m.ID.Local)
+			}
 			switch {
+			case vd.held:
+				// the holdout waits for the winner phase
 			case vd.failed:
 				decided.Fail(m.ID.Local, vd.reason)
 			case vd.channel == plan.ChannelMass && m.Profile.Elder:
-				decided.Plan(m.ID.Local, vd.item.ID+elderMass) // the short text, in batches of its own
+				decided.Plan(m.ID.Local, massKey(vd.item, vd.variant)+elderMass) // the short text, in batches of its own
 			case vd.channel == plan.ChannelMass:
-				decided.Plan(m.ID.Local, vd.item.ID)
+				decided.Plan(m.ID.Local, massKey(vd.item, vd.variant))
 			case vd.channel == plan.ChannelNone:
 				decided.Skip(m.ID.Local, vd.reason)
 			default:
@@ -231,6 +278,9 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 		if err := e.voice(ctx, c.Account, sends); err != nil {
 			return err
 		}
+	}
+	if err := e.markArms(ctx, c, ref.Shard, arms); err != nil {
+		return err
 	}
 	// Before the bits: finalize must know every item that has (or may
 	// get, when WeChat says a window closed) mass recipients.
@@ -257,29 +307,32 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 	} else if err != nil {
 		return err
 	}
-	last, err := e.cfg.Store.chunkDone(ctx, c.Account, c.ID, fmt.Sprintf("%d:%d", ref.Shard, ref.From))
+	if !later.IsZero() {
+		return queue.Later(errors.New("waiting for best hours"), later.Sub(now))
+	}
+	last, err := e.cfg.Store.chunkDone(ctx, c.Account, c.ID, ref.Phase, fmt.Sprintf("%d:%d%s", ref.Shard, ref.From, phaseSuffix(ref.Phase)))
 	if err != nil {
 		return err
 	}
 	if last {
-		b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID})
-		_, err = e.cfg.Queue(c.Account).EnqueueOnce(ctx, queue.Job{ID: c.Account + ":" + c.ID + ":final", Kind: JobFinalize, Lane: queue.LaneBulk, Payload: b}, keepFor)
+		return e.enqueueFinal(ctx, c, ref.Phase)
 	}
-	return err
+	return nil
 }
 
 // send is the direct send of verdict vd to m, its message rendered.
 func (e *Engine) send(c *Campaign, vd verdict, m profile.Member) notify.Send {
 	s := notify.Send{Member: m, Channel: vd.channel, Window: vd.window, Item: vd.item.ID, Topics: vd.item.Topics}
+	key := massKey(vd.item, vd.variant)
 	if vd.channel == plan.ChannelTemplate {
 		t := e.template(c, m, e.Render(c, vd.item, m, "template"))
 		s.Message.Template = &t
 		return s
 	}
-	s.Fallback = vd.item.ID // a stale window: wait for the mass send
+	s.Fallback = key // a stale window: wait for the mass send
 	if m.Profile.Elder {
 		s.Message.Text = e.Render(c, vd.item, m, "elder").Text
-		s.Fallback = vd.item.ID + elderMass
+		s.Fallback = key + elderMass
 		return s
 	}
 	a := e.Render(c, vd.item, m, "custom").article()

@@ -121,6 +121,7 @@ type jobRef struct {
 	ID      string `json:"c"`
 	Shard   int    `json:"s,omitempty"`
 	From    int64  `json:"f,omitempty"`
+	Phase   int    `json:"p,omitempty"` // 1: a variant campaign's winner phase
 }
 
 // Enqueue schedules the start of c: now, or at its SendAt. It is safe to
@@ -148,6 +149,8 @@ func (e *Engine) Handle(ctx context.Context, j queue.Job) error {
 		return e.chunk(ctx, ref)
 	case JobFinalize:
 		return e.finalize(ctx, ref)
+	case JobWinner:
+		return e.winner(ctx, ref)
 	}
 	return queue.Permanent(fmt.Errorf("unknown job kind %q", j.Kind))
 }
@@ -181,27 +184,9 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 	if err != nil {
 		return err
 	}
-	var jobs []queue.Job
-	for shard := range profile.Shards {
-		max, err := e.cfg.Profiles.MaxLocal(ctx, c.Account, shard)
-		if err != nil {
-			return err
-		}
-		// Only ranges with audience members get a chunk job: a small
-		// campaign in a large district costs its audience, not the
-		// district.
-		size := (max/chunkSize + 1) * chunkSize
-		aud, err := e.cfg.Profiles.Bits(ctx, c.Account, shard, []string{audIndex(c.ID)}, 0, size)
-		if err != nil {
-			return err
-		}
-		for from := int64(0); from <= max; from += chunkSize {
-			if !anySet(aud[0][from/8 : (from+chunkSize)/8]) {
-				continue
-			}
-			b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID, Shard: shard, From: from})
-			jobs = append(jobs, queue.Job{ID: fmt.Sprintf("%s:%s:%d:%d", c.Account, c.ID, shard, from), Kind: JobChunk, Lane: queue.LaneBulk, Payload: b})
-		}
+	jobs, err := e.chunkJobs(ctx, c, 0)
+	if err != nil {
+		return err
 	}
 	// The chunk counter exists before any chunk can finish.
 	if err := rdb.SetNX(ctx, leftKey(c.Account, c.ID), len(jobs), keepFor).Err(); err != nil {
@@ -213,22 +198,83 @@ func (e *Engine) start(ctx context.Context, ref jobRef) error {
 	}); err != nil {
 		return err
 	}
-	for _, j := range jobs {
-		if _, err := e.cfg.Queue(c.Account).EnqueueOnce(ctx, j, keepFor); err != nil {
-			return err
-		}
-	}
-	if len(jobs) == 0 { // nobody to send to: no chunk will finish it
-		b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID})
-		if _, err := e.cfg.Queue(c.Account).EnqueueOnce(ctx, queue.Job{ID: c.Account + ":" + c.ID + ":final", Kind: JobFinalize, Lane: queue.LaneBulk, Payload: b}, keepFor); err != nil {
-			return err
-		}
+	if err := e.launch(ctx, c, 0, jobs); err != nil {
+		return err
 	}
 	if err := rdb.Set(ctx, snap, now.Unix(), keepFor).Err(); err != nil {
 		return err
 	}
 	e.log.Info("campaign started", "campaign", c.ID, "account", c.Account, "audience", counts.Total, "chunks", len(jobs))
 	return nil
+}
+
+// chunkJobs lists the chunk jobs of c's audience for phase (0: the send,
+// 1: a variant campaign's winner phase). Only ranges with audience
+// members get a chunk job: a small campaign in a large district costs its
+// audience, not the district.
+func (e *Engine) chunkJobs(ctx context.Context, c *Campaign, phase int) ([]queue.Job, error) {
+	var jobs []queue.Job
+	for shard := range profile.Shards {
+		max, err := e.cfg.Profiles.MaxLocal(ctx, c.Account, shard)
+		if err != nil {
+			return nil, err
+		}
+		size := (max/chunkSize + 1) * chunkSize
+		aud, err := e.cfg.Profiles.Bits(ctx, c.Account, shard, []string{audIndex(c.ID)}, 0, size)
+		if err != nil {
+			return nil, err
+		}
+		for from := int64(0); from <= max; from += chunkSize {
+			if !anySet(aud[0][from/8 : (from+chunkSize)/8]) {
+				continue
+			}
+			b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID, Shard: shard, From: from, Phase: phase})
+			jobs = append(jobs, queue.Job{ID: fmt.Sprintf("%s:%s:%d:%d%s", c.Account, c.ID, shard, from, phaseSuffix(phase)), Kind: JobChunk, Lane: queue.LaneBulk, Payload: b})
+		}
+	}
+	return jobs, nil
+}
+
+// phaseSuffix tells a winner phase's job ids and chunk names from the
+// first phase's.
+func phaseSuffix(phase int) string {
+	if phase > 0 {
+		return ":w"
+	}
+	return ""
+}
+
+// launch enqueues jobs, or the finalize of phase when there are none
+// (nobody to send to: no chunk would finish it).
+func (e *Engine) launch(ctx context.Context, c *Campaign, phase int, jobs []queue.Job) error {
+	for _, j := range jobs {
+		if _, err := e.cfg.Queue(c.Account).EnqueueOnce(ctx, j, keepFor); err != nil {
+			return err
+		}
+	}
+	if len(jobs) == 0 {
+		return e.enqueueFinal(ctx, c, phase)
+	}
+	return nil
+}
+
+// enqueueFinal enqueues the finalize job of phase, once.
+func (e *Engine) enqueueFinal(ctx context.Context, c *Campaign, phase int) error {
+	b, _ := json.Marshal(jobRef{Account: c.Account, ID: c.ID, Phase: phase})
+	_, err := e.cfg.Queue(c.Account).EnqueueOnce(ctx, queue.Job{ID: c.Account + ":" + c.ID + ":final" + phaseSuffix(phase), Kind: JobFinalize, Lane: queue.LaneBulk, Payload: b}, keepFor)
+	return err
+}
+
+// enqueueChunks starts phase of c: its chunk counter, then its chunks.
+func (e *Engine) enqueueChunks(ctx context.Context, c *Campaign, phase int) error {
+	jobs, err := e.chunkJobs(ctx, c, phase)
+	if err != nil {
+		return err
+	}
+	if err := e.cfg.Store.rdb.SetNX(ctx, leftKeyOf(c.Account, c.ID, phase), len(jobs), keepFor).Err(); err != nil {
+		return err
+	}
+	return e.launch(ctx, c, phase, jobs)
 }
 
 // audience is c's audience program: its expression, narrowed to those

@@ -3,7 +3,9 @@ package campaign
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
@@ -29,6 +31,9 @@ func (e *Engine) finalize(ctx context.Context, ref jobRef) error {
 			return err
 		}
 	}
+	if wait, err := e.awaitWinner(ctx, c, ref); wait || err != nil {
+		return err // a variant campaign's holdout waits for the winner
+	}
 	_, err = e.cfg.Store.Update(ctx, c.Account, c.ID, func(c *Campaign) error {
 		if err := c.apply(ActFinish, now); err != nil && c.Status != StatusDone {
 			return nil // paused or cancelled meanwhile: not finished by us
@@ -47,9 +52,21 @@ func (e *Engine) finalize(ctx context.Context, ref jobRef) error {
 // deduplicates a call made again after a crash).
 func (e *Engine) massItem(ctx context.Context, c *Campaign, itemID string) error {
 	base, elder := strings.CutSuffix(itemID, elderMass)
+	base, arm, isVariant := strings.Cut(base, variantMass)
 	it, err := e.cfg.Items.Item(ctx, c.Account, base)
 	if err != nil {
 		return err
+	}
+	if isVariant {
+		k, err := strconv.Atoi(arm)
+		if err != nil || k < 0 || k >= len(c.Variants) {
+			return fmt.Errorf("campaign %s: bad mass key %q", c.ID, itemID)
+		}
+		vs, err := e.variantItems(ctx, c)
+		if err != nil {
+			return err
+		}
+		it = vs[k]
 	}
 	channel := "mass"
 	if elder {

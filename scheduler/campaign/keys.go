@@ -11,6 +11,7 @@ import "strconv"
 //	kb:{<acct>:camp}:c:<id>               JSON Campaign
 //	kb:{<acct>:camp}:c:<id>:snap          the audience was snapshot (start ran)
 //	kb:{<acct>:camp}:c:<id>:left          chunk jobs not yet done
+//	kb:{<acct>:camp}:c:<id>:left:w        ... of a variant campaign's winner phase
 //	kb:{<acct>:camp}:c:<id>:chunks        SET of chunks done
 //	kb:{<acct>:camp}:c:<id>:massitems     SET of items with mass recipients
 //	kb:{<acct>:camp}:c:<id>:massclicks    clicks on mass links (not per subscriber)
@@ -32,8 +33,17 @@ func idsKey(account string) string { return campTag(account) + ":ids" }
 
 func campKey(account, id string) string { return campTag(account) + ":c:" + id }
 
-func snapKey(account, id string) string       { return campKey(account, id) + ":snap" }
-func leftKey(account, id string) string       { return campKey(account, id) + ":left" }
+func snapKey(account, id string) string { return campKey(account, id) + ":snap" }
+func leftKey(account, id string) string { return campKey(account, id) + ":left" }
+
+// leftKeyOf is the chunk counter of phase (1: a variant campaign's
+// winner phase, kb:{<acct>:camp}:c:<id>:left:w).
+func leftKeyOf(account, id string, phase int) string {
+	if phase > 0 {
+		return leftKey(account, id) + ":w"
+	}
+	return leftKey(account, id)
+}
 func chunksKey(account, id string) string     { return campKey(account, id) + ":chunks" }
 func massItemsKey(account, id string) string  { return campKey(account, id) + ":massitems" }
 func massClicksKey(account, id string) string { return campKey(account, id) + ":massclicks" }
@@ -56,3 +66,6 @@ const linksKey = "kb:{links}:key"
 func audIndex(id string) string     { return "c:" + id + ":aud" }
 func previewIndex(id string) string { return "c:" + id + ":preview" }
 func clickIndex(id string) string   { return "c:" + id + ":click" }
+
+// variantIndex (variants.go) names "c:<id>:v<k>", the recipients of
+// variant k, and "c:<id>:hold", the holdout.

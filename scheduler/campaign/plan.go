@@ -111,6 +111,14 @@ func (e *Engine) Plan(ctx context.Context, c *Campaign, show int) (PlanReport, e
 			for _, m := range ms {
 				rep.Sampled++
 				vd := r.decide(m, v, m.ID.Local-from, e.cfg.Caps, false)
+				if vd.held {
+					// The holdout will get the winner, not known yet: it
+					// is estimated with the first variant, reason ab_holdout.
+					vd = r.asWinner(0).decide(m, v, m.ID.Local-from, e.cfg.Caps, false)
+					if vd.channel != plan.ChannelNone {
+						vd.reason = "ab_holdout"
+					}
+				}
 				line := PlanLine{OpenID: m.OpenID, Group: m.Profile.Group, Town: m.Profile.Town, Reason: vd.reason}
 				if vd.item != nil {
 					line.Item, line.Title = vd.item.ID, vd.item.Title

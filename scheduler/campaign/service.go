@@ -84,7 +84,15 @@ type Draft struct {
 	Urgent bool
 	// Department is the department the campaign is for ("" when none).
 	Department string
-	CreatedBy  string
+	// Variants split the audience into versions of the message (at
+	// least two; with ItemID); WinnerAfter > 0 holds half back and sends
+	// it the best variant that long after the start (variants.go).
+	Variants    []Variant
+	WinnerAfter time.Duration
+	// SendTime SendOptimal sends each recipient at their best hour of
+	// the day (sendtime.go); "" everyone at once.
+	SendTime  string
+	CreatedBy string
 }
 
 // InvalidError is a draft's problems, by field, in Chinese for the person
@@ -147,6 +155,13 @@ func (e *Engine) Create(ctx context.Context, account string, d Draft) (*Campaign
 		c.FollowUpOf = d.FollowUpOf
 	}
 	c.Urgent = d.Urgent
+	e.validateVariants(ctx, account, d, c, fields)
+	switch d.SendTime {
+	case "", SendOptimal:
+		c.SendTime = d.SendTime
+	default:
+		fields["send_time"] = "发送时间只能不填（马上一起发），或填 optimal（每人在最常看消息的时候收到）"
+	}
 	if d.SendAt != nil {
 		if !d.SendAt.After(now) {
 			fields["send_at"] = "定时发送的时间要在将来"

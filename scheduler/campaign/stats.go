@@ -49,6 +49,9 @@ type Stats struct {
 	MassCalls map[string]int64 `json:"mass_calls"`
 	ByTown    map[string]int64 `json:"sent_by_town,omitempty"`
 	ByGroup   map[string]int64 `json:"sent_by_group,omitempty"`
+	// Variants is each variant's result (an A/B campaign), then the
+	// holdout's (sent the winner) when it has one: variants.go.
+	Variants []VariantStats `json:"variants,omitempty"`
 }
 
 // Stats counts a campaign's outcomes in one pass over its bitmaps. towns
@@ -82,6 +85,9 @@ func (e *Engine) Stats(ctx context.Context, c *Campaign, towns, groups []string)
 		return st, err
 	}
 	if st.MassCalls, err = e.cfg.Store.massCalls(ctx, c.Account, c.ID); err != nil {
+		return st, err
+	}
+	if st.Variants, err = e.variantStats(ctx, c); err != nil {
 		return st, err
 	}
 	if len(towns)+len(groups) > 0 {
