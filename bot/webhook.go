@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -10,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,10 +244,10 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 		http.Error(rw, "plaintext message refused in safe mode", http.StatusForbidden)
 		return http.StatusForbidden, "forged"
 	}
+	var env struct {
+		Encrypt string `xml:"Encrypt"`
+	}
 	if encrypted {
-		var env struct {
-			Encrypt string `xml:"Encrypt"`
-		}
 		if xml.Unmarshal(body, &env) != nil || env.Encrypt == "" {
 			http.Error(rw, "malformed encrypted message", http.StatusBadRequest)
 			return http.StatusBadRequest, "bad"
@@ -257,50 +257,21 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 			return http.StatusForbidden, "forged"
 		}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-
-	ctx, cancel := context.WithTimeout(r.Context(), handleTimeout)
-	defer cancel()
-	// The SDK writes its answer as it goes; it writes into buf, and only an
-	// answer that is complete and right reaches WeChat.
-	buf := &bufferedWriter{header: http.Header{}}
-	srv := acct.oa.GetServer(r, buf)
-	srv.SkipValidate(true) // checked above
-	var handleErr error
-	var wire *message.Reply
-	kind := "bad"
-	srv.SetMessageHandler(func(mix *message.MixMessage) *message.Reply {
-		msg, err := toMessage(acct.ID, mix)
-		if err != nil {
-			handleErr = err
-			return nil
-		}
-		kind = msg.kind()
-		if w.opts.RedisUp != nil && !w.opts.RedisUp() {
-			wire = toWire(w.offline(ctx, acct.ID, kind, msg, errRedisDown))
-			return wire
-		}
-		err = w.store.ClaimNonce(ctx, acct.ID, q.Get("timestamp"), q.Get("nonce"), msg.dedupKey(), w.opts.ReplyTTL)
-		var reply Reply
-		if err == nil {
-			reply, err = w.process(ctx, msg, mix)
-		}
-		if err != nil && unavailable(err) {
-			reply, err = w.offline(ctx, acct.ID, kind, msg, err), nil
-		}
-		if err != nil {
-			handleErr = err
-			return nil
-		}
-		wire = toWire(reply)
-		return wire
-	})
-	if err := srv.Serve(); err != nil {
+	mix, random, err := acct.decode(r, q, body, encrypted, env.Encrypt)
+	if err != nil {
 		// Malformed XML or a message that would not decrypt: nothing was
 		// handled, nothing recorded.
 		http.Error(rw, "malformed message", http.StatusBadRequest)
 		return http.StatusBadRequest, "bad"
 	}
+	if mix == nil {
+		// A POST carrying echostr is answered as the SDK did: nothing handled.
+		rw.Write([]byte("success"))
+		return http.StatusOK, "bad"
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), handleTimeout)
+	defer cancel()
+	wire, kind, handleErr := w.handle(ctx, acct, q, mix)
 	if handleErr != nil {
 		if errors.Is(handleErr, profile.ErrNonceReused) {
 			http.Error(rw, "request already used", http.StatusForbidden)
@@ -322,16 +293,44 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 		rw.Write([]byte("success"))
 		return http.StatusOK, kind
 	}
-	if err := srv.Send(); err != nil {
+	out := getReplyBuf()
+	defer putReplyBuf(out)
+	if err := acct.encode(out, mix, wire, encrypted, random, ts, q.Get("nonce")); err != nil {
 		w.logger.Error("send reply", "account", acct.ID, "err", err)
 		http.Error(rw, "reply failed", http.StatusInternalServerError)
 		return http.StatusInternalServerError, kind
 	}
-	for k, v := range buf.header {
-		rw.Header()[k] = v
-	}
-	rw.Write(buf.body.Bytes())
+	rw.Header()["Content-Type"] = xmlContentType
+	rw.WriteHeader(http.StatusOK)
+	rw.Write(out.Bytes())
 	return http.StatusOK, kind
+}
+
+// handle turns one decoded message into its passive reply (nil: nothing
+// to say) and the message's kind (for metrics): the nonce is claimed, then
+// the message handled exactly once (process), or answered from memory
+// while Redis is unavailable.
+func (w *Webhook) handle(ctx context.Context, acct *hookAccount, q url.Values, mix *message.MixMessage) (*message.Reply, string, error) {
+	msg, err := toMessage(acct.ID, mix)
+	if err != nil {
+		return nil, "bad", err
+	}
+	kind := msg.kind()
+	if w.opts.RedisUp != nil && !w.opts.RedisUp() {
+		return toWire(w.offline(ctx, acct.ID, kind, msg, errRedisDown)), kind, nil
+	}
+	err = w.store.ClaimNonce(ctx, acct.ID, q.Get("timestamp"), q.Get("nonce"), msg.dedupKey(), w.opts.ReplyTTL)
+	var reply Reply
+	if err == nil {
+		reply, err = w.process(ctx, msg, mix)
+	}
+	if err != nil && unavailable(err) {
+		reply, err = w.offline(ctx, acct.ID, kind, msg, err), nil
+	}
+	if err != nil {
+		return nil, kind, err
+	}
+	return toWire(reply), kind, nil
 }
 
 // errRedisDown is the cause logged when WebhookOptions.RedisUp says no.
@@ -558,17 +557,6 @@ func toWire(r Reply) *message.Reply {
 	}
 	return nil
 }
-
-// bufferedWriter holds what the SDK writes until the webhook decides to
-// send it.
-type bufferedWriter struct {
-	header http.Header
-	body   bytes.Buffer
-}
-
-func (b *bufferedWriter) Header() http.Header         { return b.header }
-func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
-func (b *bufferedWriter) WriteHeader(int)             {}
 
 // noCache satisfies the SDK's cache for the server side, which never uses it.
 type noCache struct{}
