@@ -82,7 +82,8 @@ type Config struct {
 // AlertFeedConfig is one CAP feed (a CAP alert, or an Atom or RSS index of
 // alerts) polled every interval (default 2m). AutoSend (default true)
 // sends each new alert at once; false holds it for an organizer's
-// approval. Account (default "default") receives its alerts.
+// approval. Account (default: the first configured account) receives its
+// alerts.
 type AlertFeedConfig struct {
 	URL      string `yaml:"url"`
 	Interval string `yaml:"interval"`
@@ -300,7 +301,11 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
-	for i, f := range c.Alerts.Feeds {
+	for i := range c.Alerts.Feeds {
+		f := &c.Alerts.Feeds[i]
+		if f.Account == "" {
+			f.Account = c.WeChat.ID // the first configured account
+		}
 		if _, ok := c.account(f.Account); !ok {
 			return fmt.Errorf("config: alerts.feeds[%d].account %q is not a configured account", i, f.Account)
 		}
@@ -323,9 +328,6 @@ func (f *AlertFeedConfig) validate(i int) error {
 	if f.AutoSend == nil {
 		auto := true
 		f.AutoSend = &auto
-	}
-	if f.Account == "" {
-		f.Account = "default"
 	}
 	return nil
 }
