@@ -231,7 +231,7 @@ func TestVenueScan(t *testing.T) {
 		t.Errorf("n1 received %+v, want the feedback question as a template message", got)
 	}
 	r = b.text(t, "f1", "评价 1")
-	if !strings.Contains(r.Content, "谢谢") {
+	if !strings.Contains(r.Content, "收到您的评价") {
 		t.Errorf("feedback answered %q", r.Content)
 	}
 	st, err := b.svc.Stats(b.ctx, "default", ev.ID)

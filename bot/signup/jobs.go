@@ -112,7 +112,14 @@ func (s *Service) Handle(ctx context.Context, j queue.Job) error {
 	case JobPromoted:
 		return s.notifyOne(ctx, ref.Account, ev, "promo:"+ref.Op, ref.OpenID, s.promotedText(ev), "")
 	case JobFeedback:
-		return s.notifyOne(ctx, ref.Account, ev, "fb", ref.OpenID, fmt.Sprintf(txtFeedbackAsk, ev.Title), keysFor(ref.Account, ev.ID).asked())
+		// Asked is written ahead of the send: an answer typed the moment
+		// the question lands must find it (recording it only after the
+		// send left a window, seen on a Cluster, where 评价1 was refused).
+		asked := keysFor(ref.Account, ev.ID).asked()
+		if err := s.rdb.SAdd(ctx, asked, ref.OpenID).Err(); err != nil {
+			return err
+		}
+		return s.notifyOne(ctx, ref.Account, ev, "fb", ref.OpenID, fmt.Sprintf(txtFeedbackAsk, ev.Title), asked)
 	}
 	return queue.Permanent(fmt.Errorf("unknown job kind %q", j.Kind))
 }
