@@ -1,6 +1,7 @@
 package redisconn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,27 +62,13 @@ func Open(url string) (redis.UniversalClient, error) {
 // flags, which are forced off) and the reload-on-error hook added.
 func NewCluster(opts *redis.ClusterOptions) *redis.ClusterClient {
 	o := *opts
-	if o.DialTimeout == 0 {
-		o.DialTimeout = DialTimeout
-	}
-	if o.ReadTimeout == 0 {
-		o.ReadTimeout = CommandTimeout
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = CommandTimeout
-	}
-	if o.MaxRedirects == 0 {
-		o.MaxRedirects = MaxRedirects
-	}
-	if o.MinRetryBackoff == 0 {
-		o.MinRetryBackoff = MinRetryBackoff
-	}
-	if o.MaxRetryBackoff == 0 {
-		o.MaxRetryBackoff = MaxRetryBackoff
-	}
-	if o.ClusterStateReloadInterval == 0 {
-		o.ClusterStateReloadInterval = StateReloadInterval
-	}
+	o.DialTimeout = cmp.Or(o.DialTimeout, DialTimeout)
+	o.ReadTimeout = cmp.Or(o.ReadTimeout, CommandTimeout)
+	o.WriteTimeout = cmp.Or(o.WriteTimeout, CommandTimeout)
+	o.MaxRedirects = cmp.Or(o.MaxRedirects, MaxRedirects)
+	o.MinRetryBackoff = cmp.Or(o.MinRetryBackoff, MinRetryBackoff)
+	o.MaxRetryBackoff = cmp.Or(o.MaxRetryBackoff, MaxRetryBackoff)
+	o.ClusterStateReloadInterval = cmp.Or(o.ClusterStateReloadInterval, StateReloadInterval)
 	o.ReadOnly, o.RouteByLatency, o.RouteRandomly = false, false, false
 	c := redis.NewClusterClient(&o)
 	c.AddHook(reloadHook{c})
