@@ -31,10 +31,19 @@ type Monitor struct {
 	outages prometheus.Counter
 	outage  prometheus.Counter
 
-	mu   sync.Mutex
-	down time.Time // when the current outage began (zero while up)
-	last time.Time // when it was last added to outage
+	mu    sync.Mutex
+	fails int       // failed pings in a row
+	down  time.Time // when the current outage began (zero while up)
+	last  time.Time // when it was last added to outage
 }
+
+// downAfter is how many pings in a row must fail before Redis counts as
+// down. One ping that times out on a starved machine (or during a GC
+// pause) is not an outage: were it one, every webhook for the next
+// interval would answer "please send it again" while Redis was fine. A
+// real outage is seen one interval later; until then the requests that
+// fail fall back on their own (see Unavailable).
+const downAfter = 2
 
 // NewMonitor registers the metrics with reg (nil: not exported) and adds
 // the counting hook to rdb. Run starts the pings.
@@ -73,7 +82,8 @@ func (m *Monitor) Run(ctx context.Context) {
 	}
 }
 
-// Up reports whether Redis answered the last ping (true before the first).
+// Up reports whether Redis is up: false once downAfter pings in a row
+// failed, true again at the first that answers (and before the first).
 func (m *Monitor) Up() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -92,7 +102,14 @@ func (m *Monitor) Check(ctx context.Context) bool {
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err != nil {
+		m.fails++
+	} else {
+		m.fails = 0
+	}
 	switch {
+	case err != nil && m.fails < downAfter:
+		// One failure is not an outage yet.
 	case err != nil && m.down.IsZero():
 		m.down, m.last = now, now
 		m.up.Set(0)
