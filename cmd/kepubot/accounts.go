@@ -8,7 +8,6 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot"
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
-	"github.com/zengcheng-kexie/kepubot/scheduler/jobs"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
 )
 
@@ -111,7 +110,7 @@ func (a *App) serveAccount(ac *AccountConfig) error {
 	if err != nil {
 		return err
 	}
-	cs := jobs.NewCampaigns(a.rdb, a.delivery.campaigns, a.delivery.engine, a.now)
+	cs := a.delivery.engine
 	calendar, err := a.accountJobs(cs, ac.ID)
 	if err != nil {
 		return err

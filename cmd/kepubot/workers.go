@@ -105,7 +105,7 @@ func (a *App) sender(account string) (notify.Sender, error) {
 // time zone; each tick fires on exactly one replica).
 func (a *App) buildScheduler() error {
 	d := a.delivery
-	cs := jobs.NewCampaigns(a.rdb, d.campaigns, d.engine, a.now)
+	cs := d.engine
 	d.programs = jobs.NewProgrammes(a.rdb, cs, a.cfg.loc)
 	d.tagSync = jobs.NewTagSync(a.rdb, jobs.TagSyncConfig{
 		Profiles: a.profiles, Segments: segment.NewStore(a.rdb, a.tax), Compile: a.compile, Now: a.now, Logger: a.logger,
@@ -136,7 +136,7 @@ func (a *App) buildScheduler() error {
 // accountJobs declares the calendar of one account: each account has its
 // own jobs (daily-tip:<account>, ...), so pausing one account's daily tip
 // leaves the others' running.
-func (a *App) accountJobs(cs *jobs.Campaigns, acct string) ([]jobs.Job, error) {
+func (a *App) accountJobs(cs jobs.Starter, acct string) ([]jobs.Job, error) {
 	d := a.delivery
 	job := func(j jobs.Job) jobs.Job {
 		j.Name, j.Account = jobs.AccountJob(j.Name, acct), acct

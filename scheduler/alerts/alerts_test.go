@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
@@ -106,6 +109,7 @@ func (f *capFeed) serve(w http.ResponseWriter, r *http.Request) {
 
 type bundle struct {
 	ctx      context.Context
+	rdb      redis.UniversalClient
 	appID    string
 	profiles *profile.Store
 	content  *content.Store
@@ -125,7 +129,7 @@ func setup(t *testing.T) *bundle {
 	ctx := context.Background()
 	start, real := time.Date(2027, 3, 15, 23, 0, 0, 0, shanghai), time.Now()
 	now := func() time.Time { return start.Add(time.Since(real)) }
-	b := &bundle{ctx: ctx, now: now, appID: fmt.Sprintf("wxalert%010d", appSeq.Add(1))}
+	b := &bundle{ctx: ctx, rdb: rdb, now: now, appID: fmt.Sprintf("wxalert%010d", appSeq.Add(1))}
 	fake.AddAccount(wechattest.Account{AppID: b.appID, Secret: "sec", Token: "tok"})
 	var err error
 	if b.profiles, err = profile.NewStore(ctx, rdb, shanghai); err != nil {
@@ -353,6 +357,63 @@ func TestHeldAlertWaitsForApproval(t *testing.T) {
 	for o, n := range b.delivered(in) {
 		if n != 1 {
 			t.Errorf("%s got %d messages, want 1", o, n)
+		}
+	}
+}
+
+// TestAlertResumedAfterCrashSendsOnce: a replica died after the alert's
+// campaign started but before the alert's record said so (the record
+// still reads "approved", without a campaign). Resume finds the campaign
+// started for the alert and records it: no second campaign, nobody gets
+// the warning twice.
+func TestAlertResumedAfterCrashSendsOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	in := b.subscribe(t, "licheng", 4)
+	f := newCAPFeed(t)
+	f.publish("rainstorm_red.xml")
+	fc := alerts.Feed{URL: f.URL + "/warnings.atom", AutoSend: true, Account: "default"}
+	if err := alerts.NewPoller(b.svc, b.fetcher, nil, nil).Poll(b.ctx, fc); err != nil {
+		t.Fatal(err)
+	}
+	sent := b.waitSent(t)
+	if len(sent) != 1 || sent[0].CampaignID == "" {
+		t.Fatalf("alerts = %+v, want one sent", sent)
+	}
+	first := sent[0]
+
+	// The record as the dead replica left it.
+	key := "kb:{default:alerts}:a:" + first.ID
+	raw, err := b.rdb.Get(b.ctx, key).Bytes()
+	if err != nil {
+		t.Fatalf("the record is not at %s: %v", key, err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["status"] = string(alerts.StatusApproved)
+	delete(rec, "campaign_id")
+	delete(rec, "sent_at")
+	raw, _ = json.Marshal(rec)
+	if err := b.rdb.Set(b.ctx, key, raw, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := b.svc.Resume(b.ctx, "default"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.svc.Get(b.ctx, "default", first.ID)
+	if err != nil || got.Status != alerts.StatusSent || got.CampaignID != first.CampaignID {
+		t.Fatalf("after Resume the alert = %+v, %v; want sent by campaign %s", got, err, first.CampaignID)
+	}
+	b.waitSent(t)
+	if camps, _ := b.camps.List(b.ctx, "default", 100); len(camps) != 1 {
+		t.Errorf("%d campaigns after Resume, want 1", len(camps))
+	}
+	for o, n := range b.delivered(in) {
+		if n != 1 {
+			t.Errorf("%s got the warning %d times, want once", o, n)
 		}
 	}
 }

@@ -230,7 +230,9 @@ const sendLock = 2 * time.Minute
 
 // send turns approved alert id into its notice item and campaign, and
 // starts it. One replica at a time (a lock), and never twice: the
-// campaign id is recorded as soon as the campaign exists.
+// campaign is started once per alert (campaign.Engine.StartOnce), so a
+// replica that dies anywhere in here leaves nothing for Resume to send
+// again.
 func (s *Service) send(ctx context.Context, account, id string) error {
 	ok, err := s.cfg.Redis.SetNX(ctx, lockKey(account, id), 1, sendLock).Result()
 	if err != nil || !ok {
@@ -244,39 +246,35 @@ func (s *Service) send(ctx context.Context, account, id string) error {
 	if r.Status != StatusApproved {
 		return nil
 	}
-	if r.CampaignID == "" {
-		it, err := s.noticeItem(ctx, r)
+	it, err := s.noticeItem(ctx, r)
+	if err != nil {
+		return err
+	}
+	d := campaign.Draft{Name: it.Title, ItemID: it.ID, Notice: true, Urgent: r.Urgent, CreatedBy: "alerts"}
+	if r.Original != "" {
+		orig, err := s.Get(ctx, account, r.Original)
 		if err != nil {
 			return err
 		}
-		d := campaign.Draft{Name: it.Title, ItemID: it.ID, Notice: true, Urgent: r.Urgent, CreatedBy: "alerts"}
-		if r.Original != "" {
-			orig, err := s.Get(ctx, account, r.Original)
-			if err != nil {
-				return err
-			}
-			d.FollowUpOf = orig.CampaignID
-		} else {
-			d.Audience = "town:(" + strings.Join(r.Towns, "|") + ")"
+		if orig.CampaignID == "" { // never: record sets Original only to a sent alert
+			return fmt.Errorf("alert %s: original %s has no campaign", id, orig.ID)
 		}
-		c, err := s.cfg.Campaigns.Create(ctx, account, d)
-		if err != nil {
-			return fmt.Errorf("alert %s campaign: %w", id, err)
-		}
-		if _, err := s.update(ctx, account, id, func(r *Record) error {
-			r.ItemID, r.CampaignID = it.ID, c.ID
-			return nil
-		}); err != nil {
-			return err
-		}
-		r.CampaignID = c.ID
+		d.FollowUpOf = orig.CampaignID
+	} else {
+		d.Audience = "town:(" + strings.Join(r.Towns, "|") + ")"
 	}
-	if _, err := s.cfg.Campaigns.Change(ctx, account, r.CampaignID, campaign.ActStart); err != nil && !errors.Is(err, campaign.ErrBadTransition) {
-		return fmt.Errorf("alert %s start campaign %s: %w", id, r.CampaignID, err)
+	// Once per alert, however many replicas or retries get here: a
+	// replica that died after starting it (before the record below) left
+	// the campaign mapped to this key, and the next try finds it.
+	c, err := s.cfg.Campaigns.StartOnce(ctx, "alert:"+account+":"+id, account, d)
+	if err != nil {
+		return fmt.Errorf("alert %s campaign: %w", id, err)
 	}
+	r.ItemID, r.CampaignID = it.ID, c.ID
 	now := s.cfg.Now().UTC()
-	if _, err := s.update(ctx, account, id, func(r *Record) error {
-		r.Status, r.SentAt = StatusSent, &now
+	if _, err := s.update(ctx, account, id, func(rec *Record) error {
+		rec.ItemID, rec.CampaignID = r.ItemID, r.CampaignID
+		rec.Status, rec.SentAt = StatusSent, &now
 		return nil
 	}); err != nil {
 		return err

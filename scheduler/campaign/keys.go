@@ -21,12 +21,16 @@ import "strconv"
 //	kb:{<acct>:camp}:msg:<msg_id>         the campaign of a mass send (7 days)
 //	kb:{<acct>:camp}:msg:<msg_id>:folded  its report was counted
 //	kb:{links}:key                        the click-link signing key
+//	kb:{jobs}:camp:<key>                  "<acct>:<id>": the campaign started once for key (StartOnce;
+//	                                      the name scheduler/jobs gave it first, kept so ticks stay idempotent)
 //
 // Per-recipient state lives in each profile shard, as bitmaps named below
 // (keys from profile.IndexKey): the audience snapshot and clicks here, the
 // delivery states in notify (Scope "c:<id>").
 
 func campTag(account string) string { return "kb:{" + account + ":camp}" }
+
+func onceKey(key string) string { return "kb:{jobs}:camp:" + key }
 
 func seqKey(account string) string { return campTag(account) + ":seq" }
 func idsKey(account string) string { return campTag(account) + ":ids" }

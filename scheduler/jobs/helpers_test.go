@@ -74,7 +74,7 @@ type bundle struct {
 	engine    *campaign.Engine
 	queue     *queue.Queue
 	items     memItems
-	campaigns *jobs.Campaigns
+	campaigns jobs.Starter
 	clock     *clock
 }
 
@@ -114,7 +114,7 @@ func setup(t *testing.T, start time.Time) *bundle {
 		Rules:   func(string) plan.Rules { return plan.Rules{AccountType: plan.ServiceAccount, Loc: shanghai} },
 		Quiet:   quiet, Caps: plan.Caps{PerDay: 5, PerWeek: 20}, Loc: shanghai, Now: b.clock.Now,
 	})
-	b.campaigns = jobs.NewCampaigns(b.rdb, b.store, b.engine, b.clock.Now)
+	b.campaigns = b.engine
 	return b
 }
 

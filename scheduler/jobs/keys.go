@@ -21,7 +21,7 @@ import (
 //	kb:{jobs}:manual                  hash job → unix seconds of a pending "run now"
 //	kb:{jobs}:programmes              hash "<account>/<name>" → JSON Programme
 //	kb:{jobs}:version                 programme version counter (replicas reload when it moves)
-//	kb:{jobs}:camp:<key>              "<account>:<campaign id>" started for one tick key (idempotency)
+//	kb:{jobs}:camp:<key>              "<account>:<campaign id>" started for one tick key (written by campaign.Engine.StartOnce)
 //	kb:{jobs}:tagsync:<acct>          set of saved segments synced to WeChat tags
 //	kb:{jobs}:tags:<acct>             hash segment → WeChat tag id
 //	kb:{jobs}:tagstat:<acct>          hash segment → JSON SyncResult of the last sync
@@ -52,7 +52,6 @@ const (
 	versionKey    = prefix + "version"
 )
 
-func campKey(key string) string            { return prefix + "camp:" + key }
 func tagSyncKey(account string) string     { return prefix + "tagsync:" + account }
 func tagIDsKey(account string) string      { return prefix + "tags:" + account }
 func tagStatKey(account string) string     { return prefix + "tagstat:" + account }

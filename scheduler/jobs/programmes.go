@@ -53,13 +53,13 @@ func ProgrammeJob(account, name string) string { return "programme:" + account +
 // step, without a restart.
 type Programmes struct {
 	rdb       redis.UniversalClient
-	campaigns *Campaigns
+	campaigns Starter
 	loc       *time.Location
 }
 
 // NewProgrammes returns the programme store; cs starts their campaigns, loc
 // is the district's time zone in which specs are checked.
-func NewProgrammes(rdb redis.UniversalClient, cs *Campaigns, loc *time.Location) *Programmes {
+func NewProgrammes(rdb redis.UniversalClient, cs Starter, loc *time.Location) *Programmes {
 	if loc == nil {
 		loc = time.UTC
 	}
