@@ -162,6 +162,9 @@ func (r *rules) decideItem(m profile.Member, v *view, i int64, caps plan.Caps, i
 		}
 	} else {
 		best, _, ok := r.picker.Pick(m.Profile, func(id string) bool { return profile.BitSet(v.recv[r.idx[id]], i) }, m.Profile.OptedOutOf)
+		if !ok && plan.Known(m.Profile) {
+			return verdict{reason: "no_good_item"} // nothing left on what they like: nothing rather than an item they would not open
+		}
 		if !ok {
 			return verdict{reason: "no_item"}
 		}
@@ -308,7 +311,7 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 		return err
 	}
 	if !later.IsZero() {
-		return queue.Later(errors.New("waiting for best hours"), later.Sub(now))
+		return queue.At(errors.New("waiting for best hours"), later) // absolute: the clock may have moved while the chunk decided
 	}
 	last, err := e.cfg.Store.chunkDone(ctx, c.Account, c.ID, ref.Phase, fmt.Sprintf("%d:%d%s", ref.Shard, ref.From, phaseSuffix(ref.Phase)))
 	if err != nil {
