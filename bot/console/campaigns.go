@@ -334,6 +334,7 @@ type campaignView struct {
 	Towns       []countLine
 	Groups      []countLine
 	CTR         string
+	Variants    []variantLine // an A/B campaign's versions (variants.go)
 	Started     bool
 	Running     bool
 	CanEdit     bool
@@ -406,6 +407,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, s *Sessio
 		v.Towns = c.byTown(st.ByTown)
 		v.Groups = c.byGroup(st.ByGroup)
 		v.CTR = pct(st.Clicks, st.Sent)
+		v.Variants = variantLines(st.Variants)
 		if cj.Status == campaign.StatusRunning {
 			v.Waiting = waitingText(st.Waiting, loc)
 		}
