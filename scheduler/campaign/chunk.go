@@ -233,8 +233,9 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 	}
 	var decided notify.Decided
 	var sends []notify.Send
-	arms := map[int][]int64{} // variant → members, for the stats' bitmaps
-	var later time.Time       // the earliest best hour still to come (SendOptimal)
+	arms := map[int][]int64{}        // variant → members, for the stats' bitmaps
+	massGroups := map[string]int64{} // popField(group, item) → mass recipients, for learning from mass clicks
+	var later time.Time              // the earliest best hour still to come (SendOptimal)
 	if len(lids) > 0 {
 		members, err := e.cfg.Profiles.Members(ctx, c.Account, ref.Shard, lids)
 		if err != nil {
@@ -270,8 +271,10 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 				decided.Fail(m.ID.Local, vd.reason)
 			case vd.channel == plan.ChannelMass && m.Profile.Elder:
 				decided.Plan(m.ID.Local, massKey(vd.item, vd.variant)+elderMass) // the short text, in batches of its own
+				massGroups[popField(m.Profile.Group, vd.item.ID)]++
 			case vd.channel == plan.ChannelMass:
 				decided.Plan(m.ID.Local, massKey(vd.item, vd.variant))
+				massGroups[popField(m.Profile.Group, vd.item.ID)]++
 			case vd.channel == plan.ChannelNone:
 				decided.Skip(m.ID.Local, vd.reason)
 			default:
@@ -308,6 +311,9 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 	if err := lease.Deliver(ctx, decided, sends); errors.Is(err, notify.ErrLeaseLost) {
 		return queue.Later(err, 5*time.Second) // another run took the chunk over
 	} else if err != nil {
+		return err
+	}
+	if err := e.countMassGroups(ctx, c, massGroups); err != nil {
 		return err
 	}
 	if !later.IsZero() {
