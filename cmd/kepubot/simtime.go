@@ -23,12 +23,12 @@ var simHours = []int{8, 12, 12, 13, 19, 20, 20, 21}
 
 const (
 	simOffHour   = 0.4 // the chance of opening a buried push, relative to one on top
-	simFixedHour = 12  // the fixed arm's hour: lunch, the most common reading hour of simHours
-)
+	simFixedHour = 12  // the fixed arm's hour: lunch, as common a reading hour in simHours as any
 
-// simOptimalStart is when the optimal arm's campaign starts on Friday:
-// as the default quiet hours (21:30–07:30) end.
-var simOptimalStart = 7*time.Hour + 40*time.Minute
+	// simOptimalStart is when the optimal arm's campaign starts on
+	// Friday: as the default quiet hours (21:30–07:30) end.
+	simOptimalStart = 7*time.Hour + 40*time.Minute
+)
 
 // timedWeek is week for a send-time run: the residents chat on Monday and
 // Thursday at their hour; on Friday the optimal arm's campaign starts at
