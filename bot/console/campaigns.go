@@ -238,6 +238,7 @@ var (
 		"window_closed":         "48 小时内没有互动，不能发客服消息",
 		"account_type_unset":    "公众号类型未配置",
 		"no_item":               "没有适合他的已发布内容",
+		"no_good_item":          "他喜欢的内容都发过了，这次不打扰他",
 		"frequency_cap":         "已达推送频率上限",
 		"already_received":      "已收到过这条内容",
 		"item_not_deliverable":  "内容已过期或未发布",
@@ -333,6 +334,7 @@ type campaignView struct {
 	Towns       []countLine
 	Groups      []countLine
 	CTR         string
+	Variants    []variantLine // an A/B campaign's versions (variants.go)
 	Started     bool
 	Running     bool
 	CanEdit     bool
@@ -405,6 +407,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, s *Sessio
 		v.Towns = c.byTown(st.ByTown)
 		v.Groups = c.byGroup(st.ByGroup)
 		v.CTR = pct(st.Clicks, st.Sent)
+		v.Variants = variantLines(st.Variants)
 		if cj.Status == campaign.StatusRunning {
 			v.Waiting = waitingText(st.Waiting, loc)
 		}

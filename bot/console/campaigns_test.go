@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -329,7 +330,7 @@ func TestCampaignCompose(t *testing.T) {
 func TestCampaignActions(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.addCampaigns(t) // no workers: a started campaign stays running
+	d := b.addCampaigns(t) // no workers: a started campaign stays running
 	b.district(t)
 	it := b.publishedItem(t, "荔枝花期管理要点")
 	org := b.browser(t)
@@ -411,6 +412,51 @@ func TestCampaignActions(t *testing.T) {
 	}
 	if r := post(later, "cancel", nil); r.StatusCode != http.StatusSeeOther || status(later) != campaign.StatusCancelled {
 		t.Errorf("cancel the scheduled campaign: %d %s", r.StatusCode, status(later))
+	}
+
+	// An A/B campaign's page lists its versions (nothing sent yet: no
+	// workers) and the holdout that gets the winner.
+	ab, err := d.engine.Create(b.ctx, "default", campaign.Draft{Name: "两个标题", ItemID: it.ID, Audience: "group:farmer",
+		Variants: []campaign.Variant{{ItemID: it.ID}, {Title: "荔枝开花别打药", Summary: "花期放蜂授粉"}}, WinnerAfter: 2 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := post(ab.ID, "start", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start the A/B campaign = %d:\n%s", r.StatusCode, r.body)
+	}
+	page = org.do("GET", "/console/campaigns/"+ab.ID, nil).body
+	for _, want := range []string{"A/B 版本", "<td>版本 A</td><td>0</td><td>0</td><td>暂无</td><td>暂无</td>",
+		"<td>版本 B：荔枝开花别打药</td>", "<td>其余的人（发胜出的版本）</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the A/B campaign's page lacks %q", want)
+		}
+	}
+	if page := org.do("GET", "/console/campaigns/"+later, nil).body; strings.Contains(page, "A/B 版本") {
+		t.Error("a campaign without variants shows an A/B table")
+	}
+}
+
+// The A/B rows: each version's sends, clicks, click-through and interval,
+// the winner marked, the holdout named.
+func TestVariantLines(t *testing.T) {
+	t.Parallel()
+	lo, hi := campaign.Wilson(12, 40)
+	lo2, hi2 := campaign.Wilson(4, 40)
+	got := variantLines([]campaign.VariantStats{
+		{Sent: 40, Clicks: 12, CTR: 0.3, CILow: lo, CIHigh: hi, Winner: true},
+		{Title: "别打药", Sent: 40, Clicks: 4, CTR: 0.1, CILow: lo2, CIHigh: hi2},
+		{Holdout: true},
+	})
+	want := []variantLine{
+		{Name: "版本 A", Sent: 40, Clicks: 12, CTR: "30.0%", CI: fmt.Sprintf("%.1f%%–%.1f%%", 100*lo, 100*hi), Winner: true},
+		{Name: "版本 B：别打药", Sent: 40, Clicks: 4, CTR: "10.0%", CI: fmt.Sprintf("%.1f%%–%.1f%%", 100*lo2, 100*hi2)},
+		{Name: "其余的人（发胜出的版本）", CTR: "暂无", CI: "暂无"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("variantLines = %+v\nwant %+v", got, want)
+	}
+	if lo < 0.17 || hi > 0.46 || lo >= hi {
+		t.Errorf("Wilson(12, 40) = %.3f–%.3f, want about 0.18–0.45", lo, hi)
 	}
 }
 

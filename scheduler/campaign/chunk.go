@@ -162,6 +162,9 @@ func (r *rules) decideItem(m profile.Member, v *view, i int64, caps plan.Caps, i
 		}
 	} else {
 		best, _, ok := r.picker.Pick(m.Profile, func(id string) bool { return profile.BitSet(v.recv[r.idx[id]], i) }, m.Profile.OptedOutOf)
+		if !ok && plan.Known(m.Profile) {
+			return verdict{reason: "no_good_item"} // nothing left on what they like: nothing rather than an item they would not open
+		}
 		if !ok {
 			return verdict{reason: "no_item"}
 		}
@@ -230,8 +233,9 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 	}
 	var decided notify.Decided
 	var sends []notify.Send
-	arms := map[int][]int64{} // variant → members, for the stats' bitmaps
-	var later time.Time       // the earliest best hour still to come (SendOptimal)
+	arms := map[int][]int64{}        // variant → members, for the stats' bitmaps
+	massGroups := map[string]int64{} // popField(group, item) → mass recipients, for learning from mass clicks
+	var later time.Time              // the earliest best hour still to come (SendOptimal)
 	if len(lids) > 0 {
 		members, err := e.cfg.Profiles.Members(ctx, c.Account, ref.Shard, lids)
 		if err != nil {
@@ -267,8 +271,10 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 				decided.Fail(m.ID.Local, vd.reason)
 			case vd.channel == plan.ChannelMass && m.Profile.Elder:
 				decided.Plan(m.ID.Local, massKey(vd.item, vd.variant)+elderMass) // the short text, in batches of its own
+				massGroups[popField(m.Profile.Group, vd.item.ID)]++
 			case vd.channel == plan.ChannelMass:
 				decided.Plan(m.ID.Local, massKey(vd.item, vd.variant))
+				massGroups[popField(m.Profile.Group, vd.item.ID)]++
 			case vd.channel == plan.ChannelNone:
 				decided.Skip(m.ID.Local, vd.reason)
 			default:
@@ -307,8 +313,11 @@ func (e *Engine) chunk(ctx context.Context, ref jobRef) error {
 	} else if err != nil {
 		return err
 	}
+	if err := e.countMassGroups(ctx, c, massGroups); err != nil {
+		return err
+	}
 	if !later.IsZero() {
-		return queue.Later(errors.New("waiting for best hours"), later.Sub(now))
+		return queue.At(errors.New("waiting for best hours"), later) // absolute: the clock may have moved while the chunk decided
 	}
 	last, err := e.cfg.Store.chunkDone(ctx, c.Account, c.ID, ref.Phase, fmt.Sprintf("%d:%d%s", ref.Shard, ref.From, phaseSuffix(ref.Phase)))
 	if err != nil {

@@ -332,7 +332,7 @@ func (e *Engine) runnable(ctx context.Context, ref jobRef) (*Campaign, time.Time
 		if err := e.cfg.Store.setWaiting(ctx, c, Waiting{Reason: WaitQuietHours, Until: &until}); err != nil {
 			return nil, time.Time{}, err
 		}
-		return nil, time.Time{}, queue.Later(errors.New("quiet hours"), until.Sub(now))
+		return nil, time.Time{}, queue.At(errors.New("quiet hours"), until)
 	}
 	if c.Waiting != nil {
 		if err := e.cfg.Store.setWaiting(ctx, c, Waiting{}); err != nil {

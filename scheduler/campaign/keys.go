@@ -15,6 +15,7 @@ import "strconv"
 //	kb:{<acct>:camp}:c:<id>:chunks        SET of chunks done
 //	kb:{<acct>:camp}:c:<id>:massitems     SET of items with mass recipients
 //	kb:{<acct>:camp}:c:<id>:massclicks    clicks on mass links (not per subscriber)
+//	kb:{<acct>:camp}:c:<id>:massgroups    mass recipients by group|item (learning from mass clicks)
 //	kb:{<acct>:camp}:c:<id>:wechat        HASH of MASSSENDJOBFINISH counts
 //	kb:{<acct>:camp}:pop                  HASH "<group>|<item>" → clicks (popularity)
 //	kb:{<acct>:camp}:c:<id>:masscalls     HASH msg_id → whom the mass-send call addressed (openids|tag|all)
@@ -51,6 +52,11 @@ func leftKeyOf(account, id string, phase int) string {
 func chunksKey(account, id string) string     { return campKey(account, id) + ":chunks" }
 func massItemsKey(account, id string) string  { return campKey(account, id) + ":massitems" }
 func massClicksKey(account, id string) string { return campKey(account, id) + ":massclicks" }
+
+// massGroupsKey counts a campaign's mass recipients by item and group
+// (field popField(group, item)): whom a mass link's clicks came from, in
+// proportion.
+func massGroupsKey(account, id string) string { return campKey(account, id) + ":massgroups" }
 func wechatKey(account, id string) string     { return campKey(account, id) + ":wechat" }
 func massCallsKey(account, id string) string  { return campKey(account, id) + ":masscalls" }
 

@@ -115,3 +115,85 @@ func TestClicksTeach(t *testing.T) {
 		t.Errorf("plan sample %+v: nobody gets it1", rep.Sample)
 	}
 }
+
+// A click on a mass send's shared link names no one: it counts in the
+// campaign's clicks and in the item's popularity among the groups of the
+// send's recipients, in proportion, and changes no one's interests.
+func TestMassClicksTeachPopularity(t *testing.T) {
+	t.Parallel()
+	rec := campaigntest.NewSender()
+	b := setup(t, clock.Now, func(b *bundle, cfg *campaign.Config) {
+		links, err := campaign.NewLinks(b.ctx, b.rdb, "https://kb.example.org")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Links = links
+		cfg.Sender = func(string) (campaign.Sender, error) { return rec, nil }
+	})
+	ps := b.population(t, 120) // no open windows: everyone by mass send
+	b.run(t, "w1", 2)
+	c := b.create(t, &campaign.Campaign{Name: "荔枝", Audience: "town:paitan & (group:farmer | group:worker)", Mode: campaign.ModeItem, ItemID: "it1"})
+	b.waitDone(t, c.ID, 30*time.Second)
+	rec.Lock()
+	var link string
+	if len(rec.Texts) > 0 {
+		_, rest, _ := strings.Cut(rec.Texts[0], "https://kb.example.org/r/")
+		link, _, _ = strings.Cut(rest, "\n")
+	}
+	rec.Unlock()
+	if link == "" {
+		t.Fatalf("no mass text with a tracked link: %+v", rec.Texts)
+	}
+	if _, err := b.engine.Click(b.ctx, strings.TrimSpace(link)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.engine.Stats(b.ctx, c, nil, nil)
+	if err != nil || st.Clicks != 1 {
+		t.Fatalf("campaign clicks = %d, %v; want 1", st.Clicks, err)
+	}
+	for o, want := range ps {
+		p, _, err := b.profiles.Get(b.ctx, "default", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Interests) != 1 || p.Interests[0] != want.Interests[0] {
+			t.Fatalf("%s's interests after a mass click: %v, want %v unchanged", o, p.Interests, want.Interests)
+		}
+	}
+	// Farmers and workers elsewhere now find it1 popular; residents (no
+	// resident got the send) do not.
+	popular := func(expr string) (yes, no int) {
+		pc := &campaign.Campaign{Account: "default", Name: "个性化 " + expr, Audience: expr, Mode: campaign.ModePersonalized,
+			CreatedAt: b.now(), Status: campaign.StatusDraft}
+		if err := b.store.Create(b.ctx, pc); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := b.engine.Plan(b.ctx, pc, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range rep.Sample {
+			if line.Item != "it1" || line.Why == nil {
+				continue
+			}
+			found := false
+			for _, f := range line.Why.Factors {
+				found = found || f.Name == "popular" && f.Points > 0
+			}
+			if found {
+				yes++
+			} else {
+				no++
+			}
+		}
+		return yes, no
+	}
+	for _, g := range []string{"farmer", "worker"} {
+		if yes, no := popular("town:xintang & group:" + g); yes == 0 || no > 0 {
+			t.Errorf("%ss elsewhere: %d plan lines say it1 is popular, %d do not; want all", g, yes, no)
+		}
+	}
+	if yes, no := popular("town:xintang & group:resident"); yes > 0 || no == 0 {
+		t.Errorf("residents: %d plan lines say it1 is popular, %d do not; want none", yes, no)
+	}
+}

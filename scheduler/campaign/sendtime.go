@@ -14,8 +14,9 @@ import (
 // already past or in the quiet hours) at the start, as any campaign.
 //
 // A chunk sends its due recipients and leaves the others pending; its
-// job then waits (queue.Later, no attempt counted) until the earliest of
-// their hours and runs again: the outcome bits skip whoever is done, so
+// job then waits (queue.At, no attempt counted) until the earliest of
+// their hours and runs again (an absolute time, so a clock that moved on
+// while the chunk decided does not shift the wake-up): the outcome bits skip whoever is done, so
 // no second copy of the sending path exists and a crash in between loses
 // or doubles nothing. Urgent campaigns never wait.
 

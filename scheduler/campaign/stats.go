@@ -181,7 +181,7 @@ func (e *Engine) Click(ctx context.Context, token string) (string, error) {
 	}
 	if cl.ID == nil {
 		e.cfg.Store.rdb.Incr(ctx, massClicksKey(cl.Account, cl.Campaign))
-		return it.URL, nil
+		return it.URL, e.learnMass(ctx, cl, it)
 	}
 	old, err := e.cfg.Profiles.SetBits(ctx, cl.Account, cl.ID.Shard, profile.BitChange{Index: clickIndex(cl.Campaign), Bit: 1, TTL: keepFor, Lids: []int64{cl.ID.Local}})
 	if err != nil || old[0] {
@@ -214,7 +214,7 @@ func (e *Engine) learn(ctx context.Context, cl Click, it *content.Item, boost in
 	if err != nil {
 		return err
 	}
-	if err := e.cfg.Store.rdb.HIncrBy(ctx, popKey(cl.Account), popField(group, it.ID), 1).Err(); err != nil {
+	if err := e.cfg.Store.rdb.HIncrByFloat(ctx, popKey(cl.Account), popField(group, it.ID), 1).Err(); err != nil {
 		return fmt.Errorf("count popularity: %w", err)
 	}
 	return nil

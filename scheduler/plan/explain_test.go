@@ -22,6 +22,20 @@ func clicked(n int, topics ...string) *profile.Profile {
 	return p
 }
 
+// searched is clicked for searches: each adds searchWeight.
+func searched(n int, topics ...string) *profile.Profile {
+	p := &profile.Profile{OpenID: "o1", Group: "farmer", Town: "paitan", Subscribed: true}
+	for range n {
+		for _, t := range topics {
+			p.AddInterestWeight(t, searchWeight)
+		}
+	}
+	return p
+}
+
+// searchWeight mirrors bot's search boost (20/255).
+const searchWeight = 20
+
 // clickWeight mirrors scheduler/campaign's click boost (40/255).
 const clickWeight = 40
 
@@ -38,7 +52,10 @@ func TestPickLearnsFromBehaviour(t *testing.T) {
 	health := mk("health-1", []string{"health"}, nil, nil)
 	health2 := mk("health-2", []string{"health", "safety"}, nil, nil)
 	science := mk("science-everyone", []string{"science_education"}, nil, nil)
-	all := []*content.Item{litchiHere, riceHere, health, health2, science}
+	safety := mk("safety-everyone", []string{"safety"}, nil, nil)
+	all := []*content.Item{litchiHere, riceHere, health, health2, science, safety}
+	healthAndSafety := clicked(1, "health")
+	healthAndSafety.AddInterestWeight("safety", searchWeight)
 	tests := []struct {
 		name     string
 		p        *profile.Profile
@@ -49,7 +66,9 @@ func TestPickLearnsFromBehaviour(t *testing.T) {
 		{"a farmer who only ever opens health items gets health items", clicked(3, "health"), nil, "health-1"},
 		{"and the next health item after that one", clicked(3, "health"), []string{"health-1"}, "health-2"},
 		{"one click outweighs the group and town together", clicked(1, "health"), nil, "health-1"},
-		{"when health runs out, his group and town again", clicked(3, "health"), []string{"health-1", "health-2"}, "litchi-paitan-farmers"},
+		{"when health runs out: nothing, not his group's item he would not open", clicked(3, "health"), []string{"health-1", "health-2"}, ""},
+		{"a weaker interest (one search) before his group's item on nothing he likes", healthAndSafety, []string{"health-1", "health-2"}, "safety-everyone"},
+		{"one search is not enough to know him: his group and town's item", searched(1, "health"), []string{"health-1", "health-2"}, "litchi-paitan-farmers"},
 		{"a student's clicks on science", func() *profile.Profile {
 			p := clicked(2, "science_education")
 			p.Group, p.Town = "student", "licheng"
@@ -60,7 +79,7 @@ func TestPickLearnsFromBehaviour(t *testing.T) {
 	for _, tt := range tests {
 		recv := func(id string) bool { return contains(tt.received, id) }
 		got, _, ok := pk.Pick(tt.p, recv, nil)
-		if !ok || got.ID != tt.want {
+		if ok != (tt.want != "") || ok && got.ID != tt.want {
 			t.Errorf("%s: Pick() = %s, %v, want %s", tt.name, id(got), ok, tt.want)
 		}
 	}

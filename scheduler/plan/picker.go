@@ -166,8 +166,9 @@ func (pk *Picker) Pick(p *profile.Profile, received func(itemID string) bool, to
 	// Items about the subscriber's interests, scored with the interest's
 	// weight. An item about several interests is tried once for each; the
 	// strongest gives its true score and the others cannot beat it.
+	known := Known(p)
 	for _, in := range interests {
-		if in.Weight == 0 {
+		if in.Weight == 0 || known && in.Weight < MatchInterest {
 			continue
 		}
 		tw := topicScore(in.Weight)
@@ -179,8 +180,10 @@ func (pk *Picker) Pick(p *profile.Profile, received func(itemID string) bool, to
 		}
 	}
 	// Every item without its topic bonus, in order of the best score it
-	// could reach: stop at the first that cannot beat the best found.
-	for i := range pk.items {
+	// could reach: stop at the first that cannot beat the best found. Not
+	// for a subscriber the bot knows: an item about none of their
+	// interests is no good to them (KnownInterest).
+	for i := 0; i < len(pk.items) && !known; i++ {
 		if pk.items[i].bound < s.score {
 			break
 		}

@@ -32,6 +32,16 @@ import (
 // is rarely wrong, only less timely). Items for everyone (no groups, no
 // towns) get neither fit bonus; items that name other groups or other
 // towns only are never picked.
+//
+// No good item, no push: once the bot knows what a subscriber likes (an
+// interest of at least KnownInterest: a choice, a click, two searches), an
+// item about none of their interests of at least MatchInterest is
+// Excluded for them, however well it fits their group and town. A push
+// they would most likely ignore spends one of their four mass sends a
+// month and teaches them to ignore the account; sending nothing that time
+// is the better choice (the campaign counts them skipped, no_good_item).
+// A subscriber the bot knows nothing about still gets the best item for
+// their group and town: that is the best guess there is.
 const (
 	WeightTopic      = 100.0
 	WeightPriority   = 12.0
@@ -41,6 +51,14 @@ const (
 	WeightGroup      = 6.0
 	WeightTown       = 4.0
 	WeightPopular    = 10.0
+
+	// KnownInterest is the interest weight (of profile.WeightMax) from
+	// which the bot knows what a subscriber likes: a choice (200), a
+	// click (+40) or two searches (+20 each).
+	KnownInterest = 40
+	// MatchInterest is the least weight of an interest an item must be
+	// about to go to a subscriber the bot knows (one search: +20).
+	MatchInterest = 20
 
 	// FreshHalfLife is the age at which the freshness bonus halves.
 	FreshHalfLife = 30 * 24 * time.Hour
@@ -117,13 +135,29 @@ func interestMask(interests []profile.Interest) uint8 {
 // other specialties only, for a subscriber with specialty interests mine.
 func otherSpecialty(item, mine uint8) bool { return item != 0 && mine != 0 && item&mine == 0 }
 
+// Known reports whether the bot knows what p likes: an interest of at
+// least KnownInterest. Items about none of a known subscriber's interests
+// are never picked for them (see KnownInterest).
+func Known(p *profile.Profile) bool {
+	if p == nil {
+		return false
+	}
+	for _, in := range p.Interests {
+		if in.Weight >= KnownInterest {
+			return true
+		}
+	}
+	return false
+}
+
 // Excluded is the score of an item that must not go to the subscriber.
 var Excluded = math.Inf(-1)
 
 // Score returns how well it suits p at now (loc is the district's time
 // zone), or Excluded when the item is not published, now is outside its
-// validity window, it names other groups or other towns only, or it is
-// about other farming specialties only (see Specialties). What a
+// validity window, it names other groups or other towns only, it is
+// about other farming specialties only (see Specialties), or the bot
+// knows what p likes and it is about none of it (see KnownInterest). What a
 // subscriber already received and per-topic opt-outs are not the item's
 // properties: Pick and Picker apply them.
 func Score(p *profile.Profile, it *content.Item, now time.Time, loc *time.Location) float64 {
@@ -151,6 +185,9 @@ func Score(p *profile.Profile, it *content.Item, now time.Time, loc *time.Locati
 		if in.Weight > w && slices.Contains(it.Topics, in.Topic) {
 			w = in.Weight
 		}
+	}
+	if w < MatchInterest && Known(p) {
+		return Excluded
 	}
 	return baseScore(it, now, loc) + topicScore(w) + (gfit + tfit)
 }

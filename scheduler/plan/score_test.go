@@ -65,14 +65,14 @@ func TestPickPreferences(t *testing.T) {
 				it.Groups = []string{"youth"}
 				it.Priority = 100
 			}),
-			b.item("generic", func(it *content.Item) { it.Priority = 0 }),
+			b.item("generic", func(it *content.Item) { it.Priority = 0; it.Topics = []string{"weather"} }),
 		}, nil, nil, "generic"},
 		{"youth-only alone: nothing", []*content.Item{
 			b.item("youth", func(it *content.Item) { it.Groups = []string{"youth"} }),
 		}, nil, nil, ""},
 		{"xintang-only never goes to paitan", []*content.Item{
 			b.item("xintang", func(it *content.Item) { it.Topics = []string{"litchi"}; it.Towns = []string{"xintang"} }),
-			b.item("generic", nil),
+			b.item("generic", topics("weather")),
 		}, nil, nil, "generic"},
 		{"own town and group win over everyone's", []*content.Item{
 			b.item("a-everyone", topics("litchi")),
@@ -85,12 +85,19 @@ func TestPickPreferences(t *testing.T) {
 		{"received items skipped", []*content.Item{
 			b.item("litchi1", topics("litchi")),
 			b.item("litchi2", topics("litchi")),
-			b.item("generic", nil),
+			b.item("generic", topics("weather")),
 		}, []string{"litchi1", "litchi2"}, nil, "generic"},
-		{"everything received: nothing", []*content.Item{b.item("x", nil)}, []string{"x"}, nil, ""},
+		{"everything received: nothing", []*content.Item{b.item("x", topics("litchi"))}, []string{"x"}, nil, ""},
+		{"nothing left on what he likes: nothing, not an item he would not open", []*content.Item{
+			b.item("litchi1", topics("litchi")),
+			b.item("for-paitan-farmers", func(it *content.Item) {
+				it.Topics, it.Groups, it.Towns, it.Priority = []string{"rice"}, []string{"farmer"}, []string{"paitan"}, 100
+			}),
+			b.item("for-everyone", topics("health")),
+		}, []string{"litchi1"}, nil, ""},
 		{"opted-out topic skipped", []*content.Item{
 			b.item("litchi-weather", topics("litchi", "weather")),
-			b.item("generic", nil),
+			b.item("generic", topics("litchi")),
 		}, nil, []string{"weather"}, "generic"},
 		{"in season beats out of season", []*content.Item{
 			b.item("a-winter", func(it *content.Item) {
@@ -105,7 +112,7 @@ func TestPickPreferences(t *testing.T) {
 			b.item("b-lixia", func(it *content.Item) { it.Topics = []string{"litchi"}; it.Season.SolarTerms = []string{"立夏"} }),
 		}, nil, nil, "b-lixia"},
 		{"off season still better than nothing", []*content.Item{
-			b.item("winter", func(it *content.Item) { it.Season.Months = []int{12} }),
+			b.item("winter", func(it *content.Item) { it.Season.Months = []int{12}; it.Topics = []string{"litchi"} }),
 		}, nil, nil, "winter"},
 		{"expired never picked", []*content.Item{
 			b.item("expired", func(it *content.Item) { it.Topics = []string{"litchi"}; it.ValidUntil = b.now }),
@@ -115,16 +122,19 @@ func TestPickPreferences(t *testing.T) {
 			b.item("draft", func(it *content.Item) { it.Topics = []string{"litchi"}; it.Status = content.StatusApproved }),
 			b.item("retired", func(it *content.Item) { it.Status = content.StatusRetired }),
 		}, nil, nil, ""},
-		{"ties broken by id", []*content.Item{b.item("b", nil), b.item("c", nil), b.item("a", nil)}, nil, nil, "a"},
+		{"ties broken by id", []*content.Item{b.item("b", topics("litchi")), b.item("c", topics("litchi")), b.item("a", topics("litchi"))}, nil, nil, "a"},
 		{"stronger interest wins", []*content.Item{
 			b.item("a-weather", topics("weather")),
 			b.item("b-litchi", topics("litchi")),
 		}, nil, nil, "b-litchi"},
 		{"newer slightly preferred", []*content.Item{
-			b.item("a-old", func(it *content.Item) { it.CreatedAt = b.now.AddDate(0, -6, 0); it.ValidFrom = it.CreatedAt }),
-			b.item("b-new", nil),
+			b.item("a-old", func(it *content.Item) {
+				it.CreatedAt, it.Topics = b.now.AddDate(0, -6, 0), []string{"litchi"}
+				it.ValidFrom = it.CreatedAt
+			}),
+			b.item("b-new", topics("litchi")),
 		}, nil, nil, "b-new"},
-		{"nil items ignored", []*content.Item{nil, b.item("x", nil)}, nil, nil, "x"},
+		{"nil items ignored", []*content.Item{nil, b.item("x", topics("litchi"))}, nil, nil, "x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,7 +161,8 @@ func TestPickPreferences(t *testing.T) {
 func TestScore(t *testing.T) {
 	t.Parallel()
 	b := setupPick(t)
-	p := litchiFarmer()
+	// A farmer in paitan the bot knows nothing about yet: the priors alone.
+	p := &profile.Profile{OpenID: "o1", Group: "farmer", Town: "paitan", Subscribed: true}
 	tests := []struct {
 		name string
 		it   *content.Item
@@ -164,13 +175,6 @@ func TestScore(t *testing.T) {
 			it.CreatedAt = b.now.Add(-FreshHalfLife)
 			it.ValidFrom = time.Time{}
 		}), WeightFresh / 2},
-		{"all bonuses", b.item("x", func(it *content.Item) {
-			it.Priority = 100
-			it.CreatedAt, it.ValidFrom = time.Time{}, time.Time{}
-			it.Topics = []string{"weather", "litchi"}
-			it.Groups, it.Towns = []string{"farmer"}, []string{"paitan"}
-			it.Season.Months = []int{5}
-		}), WeightTopic*200/255 + WeightPriority + WeightSeason + WeightGroup + WeightTown},
 		{"off season", b.item("x", func(it *content.Item) {
 			it.Priority = 0
 			it.CreatedAt, it.ValidFrom = time.Time{}, time.Time{}
@@ -192,6 +196,33 @@ func TestScore(t *testing.T) {
 	for _, tt := range tests {
 		if got := Score(p, tt.it, b.now, b.loc); math.Abs(got-tt.want) > 1e-9 && got != tt.want {
 			t.Errorf("%s: Score() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// Once the bot knows what he likes (litchi 200, weather 120), the
+	// interest counts, and an item on nothing he likes is no good to him,
+	// nor one on a topic he only brushed past (agriculture, a third of a
+	// click).
+	known := litchiFarmer()
+	known.SetInterest("agriculture", 13)
+	all := b.item("x", func(it *content.Item) {
+		it.Priority = 100
+		it.CreatedAt, it.ValidFrom = time.Time{}, time.Time{}
+		it.Topics = []string{"weather", "litchi"}
+		it.Groups, it.Towns = []string{"farmer"}, []string{"paitan"}
+		it.Season.Months = []int{5}
+	})
+	if got, want := Score(known, all, b.now, b.loc), WeightTopic*200/255+WeightPriority+WeightSeason+WeightGroup+WeightTown; math.Abs(got-want) > 1e-9 {
+		t.Errorf("all bonuses: Score() = %v, want %v", got, want)
+	}
+	for _, topics := range [][]string{nil, {"rice"}, {"agriculture"}} {
+		it := b.item("x", func(it *content.Item) {
+			it.Topics, it.Groups, it.Towns = topics, []string{"farmer"}, []string{"paitan"}
+		})
+		if got := Score(known, it, b.now, b.loc); got != Excluded {
+			t.Errorf("Score(litchi farmer, item on %v for his group and town) = %v, want Excluded", topics, got)
+		}
+		if got := Score(p, it, b.now, b.loc); got == Excluded {
+			t.Errorf("Score(farmer the bot knows nothing about, item on %v for his group and town) = Excluded, want a score", topics)
 		}
 	}
 	// A subscriber who gave no group or town gets only items for everyone.

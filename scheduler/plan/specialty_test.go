@@ -46,10 +46,11 @@ func TestPickKeepsToTheFarmersSpecialty(t *testing.T) {
 	}{
 		{"fish farmer gets the fish tip", farmerWith("aquaculture"), all, nil, "fish-tip"},
 		{"fish farmer: a mixed item with fish", farmerWith("aquaculture"), all, []string{"fish-tip"}, "pond-cold"},
-		{"fish farmer: then a general farmer item", farmerWith("aquaculture"), all, []string{"fish-tip", "pond-cold"}, "storm"},
+		{"fish farmer who likes weather: then a general farmer item", farmerWith("aquaculture", "weather"), all, []string{"fish-tip", "pond-cold"}, "storm"},
+		{"fish farmer: no fish left is nothing", farmerWith("aquaculture"), all, []string{"fish-tip", "pond-cold"}, ""},
 		{"fish farmer: litchi only left is nothing", farmerWith("aquaculture"), []*content.Item{litchi, litchiRain}, nil, ""},
 		{"pig farmer gets the pig tip", farmerWith("livestock"), all, nil, "pig-tip"},
-		{"pig farmer: then a general farmer item", farmerWith("livestock"), all, []string{"pig-tip"}, "storm"},
+		{"pig farmer who watches storms: then a general farmer item", farmerWith("livestock", "disaster"), all, []string{"pig-tip"}, "storm"},
 		{"pig farmer: fish and litchi only left is nothing", farmerWith("livestock"), all, []string{"pig-tip", "storm"}, ""},
 		{"pig farmer who likes weather: still no litchi", farmerWith("livestock", "weather"), all, []string{"pig-tip", "storm"}, ""},
 		{"litchi farmer still gets litchi", farmerWith("litchi"), all, nil, "litchi-rain"},

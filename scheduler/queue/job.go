@@ -140,9 +140,18 @@ type RetryError struct {
 	Free  bool
 	Err   error
 	After time.Duration
+	// At, when set, is the instant the job runs again, instead of After:
+	// a handler that decided on a clock that moved on while it ran (a
+	// send-time wait until 10:00) must not shift its wake-up by the move.
+	At time.Time
 }
 
-func (e *RetryError) Error() string { return fmt.Sprintf("retry after %v: %v", e.After, e.Err) }
+func (e *RetryError) Error() string {
+	if !e.At.IsZero() {
+		return fmt.Sprintf("retry at %v: %v", e.At.Format(time.RFC3339), e.Err)
+	}
+	return fmt.Sprintf("retry after %v: %v", e.After, e.Err)
+}
 func (e *RetryError) Unwrap() error { return e.Err }
 
 // Retry wraps err so that the job runs again after at least after.
@@ -152,6 +161,14 @@ func Retry(err error, after time.Duration) error { return &RetryError{Err: err, 
 // counting a failed attempt (see RetryError.Free).
 func Later(err error, after time.Duration) error {
 	return &RetryError{Err: err, After: after, Free: true}
+}
+
+// At asks for the job to run again at t (at once when t has passed),
+// without counting a failed attempt: Later with an absolute time, for a
+// wait until a wall-clock instant that must not move with the time the
+// handler took or the clock's jumps.
+func At(err error, t time.Time) error {
+	return &RetryError{Err: err, At: t, Free: true}
 }
 
 // PermanentError marks a failure that no retry can fix (an unsubscribed

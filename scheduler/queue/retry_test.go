@@ -256,3 +256,41 @@ func TestEnqueueAtAndOnce(t *testing.T) {
 		t.Errorf("ran %v, want once then later", got)
 	}
 }
+
+// A handler that decides at 08:00 to wait until 10:00 while the clock
+// jumps to 10:00 under it: with At the job is due at 10:00 (runs now),
+// not two hours after the jump as Later's duration would make it; the
+// wait counts no attempt.
+func TestAtIsAbsoluteWhenTheClockJumps(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	clk.Advance(-time.Hour) // 08:00
+	b := setup(t, Options{Now: clk.Now, MaxAttempts: 1})
+	ctx := context.Background()
+	at := clk.Now().Add(2 * time.Hour)
+	var calls atomic.Int32
+	var attempts []int
+	var mu sync.Mutex
+	runWorker(t, b.q, "w", 1, HandlerFunc(func(_ context.Context, j Job) error {
+		mu.Lock()
+		attempts = append(attempts, j.Attempt)
+		mu.Unlock()
+		if calls.Add(1) == 1 {
+			clk.Advance(2 * time.Hour) // the clock moves on while it decides
+			return At(errors.New("waiting for 10:00"), at)
+		}
+		return nil
+	}))
+	if err := b.q.Enqueue(ctx, Job{ID: "wait", Kind: "send"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the run at 10:00", func() bool { return calls.Load() == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []int{0, 0}; !equalInts(attempts, want) {
+		t.Errorf("attempts = %v, want %v (a wait is no failure)", attempts, want)
+	}
+	if e := At(errors.New("x"), at).Error(); !strings.Contains(e, "retry at") {
+		t.Errorf("At(...).Error() = %q, want it to say when", e)
+	}
+}

@@ -54,36 +54,43 @@ func (w *Worker) run(ctx context.Context, d delivery) {
 	case errors.As(err, &retry) && retry.Free:
 		// A wait, not a failure: the attempt count stays, and the log says
 		// it at debug level (a campaign held by quiet hours waits quietly).
-		q.log.Debug("job waits", "id", j.ID, "kind", j.Kind, "delay", retry.After, "err", err)
+		q.log.Debug("job waits", "id", j.ID, "kind", j.Kind, "delay", retry.After, "at", retry.At, "err", err)
 		q.metrics.observe(q.opts.Name, j, outcomeRetry, took)
-		w.reschedule(ctx, d, j, retry.After)
+		w.rescheduleAt(ctx, d, j, retry.due(q.opts.Now()))
 	case failures >= q.opts.MaxAttempts:
 		q.log.Warn("job failed too often", "id", j.ID, "kind", j.Kind, "attempt", failures, "err", err)
 		w.settle(ctx, d, outcomeDead, took, func(sctx context.Context) error {
 			return q.bury(sctx, j, fmt.Sprintf("failed %d times, last: %v", failures, err))
 		})
 	default:
-		delay := q.opts.Backoff(failures)
+		due := q.opts.Now().Add(q.opts.Backoff(failures))
 		if errors.As(err, &retry) {
-			delay = retry.After
+			due = retry.due(q.opts.Now())
 		}
-		q.log.Info("job failed, will retry", "id", j.ID, "kind", j.Kind, "attempt", failures, "delay", delay, "err", err)
+		q.log.Info("job failed, will retry", "id", j.ID, "kind", j.Kind, "attempt", failures, "due", due, "err", err)
 		q.metrics.observe(q.opts.Name, j, outcomeRetry, took)
 		next := j
 		next.Attempt = failures
-		w.reschedule(ctx, d, next, delay)
+		w.rescheduleAt(ctx, d, next, due)
 	}
 }
 
-// reschedule moves a delivery's job (as next) to the delayed set, due after
-// delay, and acknowledges the delivery, in one script.
-func (w *Worker) reschedule(ctx context.Context, d delivery, next Job, delay time.Duration) {
+// due is when a job that returned e runs again, on a clock now.
+func (e *RetryError) due(now time.Time) time.Time {
+	if !e.At.IsZero() {
+		return e.At
+	}
+	return now.Add(e.After)
+}
+
+// rescheduleAt moves a delivery's job (as next) to the delayed set, due at
+// due, and acknowledges the delivery, in one script.
+func (w *Worker) rescheduleAt(ctx context.Context, d delivery, next Job, due time.Time) {
 	q := w.q
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	keys := []string{d.pt.stream(), d.pt.delayed()}
-	due := q.opts.Now().Add(delay).UnixMilli()
-	if err := retryScript.Run(sctx, q.rdb, keys, group, d.id, due, delayedMember(next)).Err(); err != nil {
+	if err := retryScript.Run(sctx, q.rdb, keys, group, d.id, due.UnixMilli(), delayedMember(next)).Err(); err != nil {
 		// The delivery stays pending; it runs again after the
 		// visibility timeout.
 		q.log.Warn("scheduling retry failed", "id", next.ID, "err", err)
