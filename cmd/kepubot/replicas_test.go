@@ -142,7 +142,8 @@ func (f *fleet) apiAs(rng *rand.Rand, token, method, path string, body any, out 
 	}
 }
 
-// TestReplicasChaos: three replicas (all roles) on one Redis; while a
+// TestReplicasChaos: three replicas (all roles) on one Redis (a 6-node
+// Cluster under KEPUBOT_TEST_REDIS=cluster); while a
 // recurring programme's run-now sends a campaign to n residents and 20
 // residents play a 3-question quiz through the webhooks, a random replica
 // is SIGKILLed every 1–2.5 s and started again. The scheduler takes the run
@@ -158,8 +159,7 @@ func TestReplicasChaos(t *testing.T) {
 	const players, questions = 20, 3
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 15))
-	srv := redistest.StartServer(t, redistest.Options{TCP: true, Args: []string{"--appendonly", "yes", "--appendfsync", "everysec"}})
-	rdb := srv.Client(t)
+	redisURL, rdb := redistest.StartURL(t, redistest.Options{Args: []string{"--appendonly", "yes", "--appendfsync", "everysec"}})
 	acct := wechattest.Account{AppID: fmt.Sprintf("wxrep%d", appSeq.Add(1)), Secret: "rep-secret", Token: "reptoken", EncodingAESKey: testAESKey}
 	fake.AddAccount(acct)
 	// WeChat answers sends after 300 ms, so the campaign lasts through
@@ -172,7 +172,7 @@ func TestReplicasChaos(t *testing.T) {
 	}
 	f := &fleet{t: t, env: []string{
 		"KEPUBOT_CONFIG=" + cfgFile,
-		"KEPUBOT_REDIS_URL=redis://" + srv.Addr,
+		"KEPUBOT_REDIS_URL=" + redisURL,
 		"KEPUBOT_WECHAT_APP_ID=" + acct.AppID, "KEPUBOT_WECHAT_APP_SECRET=" + acct.Secret,
 		"KEPUBOT_WECHAT_TOKEN=" + acct.Token, "KEPUBOT_WECHAT_AES_KEY=" + testAESKey,
 		"KEPUBOT_WECHAT_API_BASE=" + fake.URL(), "KEPUBOT_ADMIN_TOKEN=admintoken",
@@ -332,8 +332,12 @@ func TestReplicasChaos(t *testing.T) {
 			t.Errorf("%s: recorded attempts (correct answers) %v, want one with %d", o, got, questions)
 		}
 	}
-	t.Logf("%d residents, %d replica kills (%d before the campaign was done): sent %v, lost %d, duplicates %d, in_doubt_resent %v; %d quiz players × %d answers each counted once (%d answered \"send it again\" and sent again)",
-		n, f.kills, killsDuring, st["sent"], lost, dups, resent, players, questions, offlineAnswers.Load())
+	where := "one redis-server"
+	if redistest.OnCluster() {
+		where = "a 6-node Cluster"
+	}
+	t.Logf("on %s: %d residents, %d replica kills (%d before the campaign was done): sent %v, lost %d, duplicates %d, in_doubt_resent %v; %d quiz players × %d answers each counted once (%d answered \"send it again\" and sent again)",
+		where, n, f.kills, killsDuring, st["sent"], lost, dups, resent, players, questions, offlineAnswers.Load())
 }
 
 // publishedItem creates and publishes the campaign's item through the API.
