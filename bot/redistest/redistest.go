@@ -116,9 +116,18 @@ func StartURL(tb testing.TB, opts Options) (url string, client redis.UniversalCl
 	return "redis://" + srv.Addr, srv.Client(tb)
 }
 
-// OnCluster reports whether KEPUBOT_TEST_REDIS asks for a Cluster: a test
-// that cannot run there skips itself with its reason when it does.
+// OnCluster reports whether KEPUBOT_TEST_REDIS asks for a Cluster.
 func OnCluster() bool { return os.Getenv(EnvMode) == "cluster" }
+
+// SkipOnCluster skips tb when KEPUBOT_TEST_REDIS=cluster, saying why: for
+// a test of one redis-server on purpose (it kills and restarts it), which
+// `make test` runs and a Cluster run would only repeat.
+func SkipOnCluster(tb testing.TB, reason string) {
+	tb.Helper()
+	if OnCluster() {
+		tb.Skip("SKIP on a Cluster (KEPUBOT_TEST_REDIS=cluster): " + reason)
+	}
+}
 
 // StartServer starts a redis-server with opts; it is stopped when tb ends.
 func StartServer(tb testing.TB, opts Options) *Server {
