@@ -339,6 +339,13 @@ func (q *Quiz) record(ctx context.Context, req *bot.Request, c *compiled, st sta
 		p.DecayInterests(req.Now)
 		p.AddInterestWeight(qu.Topic, quizBoost)
 	}
+	if len(st.A) == 0 {
+		// The attempt reached the participant: a later 答题 no longer
+		// joins it (see startAttempt).
+		if err := q.store.answered(ctx, req.Msg.Account, c.ID, req.Msg.OpenID, st.N); err != nil {
+			return bot.Reply{}, err
+		}
+	}
 	el := st.elapsed(req.Now)
 	a := answer{Choice: letters(chosen), Ms: min(el, c.limit()).Milliseconds()}
 	var lines []string

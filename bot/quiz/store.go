@@ -19,6 +19,7 @@ import (
 // Cluster slot:
 //
 //	kb:{<acct>:quiz:<comp>}:starts      hash openid → "n|msgkey|startedms" (attempts used)
+//	kb:{<acct>:quiz:<comp>}:seen        hash openid → n, the last attempt answered at least once
 //	kb:{<acct>:quiz:<comp>}:who         hash openid → "town|group" when first seen ("-" unknown)
 //	kb:{<acct>:quiz:<comp>}:res         hash "openid|n" → Result JSON, written once per attempt
 //	kb:{<acct>:quiz:<comp>}:lb          ZSET openid → encoded best score (overall board)
@@ -35,6 +36,7 @@ func keysFor(account, comp string) keys { return keys{tag: "kb:{" + account + ":
 
 func (k keys) starts() string             { return k.tag + ":starts" }
 func (k keys) who() string                { return k.tag + ":who" }
+func (k keys) seen() string               { return k.tag + ":seen" }
 func (k keys) results() string            { return k.tag + ":res" }
 func (k keys) board() string              { return k.tag + ":lb" }
 func (k keys) townBoard(t string) string  { return k.tag + ":lb:t:" + orDash(t) }
@@ -115,10 +117,14 @@ type Standing struct {
 }
 
 // startAttempt claims attempt n for a participant: the same message
-// always gets the same attempt. ok is false when the attempts are used up.
+// always gets the same attempt, and so does a later 答题 while attempt n
+// was never answered and has no result (its first question may never have
+// reached the participant: on a Cluster the claim can be written while
+// the dialog's write, on another master, fails, and the participant is
+// told to send it again). ok is false when the attempts are used up.
 func (s *Store) startAttempt(ctx context.Context, account, comp, openID, msgKey string, attempts int, town, group string, now time.Time) (n int, ok bool, err error) {
 	k := keysFor(account, comp)
-	res, err := startScript.Run(ctx, s.rdb, []string{k.starts(), k.who(), k.counters(), k.results()},
+	res, err := startScript.Run(ctx, s.rdb, []string{k.starts(), k.who(), k.counters(), k.results(), k.seen()},
 		openID, msgKey, attempts, orDash(town), orDash(group), now.UnixMilli(), startGrace.Milliseconds()).Int64Slice()
 	if err != nil {
 		return 0, false, fmt.Errorf("start attempt %s %s: %w", comp, openID, err)
@@ -129,8 +135,19 @@ func (s *Store) startAttempt(ctx context.Context, account, comp, openID, msgKey 
 	return int(res[1]), res[0] == 1, nil
 }
 
-// startGrace is how soon a second 答题 joins the attempt just started.
+// startGrace is how soon a second 答题 joins the attempt just started,
+// even when it was answered already.
 const startGrace = 10 * time.Second
+
+// answered marks attempt n as answered at least once (its first answer,
+// or its first question timed out): from then on a new 答题 no longer
+// joins it once startGrace has passed.
+func (s *Store) answered(ctx context.Context, account, comp, openID string, n int) error {
+	if err := s.rdb.HSet(ctx, keysFor(account, comp).seen(), openID, n).Err(); err != nil {
+		return fmt.Errorf("attempt %s %s: %w", comp, openID, err)
+	}
+	return nil
+}
 
 // finish records r once (keyed by competition, openid and attempt) and
 // returns the result as stored (the first call's) and the standing of the
@@ -408,6 +425,7 @@ func (s *Store) Erase(ctx context.Context, account, openID string) error {
 			p.SRem(ctx, k.pass(), openID)
 			p.HDel(ctx, k.who(), openID)
 			p.HDel(ctx, k.starts(), openID)
+			p.HDel(ctx, k.seen(), openID)
 			for i := 1; i <= n; i++ {
 				p.HDel(ctx, k.results(), openID+"|"+strconv.Itoa(i))
 			}

@@ -15,6 +15,7 @@ import (
 // misses one); two in a row are, and the first ping that answers ends it.
 func TestMonitorOutage(t *testing.T) {
 	t.Parallel()
+	redistest.SkipOnCluster(t, "it SIGKILLs and restarts one redis-server")
 	srv := redistest.StartServer(t, redistest.Options{TCP: true})
 	rdb := srv.Client(t)
 	reg := prometheus.NewRegistry()

@@ -30,6 +30,13 @@ func poolDirPrefix() string { return "kbp" + strconv.Itoa(os.Getpid()) + "-" }
 // when tb ends.
 func startPooled(tb testing.TB) *redis.ClusterClient {
 	tb.Helper()
+	return borrow(tb).Client(tb)
+}
+
+// borrow lends tb an idle pooled Cluster, starting one when none is idle;
+// it is flushed and returned to the pool when tb ends.
+func borrow(tb testing.TB) *Cluster {
+	tb.Helper()
 	pool.mu.Lock()
 	if !pool.swept {
 		pool.swept = true
@@ -51,7 +58,7 @@ func startPooled(tb testing.TB) *redis.ClusterClient {
 		}
 	}
 	tb.Cleanup(func() { release(c) })
-	return c.Client(tb)
+	return c
 }
 
 // release flushes c and puts it back in the pool; a Cluster that cannot

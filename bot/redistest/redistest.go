@@ -91,11 +91,42 @@ const EnvMode = "KEPUBOT_TEST_REDIS"
 // other's keys. The pooled servers die with the test binary.
 func Start(tb testing.TB) redis.UniversalClient {
 	tb.Helper()
-	if os.Getenv(EnvMode) == "cluster" {
+	if OnCluster() {
 		return startPooled(tb)
 	}
 	srv := StartServer(tb, Options{})
 	return srv.Client(tb)
+}
+
+// StartURL is Start for a Redis that another process reaches by address
+// (the service under test, a child `kepubot serve`): it returns the
+// KEPUBOT_REDIS_URL for it and a client. By default that is a fresh
+// redis-server on a TCP port with opts; with KEPUBOT_TEST_REDIS=cluster it
+// is a pooled Cluster as Start lends (opts are ignored: its nodes run
+// with AOF on) and the URL lists its nodes. Tests that must kill or
+// restart their Redis use StartServer or StartCluster instead.
+func StartURL(tb testing.TB, opts Options) (url string, client redis.UniversalClient) {
+	tb.Helper()
+	if OnCluster() {
+		c := borrow(tb)
+		return c.URL(), c.Client(tb)
+	}
+	opts.TCP = true
+	srv := StartServer(tb, opts)
+	return "redis://" + srv.Addr, srv.Client(tb)
+}
+
+// OnCluster reports whether KEPUBOT_TEST_REDIS asks for a Cluster.
+func OnCluster() bool { return os.Getenv(EnvMode) == "cluster" }
+
+// SkipOnCluster skips tb when KEPUBOT_TEST_REDIS=cluster, saying why: for
+// a test of one redis-server on purpose (it kills and restarts it), which
+// `make test` runs and a Cluster run would only repeat.
+func SkipOnCluster(tb testing.TB, reason string) {
+	tb.Helper()
+	if OnCluster() {
+		tb.Skip("SKIP on a Cluster (KEPUBOT_TEST_REDIS=cluster): " + reason)
+	}
 }
 
 // StartServer starts a redis-server with opts; it is stopped when tb ends.

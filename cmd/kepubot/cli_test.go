@@ -44,11 +44,11 @@ func TestContentImportRefusesEmbeddedRedis(t *testing.T) {
 		t.Errorf("import --embedded (after the path) = %v, %q", err, out.String())
 	}
 	// Against a real Redis it imports, and says how long it took.
-	srv := redistest.StartServer(t, redistest.Options{TCP: true})
+	url, _ := redistest.StartURL(t, redistest.Options{})
 	out.Reset()
 	errb.Reset()
 	if err := run(context.Background(), []string{"content", "import", file}, &out, &errb,
-		env(map[string]string{"KEPUBOT_REDIS_URL": "redis://" + srv.Addr})); err != nil || !strings.Contains(out.String(), "created 1") {
+		env(map[string]string{"KEPUBOT_REDIS_URL": url})); err != nil || !strings.Contains(out.String(), "created 1") {
 		t.Errorf("import into Redis = %v, %q", err, out.String())
 	}
 	if !strings.Contains(errb.String(), "import took") {
@@ -253,10 +253,10 @@ func TestContentImportShowsProgress(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "items.yaml")
 	os.WriteFile(file, []byte(b.String()), 0o600)
-	srv := redistest.StartServer(t, redistest.Options{TCP: true})
+	url, _ := redistest.StartURL(t, redistest.Options{})
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"content", "import", file}, &out, &errb,
-		env(map[string]string{"KEPUBOT_REDIS_URL": "redis://" + srv.Addr})); err != nil || !strings.Contains(out.String(), fmt.Sprintf("created %d", n)) {
+		env(map[string]string{"KEPUBOT_REDIS_URL": url})); err != nil || !strings.Contains(out.String(), fmt.Sprintf("created %d", n)) {
 		t.Fatalf("import: %v %q\n%s", err, out.String(), errb.String())
 	}
 	for _, want := range []string{"imported 1000 of 2001 records", "imported 2000 of 2001 records", "import took"} {

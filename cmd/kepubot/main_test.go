@@ -47,41 +47,43 @@ type e2e struct {
 	t        *testing.T
 	appID    string
 	redisURL string
-	srv      *redistest.Server
 	app      *App
 	base     string
 	wx       *wechattest.Server
 	phone    *wechattest.Phone
 }
 
-// startE2E runs the real serve wiring against a private Redis and the fake
-// WeChat API, configured only through the contract environment variables.
+// startE2E runs the real serve wiring against a private Redis (a Cluster
+// under KEPUBOT_TEST_REDIS=cluster) and the fake WeChat API, configured
+// only through the contract environment variables.
 func startE2E(t *testing.T, extraEnv ...map[string]string) *e2e {
 	t.Helper()
-	return startE2EOnWith(t, redistest.StartServer(t, redistest.Options{TCP: true}), AppOptions{}, extraEnv...)
+	return startE2EWith(t, AppOptions{}, extraEnv...)
 }
 
 // startE2EOn is startE2E on a given redis-server (e.g. one a test kills).
 func startE2EOn(t *testing.T, srv *redistest.Server, extraEnv ...map[string]string) *e2e {
 	t.Helper()
-	return startE2EOnWith(t, srv, AppOptions{}, extraEnv...)
+	return startE2EOnWith(t, "redis://"+srv.Addr, AppOptions{}, extraEnv...)
 }
 
 // startE2EWith is startE2E with app options (a clock).
 func startE2EWith(t *testing.T, opts AppOptions, extraEnv ...map[string]string) *e2e {
 	t.Helper()
-	return startE2EOnWith(t, redistest.StartServer(t, redistest.Options{TCP: true}), opts, extraEnv...)
+	url, _ := redistest.StartURL(t, redistest.Options{})
+	return startE2EOnWith(t, url, opts, extraEnv...)
 }
 
-// startE2EOnWith runs the app with options on a given redis-server.
-func startE2EOnWith(t *testing.T, srv *redistest.Server, opts AppOptions, extraEnv ...map[string]string) *e2e {
+// startE2EOnWith runs the app with options on the Redis at redisURL
+// (KEPUBOT_REDIS_URL).
+func startE2EOnWith(t *testing.T, redisURL string, opts AppOptions, extraEnv ...map[string]string) *e2e {
 	t.Helper()
 	wx := fake
 	acct := wechattest.Account{AppID: fmt.Sprintf("wxe2e%d", appSeq.Add(1)), Secret: "e2e-secret", Token: "e2etoken", EncodingAESKey: testAESKey}
 	wx.AddAccount(acct)
 	vars := map[string]string{
 		"KEPUBOT_HTTP_ADDR":         "127.0.0.1:0",
-		"KEPUBOT_REDIS_URL":         "redis://" + srv.Addr,
+		"KEPUBOT_REDIS_URL":         redisURL,
 		"KEPUBOT_WECHAT_APP_ID":     acct.AppID,
 		"KEPUBOT_WECHAT_APP_SECRET": acct.Secret,
 		"KEPUBOT_WECHAT_TOKEN":      acct.Token,
@@ -115,7 +117,7 @@ func startE2EOnWith(t *testing.T, srv *redistest.Server, opts AppOptions, extraE
 		t.Fatal(err)
 	}
 	base := "http://" + app.Addr()
-	return &e2e{t: t, app: app, base: base, wx: wx, appID: acct.AppID, redisURL: "redis://" + srv.Addr, srv: srv, phone: wechattest.NewPhone(wx, acct, base+"/wechat", true)}
+	return &e2e{t: t, app: app, base: base, wx: wx, appID: acct.AppID, redisURL: redisURL, phone: wechattest.NewPhone(wx, acct, base+"/wechat", true)}
 }
 
 func (e *e2e) api(method, path, token string, body any) (int, map[string]any) {

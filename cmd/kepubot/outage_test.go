@@ -58,6 +58,7 @@ func (e *e2e) waitHealth(want int, within time.Duration) time.Duration {
 // scheduler/campaign's TestDeliveryUnderRedisSIGKILL.)
 func TestRedisRestartEndToEnd(t *testing.T) {
 	t.Parallel()
+	redistest.SkipOnCluster(t, "it SIGKILLs and restarts one redis-server")
 	srv := redistest.StartServer(t, redistest.Options{TCP: true, Args: []string{"--appendonly", "yes", "--appendfsync", "everysec"}})
 	e := startE2EOn(t, srv)
 	e.onboard("oOutage1", "农民", "派潭镇")

@@ -31,12 +31,21 @@ import (
 // fleet is several `kepubot serve` replicas, each a child process (this
 // test binary running main) on its own fixed port, sharing one Redis.
 type fleet struct {
-	t     *testing.T
-	env   []string
-	mu    sync.Mutex
-	addrs []string
-	procs []*exec.Cmd // nil while a replica is down
-	kills int
+	t        *testing.T
+	env      []string
+	mu       sync.Mutex
+	addrs    []string
+	procs    []*replica // nil while a replica is down
+	kills    int
+	restarts int    // replicas that exited while starting and were started again
+	logs     string // directory of the replicas' output, one file per start
+	runs     int    // starts so far
+}
+
+// replica is one running child process.
+type replica struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has ended
 }
 
 func freeAddr(t *testing.T) string {
@@ -49,42 +58,94 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// start starts replica i and waits until its /healthz answers 200.
+// start starts replica i and waits until its /healthz answers 200. A
+// replica that exits while starting (Redis unreachable at that moment,
+// e.g. during a Cluster failover) is started again, as a process manager
+// would, within the same 30 s.
 func (f *fleet) start(i int) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, logFile := f.launch(i)
+		if r == nil {
+			return
+		}
+		for time.Now().Before(deadline) {
+			if isClosed(r.exited) {
+				log, _ := os.ReadFile(logFile)
+				f.t.Logf("replica %d exited while starting, started again; its output:\n%s", i, log)
+				f.mu.Lock()
+				f.restarts++
+				f.mu.Unlock()
+				break
+			}
+			if resp, err := http.Get("http://" + f.addrs[i] + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !isClosed(r.exited) || time.Now().After(deadline) {
+			log, _ := os.ReadFile(logFile)
+			f.t.Errorf("replica %d did not become healthy within 30 s; its output:\n%s", i, log)
+			return
+		}
+	}
+}
+
+// launch starts replica i's process, its output to a file of its own.
+func (f *fleet) launch(i int) (*replica, string) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), f.env...), "KEPUBOT_TEST_MAIN=serve", "KEPUBOT_HTTP_ADDR="+f.addrs[i])
-	if err := cmd.Start(); err != nil {
-		f.t.Error(err)
-		return
-	}
 	f.mu.Lock()
-	f.procs[i] = cmd
+	f.runs++
+	logFile := fmt.Sprintf("%s/replica%d-%d.log", f.logs, i, f.runs)
 	f.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + f.addrs[i] + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+	out, err := os.Create(logFile)
+	if err != nil {
+		f.t.Error(err)
+		return nil, ""
 	}
-	f.t.Errorf("replica %d did not become healthy", i)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		f.t.Error(err)
+		return nil, ""
+	}
+	r := &replica{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		out.Close()
+		close(r.exited)
+	}()
+	f.mu.Lock()
+	f.procs[i] = r
+	f.mu.Unlock()
+	return r, logFile
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // kill SIGKILLs replica i.
 func (f *fleet) kill(i int) {
 	f.mu.Lock()
-	cmd := f.procs[i]
+	r := f.procs[i]
 	f.procs[i] = nil
-	if cmd != nil {
+	if r != nil {
 		f.kills++
 	}
 	f.mu.Unlock()
-	if cmd != nil {
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+	if r != nil {
+		r.cmd.Process.Signal(syscall.SIGKILL)
+		<-r.exited
 	}
 }
 
@@ -145,10 +206,13 @@ func (f *fleet) apiAs(rng *rand.Rand, token, method, path string, body any, out 
 // TestReplicasChaos: three replicas (all roles) on one Redis; while a
 // recurring programme's run-now sends a campaign to n residents and 20
 // residents play a 3-question quiz through the webhooks, a random replica
-// is SIGKILLed every 1–2.5 s and started again. The scheduler takes the run
-// once (one campaign), nobody is left out of it, the only duplicates are
-// in-flight customer-service messages counted in in_doubt_resent, and every
-// quiz answer counts once. KEPUBOT_FAULT_AUDIENCE sets n (default 500).
+// is SIGKILLed every 1–2.5 s and started again. Under
+// KEPUBOT_TEST_REDIS=cluster the replicas share a 6-node Cluster instead,
+// and a random master of it is SIGKILLed too, 0.5–1.5 s after the run-now.
+// The scheduler takes the run once (one campaign), nobody is left out of
+// it, the only duplicates are in-flight customer-service messages counted
+// in in_doubt_resent, and every quiz answer counts once.
+// KEPUBOT_FAULT_AUDIENCE sets n (default 500).
 func TestReplicasChaos(t *testing.T) {
 	t.Parallel()
 	n := 500
@@ -158,8 +222,18 @@ func TestReplicasChaos(t *testing.T) {
 	const players, questions = 20, 3
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 15))
-	srv := redistest.StartServer(t, redistest.Options{TCP: true, Args: []string{"--appendonly", "yes", "--appendfsync", "everysec"}})
-	rdb := srv.Client(t)
+	// On a Cluster (KEPUBOT_TEST_REDIS=cluster) the test has one of its
+	// own, not a pooled one: a master of it is SIGKILLed mid-campaign.
+	var cl *redistest.Cluster
+	var redisURL string
+	var rdb redis.UniversalClient
+	if redistest.OnCluster() {
+		cl = redistest.StartCluster(t, redistest.ClusterOptions{})
+		redisURL, rdb = cl.URL(), cl.Client(t)
+	} else {
+		srv := redistest.StartServer(t, redistest.Options{TCP: true, Args: []string{"--appendonly", "yes", "--appendfsync", "everysec"}})
+		redisURL, rdb = "redis://"+srv.Addr, srv.Client(t)
+	}
 	acct := wechattest.Account{AppID: fmt.Sprintf("wxrep%d", appSeq.Add(1)), Secret: "rep-secret", Token: "reptoken", EncodingAESKey: testAESKey}
 	fake.AddAccount(acct)
 	// WeChat answers sends after 300 ms, so the campaign lasts through
@@ -172,12 +246,12 @@ func TestReplicasChaos(t *testing.T) {
 	}
 	f := &fleet{t: t, env: []string{
 		"KEPUBOT_CONFIG=" + cfgFile,
-		"KEPUBOT_REDIS_URL=redis://" + srv.Addr,
+		"KEPUBOT_REDIS_URL=" + redisURL,
 		"KEPUBOT_WECHAT_APP_ID=" + acct.AppID, "KEPUBOT_WECHAT_APP_SECRET=" + acct.Secret,
 		"KEPUBOT_WECHAT_TOKEN=" + acct.Token, "KEPUBOT_WECHAT_AES_KEY=" + testAESKey,
 		"KEPUBOT_WECHAT_API_BASE=" + fake.URL(), "KEPUBOT_ADMIN_TOKEN=admintoken",
 		"KEPUBOT_PUBLIC_URL=https://kepu.example.org", "KEPUBOT_LOG_LEVEL=error",
-	}}
+	}, logs: t.TempDir()}
 	for range 3 {
 		f.addrs = append(f.addrs, freeAddr(t))
 		f.procs = append(f.procs, nil)
@@ -243,8 +317,16 @@ func TestReplicasChaos(t *testing.T) {
 	var tick struct {
 		Tick string `json:"tick"`
 	}
+	runNow := time.Now()
 	if code := f.api(rng, "POST", "/api/v1/jobs/"+fmt.Sprint(prog["job"])+"/run", nil, &tick); code != 200 && code != 202 {
 		t.Fatalf("run programme now: %d", code)
+	}
+	// On a Cluster, a random master SIGKILLed 0.5–1.5 s after the run-now,
+	// while the campaign sends and the quiz is played; its replica takes
+	// over.
+	var master masterKill
+	if cl != nil {
+		chaos.Go(func() { master.run(t, cl, rand.New(rand.NewPCG(3, 15)), stop) })
 	}
 	var quiz sync.WaitGroup
 	for p := range players {
@@ -257,6 +339,7 @@ func TestReplicasChaos(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	var c map[string]any
 	var killsDuring int
+	var took time.Duration // from the run-now to the campaign seen done
 	for {
 		if cid == "" {
 			var list []map[string]any
@@ -280,6 +363,8 @@ func TestReplicasChaos(t *testing.T) {
 				f.mu.Lock()
 				killsDuring = f.kills
 				f.mu.Unlock()
+				master.done(time.Now())
+				took = time.Since(runNow)
 				break
 			}
 		}
@@ -311,6 +396,9 @@ func TestReplicasChaos(t *testing.T) {
 	if killsDuring == 0 {
 		t.Errorf("no replica was killed before the campaign was done: the test tested nothing")
 	}
+	if cl != nil {
+		master.check(t)
+	}
 
 	// Every quiz answer counted once: one attempt per player, all right.
 	var export []byte
@@ -332,8 +420,12 @@ func TestReplicasChaos(t *testing.T) {
 			t.Errorf("%s: recorded attempts (correct answers) %v, want one with %d", o, got, questions)
 		}
 	}
-	t.Logf("%d residents, %d replica kills (%d before the campaign was done): sent %v, lost %d, duplicates %d, in_doubt_resent %v; %d quiz players × %d answers each counted once (%d answered \"send it again\" and sent again)",
-		n, f.kills, killsDuring, st["sent"], lost, dups, resent, players, questions, offlineAnswers.Load())
+	where := "one redis-server"
+	if redistest.OnCluster() {
+		where = "a 6-node Cluster, " + master.String()
+	}
+	t.Logf("on %s: %d residents, campaign done %v after the run-now, %d replica kills (%d before the campaign was done, %d restarted after exiting while starting): sent %v, lost %d, duplicates %d, in_doubt_resent %v; %d quiz players × %d answers each counted once (%d answered \"send it again\" and sent again)",
+		where, n, took.Round(10*time.Millisecond), f.kills, killsDuring, f.restarts, st["sent"], lost, dups, resent, players, questions, offlineAnswers.Load())
 }
 
 // publishedItem creates and publishes the campaign's item through the API.

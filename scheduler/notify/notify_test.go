@@ -337,6 +337,7 @@ func TestSettleCountsReasonsOnce(t *testing.T) {
 // and writes its last seconds' states again.
 func TestJournalReplaysWritesARestartLost(t *testing.T) {
 	t.Parallel()
+	redistest.SkipOnCluster(t, "it restarts one redis-server without persistence")
 	srv := redistest.StartServer(t, redistest.Options{})
 	rdb := srv.Client(t)
 	ctx := context.Background()

@@ -154,6 +154,7 @@ func restartOn(t *testing.T, addr string) {
 
 func TestWorkersSurviveRedisRestart(t *testing.T) {
 	t.Parallel()
+	redistest.SkipOnCluster(t, "it SIGKILLs and restarts one redis-server")
 	srv := redistest.StartServer(t, redistest.Options{TCP: true})
 	b := setupOn(t, srv.Client(t), Options{})
 	ctx := context.Background()
