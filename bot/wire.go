@@ -82,6 +82,29 @@ func (a *hookAccount) decodeSDK(r *http.Request, body []byte) (*message.MixMessa
 	return mix, nil, nil
 }
 
+// toWire builds the passive reply. WeChat shows one news card in answer
+// to a user message; more become a text list.
+func toWire(r Reply) *message.Reply {
+	switch {
+	case len(r.Articles) == 1:
+		a := r.Articles[0]
+		return &message.Reply{MsgType: message.MsgTypeNews,
+			MsgData: message.NewNews([]*message.Article{message.NewArticle(a.Title, a.Description, a.PicURL, a.URL)})}
+	case len(r.Articles) > 1 && r.Text == "":
+		var b strings.Builder
+		for i, a := range r.Articles {
+			if i > 0 {
+				b.WriteString("\n\n")
+			}
+			b.WriteString(strconv.Itoa(i+1) + ". " + a.Title + "\n" + a.Description + "\n" + a.URL)
+		}
+		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(b.String())}
+	case r.Text != "":
+		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(r.Text)}
+	}
+	return nil
+}
+
 // replyHeader is what every reply type's pointer has (message.CommonToken):
 // the SDK set these by reflection.
 type replyHeader interface {
