@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,8 +95,9 @@ func post(tb testing.TB, c *http.Client, req *http.Request) time.Duration {
 // compat mode (the default with an AES key), and encrypted to an account
 // in safe mode. It reports each one's p50/p99, kepubot's time as a
 // multiple of the bare handler's, messages per second (one client), Redis
-// round trips per message, and the p50 of one bare Redis PING from the
-// same client (what each of those round trips costs at least).
+// round trips per message, the p50 of one bare Redis PING from the same
+// client (what each of those round trips costs at least), and the time
+// the commit script spends inside Redis per call.
 func BenchmarkWebhookText(b *testing.B) {
 	b.Run("plain", func(b *testing.B) { benchWebhookText(b, false) })
 	b.Run("safe", func(b *testing.B) { benchWebhookText(b, true) })
@@ -153,4 +155,17 @@ func benchWebhookText(b *testing.B, safe bool) {
 	b.ReportMetric(p(ping, .5), "redis-ping-p50-µs")
 	b.ReportMetric(float64(len(kepu))/kepuTotal.Seconds(), "msgs/s")
 	b.ReportMetric(rtts, "redis-rtt/msg")
+	// Time spent inside Redis by the commit script, per call.
+	if info, err := f.rdb.Info(f.ctx, "commandstats").Result(); err == nil {
+		for line := range strings.Lines(info) {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:"); ok {
+				for kv := range strings.SplitSeq(strings.TrimSpace(rest), ",") {
+					if v, ok := strings.CutPrefix(kv, "usec_per_call="); ok {
+						us, _ := strconv.ParseFloat(v, 64)
+						b.ReportMetric(us, "redis-evalsha-µs")
+					}
+				}
+			}
+		}
+	}
 }

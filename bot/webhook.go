@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"hash/crc32"
 	"io"
@@ -244,20 +243,18 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 		http.Error(rw, "plaintext message refused in safe mode", http.StatusForbidden)
 		return http.StatusForbidden, "forged"
 	}
-	var env struct {
-		Encrypt string `xml:"Encrypt"`
-	}
+	var encrypt string
 	if encrypted {
-		if xml.Unmarshal(body, &env) != nil || env.Encrypt == "" {
+		if encrypt, err = unmarshalEnvelope(body); err != nil || encrypt == "" {
 			http.Error(rw, "malformed encrypted message", http.StatusBadRequest)
 			return http.StatusBadRequest, "bad"
 		}
-		if q.Get("msg_signature") != util.Signature(acct.Token, q.Get("timestamp"), q.Get("nonce"), env.Encrypt) {
+		if q.Get("msg_signature") != util.Signature(acct.Token, q.Get("timestamp"), q.Get("nonce"), encrypt) {
 			http.Error(rw, "bad msg_signature", http.StatusForbidden)
 			return http.StatusForbidden, "forged"
 		}
 	}
-	mix, random, err := acct.decode(r, q, body, encrypted, env.Encrypt)
+	mix, random, err := acct.decode(r, q, body, encrypted, encrypt)
 	if err != nil {
 		// Malformed XML or a message that would not decrypt: nothing was
 		// handled, nothing recorded.

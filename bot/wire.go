@@ -60,7 +60,7 @@ func (a *hookAccount) decode(r *http.Request, q url.Values, body []byte, encrypt
 		}
 	}
 	mix := &message.MixMessage{}
-	if err := xml.Unmarshal(raw, mix); err != nil {
+	if err := unmarshalMix(raw, mix); err != nil {
 		return nil, nil, err
 	}
 	return mix, random, nil
