@@ -20,7 +20,8 @@ import (
 // per request, sets the reply's fields by reflection and marshals the
 // reply twice: the same wire format, byte for byte (golden files in
 // testdata/, TestEncodeMatchesSDK), with the SDK's own crypto
-// (util.DecryptMsg, util.EncryptMsg) and message types.
+// (util.DecryptMsg, util.EncryptMsg) and message types. The common flat
+// message XML is read without encoding/xml (xmlflat.go).
 
 // xmlContentType is the SDK's Content-Type for an XML reply.
 var xmlContentType = []string{"application/xml; charset=utf-8"}
