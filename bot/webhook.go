@@ -360,8 +360,10 @@ func (w *Webhook) handle(ctx context.Context, acct *hookAccount, q url.Values, m
 //     with or without it: with the subscriber cached on both, both may run
 //     the handler, one commit stores the outcome and the other returns the
 //     stored reply. That is why handlers never call WeChat and their own
-//     Redis writes are idempotent per message (sign-up and check-in op
-//     ids, the quiz's msgKey, queued notices with fixed job ids).
+//     Redis writes are idempotent per message or per subscriber (sign-up
+//     and cancellation op ids, attendance recorded once, the quiz's
+//     msgKey, queued notices with fixed job ids). Delivery reports have
+//     no dedup record either way: a ReportSink is idempotent.
 //
 // TestSafeModeReplayRunsOnce races replays on two replicas;
 // TestCompatTripleOfEncryptedCarriesNoPlaintext keeps compat's claim.
