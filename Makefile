@@ -63,6 +63,7 @@ FUZZTIME ?= 30s
 fuzz:           ## a short fuzzing pass over the parsers that take outside input (FUZZTIME each; CI: 10s)
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $(FUZZTIME) ./bot/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecrypt$$' -fuzztime $(FUZZTIME) ./bot/
+	$(GO) test -run '^$$' -fuzz '^FuzzFlatXML$$' -fuzztime $(FUZZTIME) ./bot/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./content/segment/
 
 clean:

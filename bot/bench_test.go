@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,10 @@ import (
 	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/zengcheng-kexie/kepubot/bot"
+	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
+	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 )
 
 // nopCache satisfies the SDK's cache for the bare server.
@@ -26,9 +31,11 @@ func (nopCache) IsExist(string) bool                  { return false }
 func (nopCache) Delete(string) error                  { return nil }
 
 // bareServer is the baseline: silenceper's server with a handler that only
-// echoes, no Redis, no dialogs.
-func bareServer(tb testing.TB, token string) string {
-	oa := officialaccount.NewOfficialAccount(&oaconfig.Config{AppID: "wxbare", Token: token, Cache: nopCache{}})
+// echoes, no Redis, no dialogs, for acct (in safe mode it decrypts the
+// request and seals the reply, as kepubot does).
+func bareServer(tb testing.TB, acct wechattest.Account) string {
+	oa := officialaccount.NewOfficialAccount(&oaconfig.Config{AppID: acct.AppID, Token: acct.Token,
+		EncodingAESKey: acct.EncodingAESKey, Cache: nopCache{}})
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		srv := oa.GetServer(r, w)
 		srv.SetMessageHandler(func(m *message.MixMessage) *message.Reply {
@@ -45,15 +52,24 @@ func bareServer(tb testing.TB, token string) string {
 }
 
 // signedText builds a WeChat text message POST for url, signed at now
-// (the webhook refuses stale timestamps).
-func signedText(url, token, openID, content string, msgID int64, now time.Time) *http.Request {
+// (the webhook refuses stale timestamps); in safe mode encrypted, as
+// WeChat sends it in 安全模式.
+func signedText(url string, acct wechattest.Account, safe bool, openID, content string, msgID int64, now time.Time) *http.Request {
 	ts := strconv.FormatInt(now.Unix(), 10)
 	nonce := strconv.FormatInt(msgID, 10)
 	body := fmt.Sprintf("<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName>"+
 		"<CreateTime>%s</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content><MsgId>%d</MsgId></xml>",
 		openID, ts, content, msgID)
-	req, _ := http.NewRequest("POST", url+"?signature="+util.Signature(token, ts, nonce)+"&timestamp="+ts+"&nonce="+nonce,
-		bytes.NewReader([]byte(body)))
+	q := "?signature=" + util.Signature(acct.Token, ts, nonce) + "&timestamp=" + ts + "&nonce=" + nonce
+	if safe {
+		enc, err := util.EncryptMsg(fmt.Appendf(nil, "%016d", msgID%1e16), []byte(body), acct.AppID, acct.EncodingAESKey)
+		if err != nil {
+			panic(err)
+		}
+		q += "&encrypt_type=aes&msg_signature=" + util.Signature(acct.Token, ts, nonce, string(enc))
+		body = "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA[" + string(enc) + "]]></Encrypt></xml>"
+	}
+	req, _ := http.NewRequest("POST", url+q, bytes.NewReader([]byte(body)))
 	req.Header.Set("Content-Type", "text/xml")
 	return req
 }
@@ -75,14 +91,34 @@ func post(tb testing.TB, c *http.Client, req *http.Request) time.Duration {
 // BenchmarkWebhookText sends a text message (the 帮助 command, answered
 // from the subscriber's profile) through kepubot's webhook over HTTP on
 // loopback, and the same message through a bare silenceper handler that
-// only echoes, alternately in the same run. It reports each one's p50/p99,
-// kepubot's time as a multiple of the bare handler's, messages per second
-// (one client), Redis round trips per message, and the p50 of one bare
-// Redis PING from the same client (what each of those round trips costs at
-// least).
+// only echoes, alternately in the same run: plaintext to an account in
+// compat mode (the default with an AES key), and encrypted to an account
+// in safe mode. It reports each one's p50/p99, kepubot's time as a
+// multiple of the bare handler's, messages per second (one client), Redis
+// round trips per message, the p50 of one bare Redis PING from the same
+// client (what each of those round trips costs at least), and the time
+// the commit script spends inside Redis per call.
 func BenchmarkWebhookText(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchWebhookText(b, false) })
+	b.Run("safe", func(b *testing.B) { benchWebhookText(b, true) })
+}
+
+func benchWebhookText(b *testing.B, safe bool) {
 	f := setup(b)
-	bare := bareServer(b, f.account.Token)
+	url := f.url
+	if safe {
+		tax, _ := taxonomy.Default()
+		wh, err := bot.NewWebhook(f.store, bot.New(tax, bot.Options{Scenes: f.scenes}), []bot.Account{{ID: "default",
+			AppID: f.account.AppID, Token: f.account.Token, EncodingAESKey: aesKey, EncodingMode: bot.ModeSafe}},
+			bot.WebhookOptions{Now: f.clock.Now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		hs := httptest.NewServer(wh)
+		b.Cleanup(hs.Close)
+		url = hs.URL
+	}
+	bare := bareServer(b, f.account)
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	const users = 1000
 	for i := range users {
@@ -95,10 +131,10 @@ func BenchmarkWebhookText(b *testing.B) {
 	for b.Loop() {
 		id++
 		openID := fmt.Sprintf("oBench%06d", id%users)
-		d := post(b, c, signedText(f.url, f.account.Token, openID, "帮助", id, f.clock.Now()))
+		d := post(b, c, signedText(url, f.account, safe, openID, "帮助", id, f.clock.Now()))
 		kepu = append(kepu, d)
 		kepuTotal += d
-		base = append(base, post(b, c, signedText(bare, f.account.Token, openID, "帮助", id, f.clock.Now())))
+		base = append(base, post(b, c, signedText(bare, f.account, safe, openID, "帮助", id, f.clock.Now())))
 		start := time.Now()
 		if err := f.rdb.Ping(f.ctx).Err(); err != nil {
 			b.Fatal(err)
@@ -119,4 +155,17 @@ func BenchmarkWebhookText(b *testing.B) {
 	b.ReportMetric(p(ping, .5), "redis-ping-p50-µs")
 	b.ReportMetric(float64(len(kepu))/kepuTotal.Seconds(), "msgs/s")
 	b.ReportMetric(rtts, "redis-rtt/msg")
+	// Time spent inside Redis by the commit script, per call.
+	if info, err := f.rdb.Info(f.ctx, "commandstats").Result(); err == nil {
+		for line := range strings.Lines(info) {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:"); ok {
+				for kv := range strings.SplitSeq(strings.TrimSpace(rest), ",") {
+					if v, ok := strings.CutPrefix(kv, "usec_per_call="); ok {
+						us, _ := strconv.ParseFloat(v, 64)
+						b.ReportMetric(us, "redis-evalsha-µs")
+					}
+				}
+			}
+		}
+	}
 }

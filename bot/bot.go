@@ -3,11 +3,13 @@
 // erasure (dialogs.go). Subscriber profiles live in bot/profile; the WeChat
 // API client in bot/wechat.
 //
-// Handling a message is three Redis round trips (a conflict adds more), two in a
-// conversation: Store.ClaimNonce binds the request's signed (timestamp,
-// nonce) to the message; Store.Begin claims the message against WeChat's
-// retries and loads the subscriber (from the replica's cache in a
-// conversation: no round trip); the handler runs in memory; Store.Commit
+// Handling a message is three Redis round trips (a conflict adds more),
+// two in a conversation, one in a safe-mode conversation:
+// Store.ClaimNonce binds the request's signed (timestamp, nonce) to the
+// message (not in safe mode, where msg_signature covers the body: see
+// hookAccount.claimsNonce); Store.Begin claims the message against
+// WeChat's retries and loads the subscriber (from the replica's cache in
+// a conversation: no round trip); the handler runs in memory; Store.Commit
 // writes profile, indexes, dialog and the reply kept for retries in one
 // atomic script. Handlers never call WeChat or other slow services: the
 // reply must come well within WeChat's 5 seconds.

@@ -1,14 +1,18 @@
 package bot_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot"
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 )
@@ -246,5 +250,145 @@ func TestNonceShape(t *testing.T) {
 		if r.Status != tc.want {
 			t.Errorf("nonce %q: status %d, want %d", tc.nonce, r.Status, tc.want)
 		}
+	}
+}
+
+// safeReplica starts one more kepubot replica on f's Redis serving f's
+// account in safe mode: its own store with the profile cache (as in
+// production) and its own webhook. observed counts the messages whose
+// outcome it stored; ran counts its handler's runs.
+func (f *fixture) safeReplica(t *testing.T, observed, ran *atomic.Int64) *wechattest.Phone {
+	t.Helper()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	store, err := profile.NewStore(f.ctx, f.rdb, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.EnableCache(1000)
+	tax, _ := taxonomy.Default()
+	b := bot.New(tax, bot.Options{Scenes: f.scenes})
+	h := bot.HandlerFunc(func(ctx context.Context, req *bot.Request) (bot.Reply, error) {
+		ran.Add(1)
+		return b.Handle(ctx, req)
+	})
+	wh, err := bot.NewWebhook(store, h, []bot.Account{{ID: "default", AppID: f.account.AppID, Token: f.account.Token,
+		EncodingAESKey: aesKey, EncodingMode: bot.ModeSafe}},
+		bot.WebhookOptions{Now: f.clock.Now, Observe: func(*bot.Message, bot.Reply) { observed.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(wh)
+	t.Cleanup(hs.Close)
+	return wechattest.NewPhone(f.wx, f.account, hs.URL, true)
+}
+
+// Issue 15 item 8: in safe mode the webhook claims no nonce (one Redis
+// round trip a message in a conversation). A captured request replayed —
+// the same bytes, at once on two replicas and again later, or the same
+// message sealed anew under a new nonce as WeChat resends it — is handled
+// once: one stored outcome, the same reply for every copy, the profile
+// changed once.
+func TestSafeModeReplayRunsOnce(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var observed, ran atomic.Int64
+	a, b := f.safeReplica(t, &observed, &ran), f.safeReplica(t, &observed, &ran)
+	f.clock.Add(time.Second)
+	if r, err := a.Event(f.ctx, "oReplay", "subscribe", "", nil); err != nil || r.Status != 200 {
+		t.Fatalf("subscribe: %v %v", r.Status, err)
+	}
+	f.clock.Add(time.Second)
+	if r, err := b.Text(f.ctx, "oReplay", "帮助"); err != nil || r.Status != 200 {
+		t.Fatalf("帮助: %v %v", r.Status, err)
+	}
+	f.clock.Add(time.Second)
+	now := f.clock.Now()
+	// The group answer: handled twice, the second 农民 would be a wrong
+	// answer to the town question.
+	msg := textXML("oReplay", "农民", now, 424242)
+	captured := []wechattest.PostOption{wechattest.WithTimestamp(now.Unix()), wechattest.WithNonce("5550001"),
+		wechattest.WithRandom("abcdefghijklmnop")}
+	base, ranBase := observed.Load(), ran.Load()
+	replies := make([]wechattest.Reply, 8)
+	var wg sync.WaitGroup
+	for i := range replies {
+		ph := []*wechattest.Phone{a, b}[i%2]
+		wg.Go(func() {
+			r, err := ph.Post(f.ctx, msg, captured...)
+			if err != nil {
+				t.Error(err)
+			}
+			replies[i] = r
+		})
+	}
+	wg.Wait()
+	want := replies[0].Content
+	if !strings.Contains(want, "镇街") {
+		t.Fatalf("reply to 农民 = %d %q, want the town question", replies[0].Status, want)
+	}
+	for i, r := range replies {
+		if r.Status != 200 || r.Content != want {
+			t.Errorf("copy %d: %d %q, want 200 %q", i, r.Status, r.Content, want)
+		}
+	}
+	t.Logf("8 racing copies on 2 replicas: %d handler runs, %d stored", ran.Load()-ranBase, observed.Load()-base)
+	// Later, within the timestamp window: the same bytes, and the message
+	// sealed anew (new random, nonce and timestamp) as WeChat resends it.
+	f.clock.Add(2 * time.Minute)
+	for _, ph := range []*wechattest.Phone{a, b} {
+		for _, opts := range [][]wechattest.PostOption{captured, nil} {
+			if r, err := ph.Post(f.ctx, msg, opts...); err != nil || r.Status != 200 || r.Content != want {
+				t.Errorf("later replay (%d options): %d %q %v, want 200 %q", len(opts), r.Status, r.Content, err, want)
+			}
+		}
+	}
+	if n := observed.Load() - base; n != 1 {
+		t.Errorf("the message's outcome was stored %d times, want once", n)
+	}
+	if p := f.profile(t, "oReplay"); p.Group != "farmer" || p.Step != profile.StepTown {
+		t.Errorf("profile after replays = %+v, want farmer and the town question open", p)
+	}
+	if keys, _ := f.rdb.Keys(f.ctx, "kb:wn:*").Result(); len(keys) > 0 {
+		t.Errorf("safe mode claimed nonces: %v", keys)
+	}
+	// Past the window the captured request is refused outright.
+	f.clock.Add(4 * time.Minute)
+	if r, _ := b.Post(f.ctx, msg, captured...); r.Status != http.StatusForbidden {
+		t.Errorf("replay after 6 minutes: status %d, want 403", r.Status)
+	}
+	// A message of a conversation on the replica that has the subscriber
+	// cached is one round trip: the commit.
+	f.clock.Add(time.Second)
+	a.Text(f.ctx, "oReplay", "派潭")
+	before := f.rtts.Load()
+	f.clock.Add(time.Second)
+	if r, err := a.Text(f.ctx, "oReplay", "帮助"); err != nil || r.Status != 200 {
+		t.Fatalf("帮助: %v %v", r.Status, err)
+	}
+	if n := f.rtts.Load() - before; n != 1 {
+		t.Errorf("a cached safe-mode message cost %d Redis round trips, want 1", n)
+	}
+}
+
+// In compat mode the nonce claim stays: the (timestamp, nonce, signature)
+// of an encrypted request, whose URL signature does not cover the body,
+// cannot carry a forged plaintext body.
+func TestCompatTripleOfEncryptedCarriesNoPlaintext(t *testing.T) {
+	t.Parallel()
+	f := setup(t) // compat: f.phone posts plaintext, f.safe encrypted
+	f.event(t, "oCompat", "subscribe", "", nil)
+	f.text(t, "oCompat", "跳过")
+	f.clock.Add(time.Second)
+	now := f.clock.Now()
+	triple := []wechattest.PostOption{wechattest.WithTimestamp(now.Unix()), wechattest.WithNonce("8880001")}
+	if r, err := f.safe.Post(f.ctx, textXML("oCompat", "帮助", now, 8001), triple...); err != nil || r.Status != 200 {
+		t.Fatalf("encrypted: %v %v", r.Status, err)
+	}
+	r, err := f.phone.Post(f.ctx, textXML("oCompat", "退订", now, 8002), triple...)
+	if err != nil || r.Status != http.StatusForbidden {
+		t.Errorf("plaintext under an encrypted request's triple: %d %v, want 403", r.Status, err)
+	}
+	if p := f.profile(t, "oCompat"); p.OptedOut {
+		t.Errorf("a forged plaintext body opted the subscriber out")
 	}
 }

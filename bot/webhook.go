@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"hash/crc32"
 	"io"
@@ -244,20 +243,18 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 		http.Error(rw, "plaintext message refused in safe mode", http.StatusForbidden)
 		return http.StatusForbidden, "forged"
 	}
-	var env struct {
-		Encrypt string `xml:"Encrypt"`
-	}
+	var encrypt string
 	if encrypted {
-		if xml.Unmarshal(body, &env) != nil || env.Encrypt == "" {
+		if encrypt, err = unmarshalEnvelope(body); err != nil || encrypt == "" {
 			http.Error(rw, "malformed encrypted message", http.StatusBadRequest)
 			return http.StatusBadRequest, "bad"
 		}
-		if q.Get("msg_signature") != util.Signature(acct.Token, q.Get("timestamp"), q.Get("nonce"), env.Encrypt) {
+		if q.Get("msg_signature") != util.Signature(acct.Token, q.Get("timestamp"), q.Get("nonce"), encrypt) {
 			http.Error(rw, "bad msg_signature", http.StatusForbidden)
 			return http.StatusForbidden, "forged"
 		}
 	}
-	mix, random, err := acct.decode(r, q, body, encrypted, env.Encrypt)
+	mix, random, err := acct.decode(r, q, body, encrypted, encrypt)
 	if err != nil {
 		// Malformed XML or a message that would not decrypt: nothing was
 		// handled, nothing recorded.
@@ -307,9 +304,9 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, acct *hookAccou
 }
 
 // handle turns one decoded message into its passive reply (nil: nothing
-// to say) and the message's kind (for metrics): the nonce is claimed, then
-// the message handled exactly once (process), or answered from memory
-// while Redis is unavailable.
+// to say) and the message's kind (for metrics): the nonce is claimed
+// (except in safe mode, see claimsNonce), then the message handled exactly
+// once (process), or answered from memory while Redis is unavailable.
 func (w *Webhook) handle(ctx context.Context, acct *hookAccount, q url.Values, mix *message.MixMessage) (*message.Reply, string, error) {
 	msg, err := toMessage(acct.ID, mix)
 	if err != nil {
@@ -319,7 +316,9 @@ func (w *Webhook) handle(ctx context.Context, acct *hookAccount, q url.Values, m
 	if w.opts.RedisUp != nil && !w.opts.RedisUp() {
 		return toWire(w.offline(ctx, acct.ID, kind, msg, errRedisDown)), kind, nil
 	}
-	err = w.store.ClaimNonce(ctx, acct.ID, q.Get("timestamp"), q.Get("nonce"), msg.dedupKey(), w.opts.ReplyTTL)
+	if acct.claimsNonce() {
+		err = w.store.ClaimNonce(ctx, acct.ID, q.Get("timestamp"), q.Get("nonce"), msg.dedupKey(), w.opts.ReplyTTL)
+	}
 	var reply Reply
 	if err == nil {
 		reply, err = w.process(ctx, msg, mix)
@@ -332,6 +331,43 @@ func (w *Webhook) handle(ctx context.Context, acct *hookAccount, q url.Values, m
 	}
 	return toWire(reply), kind, nil
 }
+
+// claimsNonce reports whether the account's requests bind their signed
+// (timestamp, nonce) to the message they carry (Store.ClaimNonce, a Redis
+// round trip) before it is handled. Plain and compat accounts do: the URL
+// signature covers the timestamp and nonce but not a plaintext body, so
+// without the claim a captured request could carry a forged body (in
+// compat mode also the pair of an encrypted request, sent again as
+// plaintext).
+//
+// A safe-mode account does not need it, and skips it (a message is then
+// one round trip, Commit, when the replica has the subscriber cached):
+//   - It takes encrypted requests only (plaintext is refused before this),
+//     and their msg_signature covers timestamp, nonce and the encrypted
+//     body. A request that passes it is byte for byte one WeChat sent:
+//     another body, or another pair for this body, needs the token.
+//   - So a replay carries the very message it first carried: decryption
+//     is deterministic, and so is dedupKey (MsgId, or for events sender,
+//     CreateTime, event and key). The message's dedup record refuses it as
+//     it refuses WeChat's own retries: while the first attempt runs
+//     (Begin's claim, or the commit script's check of a late claim) and
+//     after it (the kept reply lives ReplyTTL >= 2*MaxSkew + 1 min, longer
+//     than the timestamp check lets any request in).
+//   - The claim refused nothing more here: it refuses a pair carrying
+//     another message, and lets the same message under the same pair
+//     through, as WeChat's retries need. An original and its replay
+//     racing on two replicas are then exactly what two racing retries are
+//     with or without it: with the subscriber cached on both, both may run
+//     the handler, one commit stores the outcome and the other returns the
+//     stored reply. That is why handlers never call WeChat and their own
+//     Redis writes are idempotent per message or per subscriber (sign-up
+//     and cancellation op ids, attendance recorded once, the quiz's
+//     msgKey, queued notices with fixed job ids). Delivery reports have
+//     no dedup record either way: a ReportSink is idempotent.
+//
+// TestSafeModeReplayRunsOnce races replays on two replicas;
+// TestCompatTripleOfEncryptedCarriesNoPlaintext keeps compat's claim.
+func (a *hookAccount) claimsNonce() bool { return a.EncodingMode != ModeSafe }
 
 // errRedisDown is the cause logged when WebhookOptions.RedisUp says no.
 var errRedisDown = errors.New("redis down (health monitor)")
@@ -534,29 +570,6 @@ var (
 		"scancode_push": true, "scancode_waitmsg": true, "pic_sysphoto": true, "pic_photo_or_album": true,
 		"pic_weixin": true, "location_select": true, "view_miniprogram": true}
 )
-
-// toWire builds the passive reply. WeChat shows one news card in answer
-// to a user message; more become a text list.
-func toWire(r Reply) *message.Reply {
-	switch {
-	case len(r.Articles) == 1:
-		a := r.Articles[0]
-		return &message.Reply{MsgType: message.MsgTypeNews,
-			MsgData: message.NewNews([]*message.Article{message.NewArticle(a.Title, a.Description, a.PicURL, a.URL)})}
-	case len(r.Articles) > 1 && r.Text == "":
-		var b strings.Builder
-		for i, a := range r.Articles {
-			if i > 0 {
-				b.WriteString("\n\n")
-			}
-			b.WriteString(strconv.Itoa(i+1) + ". " + a.Title + "\n" + a.Description + "\n" + a.URL)
-		}
-		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(b.String())}
-	case r.Text != "":
-		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(r.Text)}
-	}
-	return nil
-}
 
 // noCache satisfies the SDK's cache for the server side, which never uses it.
 type noCache struct{}

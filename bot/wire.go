@@ -20,7 +20,8 @@ import (
 // per request, sets the reply's fields by reflection and marshals the
 // reply twice: the same wire format, byte for byte (golden files in
 // testdata/, TestEncodeMatchesSDK), with the SDK's own crypto
-// (util.DecryptMsg, util.EncryptMsg) and message types.
+// (util.DecryptMsg, util.EncryptMsg) and message types. The common flat
+// message XML is read without encoding/xml (xmlflat.go).
 
 // xmlContentType is the SDK's Content-Type for an XML reply.
 var xmlContentType = []string{"application/xml; charset=utf-8"}
@@ -60,7 +61,7 @@ func (a *hookAccount) decode(r *http.Request, q url.Values, body []byte, encrypt
 		}
 	}
 	mix := &message.MixMessage{}
-	if err := xml.Unmarshal(raw, mix); err != nil {
+	if err := unmarshalMix(raw, mix); err != nil {
 		return nil, nil, err
 	}
 	return mix, random, nil
@@ -80,6 +81,29 @@ func (a *hookAccount) decodeSDK(r *http.Request, body []byte) (*message.MixMessa
 		return nil, nil, errors.New("no message")
 	}
 	return mix, nil, nil
+}
+
+// toWire builds the passive reply. WeChat shows one news card in answer
+// to a user message; more become a text list.
+func toWire(r Reply) *message.Reply {
+	switch {
+	case len(r.Articles) == 1:
+		a := r.Articles[0]
+		return &message.Reply{MsgType: message.MsgTypeNews,
+			MsgData: message.NewNews([]*message.Article{message.NewArticle(a.Title, a.Description, a.PicURL, a.URL)})}
+	case len(r.Articles) > 1 && r.Text == "":
+		var b strings.Builder
+		for i, a := range r.Articles {
+			if i > 0 {
+				b.WriteString("\n\n")
+			}
+			b.WriteString(strconv.Itoa(i+1) + ". " + a.Title + "\n" + a.Description + "\n" + a.URL)
+		}
+		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(b.String())}
+	case r.Text != "":
+		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(r.Text)}
+	}
+	return nil
 }
 
 // replyHeader is what every reply type's pointer has (message.CommonToken):

@@ -31,7 +31,7 @@ func TestWebhookWireVariants(t *testing.T) {
 	} {
 		now := f.clock.Now()
 		id := int64(7_000_000 + i)
-		req := signedText(f.url, f.account.Token, "oWire000000000000000000001", "", id, now)
+		req := signedText(f.url, f.account, false, "oWire000000000000000000001", "", id, now)
 		req.URL.RawQuery += tc.query
 		req.Body = io.NopCloser(bytes.NewReader([]byte(fmt.Sprintf(tc.body, now.Unix(), id))))
 		req.ContentLength = -1

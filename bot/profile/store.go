@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -35,6 +36,9 @@ type Store struct {
 	// skips the read round trip. It is never trusted: the commit script
 	// compares it with Redis and answers a conflict with the fresh state.
 	cache *lru.Cache[string, cachedSubscriber]
+	// noSetNXGet is set once Redis refused SET NX GET (older than 7.0):
+	// ClaimNonce then claims with a transaction.
+	noSetNXGet atomic.Bool
 }
 
 type cachedSubscriber struct {

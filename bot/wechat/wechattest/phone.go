@@ -161,6 +161,7 @@ type postConfig struct {
 	badSignature bool
 	timestamp    int64
 	nonce        string
+	random       string
 }
 
 // BadSignature makes Post send wrong signatures (a forged request).
@@ -171,6 +172,11 @@ func WithTimestamp(unix int64) PostOption { return func(c *postConfig) { c.times
 
 // WithNonce sets the URL nonce (default: random).
 func WithNonce(nonce string) PostOption { return func(c *postConfig) { c.nonce = nonce } }
+
+// WithRandom sets the 16-byte random prefix a safe-mode request is
+// encrypted with (default: random). With the same timestamp and nonce the
+// request is then the same, byte for byte: a captured request replayed.
+func WithRandom(random string) PostOption { return func(c *postConfig) { c.random = random } }
 
 // Post signs and posts plaintext message XML as is, without recording
 // anything in the fake: use it to resend a message (Reply.Request) as
@@ -193,7 +199,10 @@ func (p *Phone) Post(ctx context.Context, rawXML []byte, opts ...PostOption) (Re
 	}
 	body := rawXML
 	if p.safe {
-		enc, err := util.EncryptMsg([]byte(randomDigits(16)), rawXML, p.acct.AppID, p.acct.EncodingAESKey)
+		if cfg.random == "" {
+			cfg.random = randomDigits(16)
+		}
+		enc, err := util.EncryptMsg([]byte(cfg.random), rawXML, p.acct.AppID, p.acct.EncodingAESKey)
 		if err != nil {
 			return Reply{}, fmt.Errorf("encrypt message: %w", err)
 		}
