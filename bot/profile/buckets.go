@@ -9,7 +9,7 @@ import (
 
 // The openid → profile map of a shard is split over hashes ("buckets",
 // kb:{<acct>:<shard>}:o:<n>) small enough to stay Redis listpacks (at most
-// 128 entries by Redis's default hash-max-listpack-entries), which cost
+// 512 entries by Redis's default hash-max-listpack-entries), which cost
 // ~50 B less per entry than a hashtable. Their number grows with the shard
 // by linear hashing, as Redis's own dict rehashes a bucket at a time:
 //
@@ -23,13 +23,15 @@ import (
 //     rest are rewritten in place (so a bucket that had grown into a
 //     hashtable is a listpack again), then s++, and at s = 2^i, i++ and
 //     s = 0. The split is part of that one script, so it is atomic: a
-//     Redis killed mid-way has either done it or not.
+//     Redis killed mid-way has done it or not, never half. (A shard that
+//     is behind, e.g. filled before linear hashing, catches up by up to
+//     two splits a creation.)
 //   - Before linear hashing the layout was a fixed 1,024 buckets, h % 1024:
 //     exactly the state "10:0", which an absent state key means. Existing
 //     data is valid as it is; nothing migrates.
 //
 // Readers learn the state without a round trip of their own: the scripts
-// (commit, spend) read it and compute the bucket themselves; Go's MULTI
+// (commit, spend) read it and name the bucket themselves; Go's MULTI
 // reads (Begin, Members) name the bucket from the state this Store saw
 // last and read the state key in the same transaction, reading again on
 // the rare answer that it moved on.
@@ -41,17 +43,23 @@ import (
 // Rolling upgrades: a replica running code from before linear hashing
 // computes h % 1024 whatever the state. It reads and writes the right
 // bucket until its shard's first split, and the wrong one after (it would
-// miss a moved subscriber and create them again). The first split of a
-// shard comes at openidSplitLoad × 1024 = 51,200 profiles created in it,
-// ~1.6 M per account (32 shards): past the district's 1.5 M residents,
-// but every replica must run this code before an account grows that far.
+// miss a moved subscriber and profile them again under a new id). The
+// first split of a shard comes at openidSplitLoad × 1024 = 102,400
+// profiles created in it, ~3.3 M per account (32 shards): twice the
+// district, but every replica must run this code before an account's
+// shards grow that far.
 //
-// openidSplitLoad, the mean entries per bucket at which a bucket splits,
-// was measured (BenchmarkOpenIDBuckets, BENCHMARKS.md): the buckets not yet
-// split in a round hold up to twice the mean before their turn, so 50 keeps
-// nearly all of them under 128 (a split rewrites a bucket that went past
-// as a listpack again); 64 lets the last of each round overflow.
-const openidSplitLoad = 50
+// openidSplitLoad is the mean entries per bucket at which the next one
+// splits. The buckets a round has not split yet hold up to twice the mean
+// before their turn, so 100 keeps them near 200 at most (a listpack of
+// ~20 KB). Measured by BenchmarkOpenIDBuckets (one shard filled to
+// 584,375, a shard's share of 18.7 M; BENCHMARKS.md): 200.6 B a subscriber
+// with the fixed 1,024 buckets, and 152.2, 150.3, 149.5 and 148.8 B with
+// split loads 25, 50, 100 and 200. Past 100 the gain is under a byte while
+// every HSET rewrites a listpack twice as long; at 1.5 M a shard holds
+// ~47 k profiles, under the first split, so the district's layout and
+// memory are those of the 1,024 buckets.
+const openidSplitLoad = 100
 
 // openidBaseLevel is the level of an absent state: 2^10 = 1,024 buckets,
 // the fixed layout before linear hashing.

@@ -21,9 +21,15 @@ func (s *Store) Import(ctx context.Context, account string, ps []*Profile) (int,
 		}
 	}
 	cmds := make([]*redis.Cmd, len(ps))
+	// run sends the commit of each profile whose command is nil or failed
+	// with NOSCRIPT (on a Cluster a node may lack the script that others
+	// had and ran: those are not sent again).
 	run := func() error {
 		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for i, p := range ps {
+				if cmds[i] != nil && !redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+					continue
+				}
 				b, err := encode(p, 0, s.dict)
 				if err != nil {
 					return err

@@ -9,7 +9,7 @@ import (
 // Every Redis key this package uses is built here.
 //
 //	kb:{<acct>:<shard>}:seq             local id counter of a shard
-//	kb:{<acct>:<shard>}:o:<bucket>      hash openid → packed profile, with its local id (see openid buckets below)
+//	kb:{<acct>:<shard>}:o:<bucket>      hash openid → packed profile, with its local id (bucket: buckets.go)
 //	kb:{<acct>:<shard>}:ob              "<level>:<split>" of the openid buckets; absent = "10:0"
 //	kb:{<acct>:<shard>}:r:<lid/128>     hash local id → openid (to turn segment bits into openids)
 //	kb:{<acct>:<shard>}:dlg:<openid>    dialog state of one subscriber (with TTL)
@@ -27,8 +27,8 @@ import (
 
 const (
 	// reverseBucketSize is how many local ids share one id → openid hash:
-	// Redis's default hash-max-listpack-entries, so each stays a compact
-	// listpack.
+	// under Redis's default hash-max-listpack-entries (512), so each stays
+	// a compact listpack.
 	reverseBucketSize = 128
 	// ActiveDays is how long daily activity bitmaps live: segments can ask
 	// for activity within the last ActiveDays days.

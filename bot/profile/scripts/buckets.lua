@@ -30,11 +30,11 @@ local function hset_all(key, list)
   end
 end
 -- split_due splits buckets (at most two a call) while the shard holds
--- more than load entries a bucket, counted by its local id counter n.
-local function split_due(tag, n, load)
+-- more than per entries a bucket, counted by its local id counter n.
+local function split_due(tag, n, per)
   local i, s = bucket_state(tag)
   local done = 0
-  while n > load * (2 ^ i + s) and done < 2 do
+  while n > per * (2 ^ i + s) and done < 2 do
     local from = tag .. ':o:' .. string.format('%d', s)
     local to = tag .. ':o:' .. string.format('%d', s + 2 ^ i)
     local all = redis.call('HGETALL', from)
