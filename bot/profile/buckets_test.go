@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 )
 
 // shardOpenIDs returns n openids of shard 0 whose bucket before linear
@@ -237,4 +239,77 @@ func TestParseBucketState(t *testing.T) {
 	if got := (bucketState{}).bucket(1024 + 7); got != 7 {
 		t.Errorf("absent state: bucket(1031) = %d, want 7", got)
 	}
+}
+
+// TestOpenIDBucketSplitsSurviveSIGKILL kills a redis-server (AOF, fsync
+// always) while every creation splits a bucket, restarts it and checks
+// that each entry is in the bucket the state names and none was lost;
+// importing everyone again then completes the shard.
+func TestOpenIDBucketSplitsSurviveSIGKILL(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t, redistest.Options{Args: []string{"--appendonly", "yes", "--appendfsync", "always"}})
+	ctx := context.Background()
+	s, err := NewStore(ctx, srv.Client(t), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.splitLoad = 1
+	now := time.Unix(1795000000, 0).UTC()
+	all := shardOpenIDs(3000, "oKill", func(uint32) bool { return true })
+	tag := shardTag("acct", 0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for start := 0; start < len(all); start += 50 {
+			var ps []*Profile
+			for _, o := range all[start : start+50] {
+				ps = append(ps, farmer(o, now))
+			}
+			if _, err := s.Import(ctx, "acct", ps); err != nil {
+				return // the server was killed
+			}
+		}
+	}()
+	for {
+		n, _ := s.rdb.Get(ctx, seqKey(tag)).Int()
+		if n > 1500 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Kill()
+	<-done
+	srv.Restart(t)
+	s2, err := NewStore(ctx, srv.Client(t), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.splitLoad = 1
+	raw, _ := s2.rdb.Get(ctx, bucketStateKey(tag)).Result()
+	st, err := parseBucketState(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, _ := s2.rdb.Get(ctx, seqKey(tag)).Int64()
+	if seq <= 1500 || uint32(seq) != st.count() {
+		t.Fatalf("after the restart: %d created, state %q (%d buckets); want one bucket a creation past 1,024", seq, raw, st.count())
+	}
+	entries := int64(0)
+	for b := range st.count() {
+		kv, err := s2.rdb.HGetAll(ctx, tag+":o:"+strconv.Itoa(int(b))).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for o := range kv {
+			if got := st.bucket(openIDHash(o)); got != b {
+				t.Fatalf("%s in bucket %d, its bucket under %q is %d", o, b, raw, got)
+			}
+		}
+		entries += int64(len(kv))
+	}
+	if entries != seq {
+		t.Fatalf("buckets hold %d entries, %d were created", entries, seq)
+	}
+	importAll(t, ctx, s2, all[seq:], now)
+	checkBuckets(t, ctx, s2, all, "11:952")
 }
