@@ -21,21 +21,28 @@ func (s *Store) Import(ctx context.Context, account string, ps []*Profile) (int,
 		}
 	}
 	cmds := make([]*redis.Cmd, len(ps))
+	// run sends the commit of each profile whose command is nil or failed
+	// with NOSCRIPT (on a Cluster a node may lack the script that others
+	// had and ran: those are not sent again).
 	run := func() error {
 		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for i, p := range ps {
+				if cmds[i] != nil && !redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+					continue
+				}
 				b, err := encode(p, 0, s.dict)
 				if err != nil {
 					return err
 				}
 				tag := shardTag(account, ShardOf(p.OpenID))
 				changes := s.indexChanges(nil, p)
-				args := make([]any, 0, 13+3*len(changes))
-				args = append(args, tag, p.OpenID, "", "", "", b, "", 1, "keep", "", 1, int64(ErasedTTL/time.Second), len(changes))
+				args := make([]any, 0, 15+3*len(changes))
+				args = append(args, tag, p.OpenID, "", "", "", b, "", 1, "keep", "", 1, int64(ErasedTTL/time.Second),
+					openIDHash(p.OpenID), s.splitLoad, len(changes))
 				for _, c := range changes {
 					args = append(args, c.index, c.bit, c.ttl)
 				}
-				cmds[i] = commitScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, p.OpenID), seqKey(tag), goneKey(tag, p.OpenID)}, args...)
+				cmds[i] = commitScript.EvalSha(ctx, pipe, []string{bucketStateKey(tag), seqKey(tag), goneKey(tag, p.OpenID)}, args...)
 			}
 			return nil
 		})

@@ -2,7 +2,6 @@ package profile
 
 import (
 	"hash/crc32"
-	"hash/fnv"
 	"strconv"
 	"time"
 )
@@ -10,7 +9,8 @@ import (
 // Every Redis key this package uses is built here.
 //
 //	kb:{<acct>:<shard>}:seq             local id counter of a shard
-//	kb:{<acct>:<shard>}:o:<bucket>      hash openid → packed profile, with its local id (openidBuckets buckets)
+//	kb:{<acct>:<shard>}:o:<bucket>      hash openid → packed profile, with its local id (bucket: buckets.go)
+//	kb:{<acct>:<shard>}:ob              "<level>:<split>" of the openid buckets; absent = "10:0"
 //	kb:{<acct>:<shard>}:r:<lid/128>     hash local id → openid (to turn segment bits into openids)
 //	kb:{<acct>:<shard>}:dlg:<openid>    dialog state of one subscriber (with TTL)
 //	kb:{<acct>:<shard>}:gone:<pseudonym> erasure marker: this subscriber asked to be erased (ErasedTTL); named by Pseudonym, never the openid
@@ -27,12 +27,9 @@ import (
 
 const (
 	// reverseBucketSize is how many local ids share one id → openid hash:
-	// Redis's default hash-max-listpack-entries, so each stays a compact
-	// listpack.
+	// under Redis's default hash-max-listpack-entries (512), so each stays
+	// a compact listpack.
 	reverseBucketSize = 128
-	// openidBuckets is the number of openid → profile hashes per shard:
-	// ~50 entries each at 1.5 M subscribers (a listpack up to 128).
-	openidBuckets = 1024
 	// ActiveDays is how long daily activity bitmaps live: segments can ask
 	// for activity within the last ActiveDays days.
 	ActiveDays = 35
@@ -52,11 +49,11 @@ func shardTag(account string, shard int) string {
 	return "kb:{" + account + ":" + strconv.Itoa(shard) + "}"
 }
 
-func openIDBucketKey(tag, openID string) string {
-	h := fnv.New32a()
-	h.Write([]byte(openID))
-	return tag + ":o:" + strconv.Itoa(int(h.Sum32()%openidBuckets))
+func openIDBucketKey(tag, openID string, st bucketState) string {
+	return tag + ":o:" + strconv.FormatUint(uint64(st.bucket(openIDHash(openID))), 10)
 }
+
+func bucketStateKey(tag string) string { return tag + ":ob" }
 
 func reverseKey(tag string, lid int64) string {
 	return tag + ":r:" + strconv.FormatInt(lid/reverseBucketSize, 10)

@@ -19,7 +19,7 @@ var spendLua string
 
 var (
 	bitsScript  = redis.NewScript(bitsLua)
-	spendScript = redis.NewScript(spendLua)
+	spendScript = redis.NewScript(bucketsLua + spendLua)
 )
 
 // Member is one subscriber of a segment, as delivery needs it.
@@ -107,16 +107,8 @@ func (s *Store) Members(ctx context.Context, account string, shard int, lids []i
 		}
 	}
 	out := make([]Member, 0, len(lids))
-	profs := make([]*redis.StringCmd, len(lids))
-	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, o := range openIDs {
-			if o != "" {
-				profs[i] = pipe.HGet(ctx, openIDBucketKey(tag, o), o)
-			}
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	profs, err := s.profiles(ctx, tag, openIDs)
+	if err != nil {
 		return nil, fmt.Errorf("members: %w", err)
 	}
 	reloaded := false
@@ -142,6 +134,32 @@ func (s *Store) Members(ctx context.Context, account string, shard int, lids []i
 		out = append(out, Member{ID: ID{Shard: shard, Local: lid}, OpenID: p.OpenID, Profile: p})
 	}
 	return out, nil
+}
+
+// profiles reads the packed profiles of openIDs of one shard ("" skipped;
+// nil command), in one transaction with the shard's openid bucket state,
+// again when that state moved on since this Store saw it.
+func (s *Store) profiles(ctx context.Context, tag string, openIDs []string) ([]*redis.StringCmd, error) {
+	profs := make([]*redis.StringCmd, len(openIDs))
+	for {
+		st := s.bucketStateOf(tag)
+		var stateCmd *redis.StringCmd
+		_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			stateCmd = pipe.Get(ctx, bucketStateKey(tag))
+			for i, o := range openIDs {
+				if o != "" {
+					profs[i] = pipe.HGet(ctx, openIDBucketKey(tag, o, st), o)
+				}
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		if moved, err := s.learnBucketState(tag, st, stateCmd.Val()); err != nil || !moved {
+			return profs, err
+		}
+	}
 }
 
 // BitChange sets (Bit 1) or clears (Bit 0) one index's bits for many
@@ -188,7 +206,7 @@ const (
 // the current month number for SpendMass.
 func (s *Store) Spend(ctx context.Context, account, openID, kind string, month uint16) error {
 	tag := shardTag(account, ShardOf(openID))
-	return spendScript.Run(ctx, s.rdb, []string{openIDBucketKey(tag, openID)}, openID, kind, month).Err()
+	return spendScript.Run(ctx, s.rdb, []string{bucketStateKey(tag)}, openID, kind, month, "", 0, tag, openIDHash(openID)).Err()
 }
 
 // QueueSpend adds Spend for each of openIDs to pipe (as EVALSHA: run
@@ -206,7 +224,7 @@ func (s *Store) QueueSpend(ctx context.Context, pipe redis.Pipeliner, account st
 				codes = append(codes, byte(c))
 			}
 		}
-		spendScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, o)}, o, kind, month, string(codes), SeenDrop)
+		spendScript.EvalSha(ctx, pipe, []string{bucketStateKey(tag)}, o, kind, month, string(codes), SeenDrop, tag, openIDHash(o))
 	}
 }
 
@@ -229,7 +247,7 @@ func (s *Store) SpendMany(ctx context.Context, account string, openIDs []string,
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for _, o := range openIDs {
 			tag := shardTag(account, ShardOf(o))
-			spendScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, o)}, o, kind, month)
+			spendScript.EvalSha(ctx, pipe, []string{bucketStateKey(tag)}, o, kind, month, "", 0, tag, openIDHash(o))
 		}
 		return nil
 	})

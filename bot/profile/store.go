@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +22,11 @@ import (
 //go:embed scripts/commit.lua
 var commitLua string
 
+//go:embed scripts/buckets.lua
+var bucketsLua string
+
 var (
-	commitScript = redis.NewScript(commitLua)
+	commitScript = redis.NewScript(bucketsLua + commitLua)
 )
 
 // Store keeps profiles and their segment indexes in Redis. It is safe for
@@ -39,6 +43,11 @@ type Store struct {
 	// noSetNXGet is set once Redis refused SET NX GET (older than 7.0):
 	// ClaimNonce then claims with a transaction.
 	noSetNXGet atomic.Bool
+	// buckets holds the openid bucket state (bucketState) last seen of
+	// each shard tag (see buckets.go).
+	buckets sync.Map
+	// splitLoad is openidSplitLoad (tests lower it to split small shards).
+	splitLoad int
 }
 
 type cachedSubscriber struct {
@@ -71,7 +80,7 @@ func NewStore(ctx context.Context, rdb redis.UniversalClient, loc *time.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	s := &Store{rdb: rdb, dict: NewDict(rdb), loc: loc}
+	s := &Store{rdb: rdb, dict: NewDict(rdb), loc: loc, splitLoad: openidSplitLoad}
 	if err := s.dict.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -171,21 +180,44 @@ func (s *Store) Begin(ctx context.Context, account, openID, msgKey string, ttl t
 // would do the same, but costs ~25 µs more per call inside Redis.)
 func (s *Store) load(ctx context.Context, sess *Session, ttl time.Duration) error {
 	var claimed *redis.BoolCmd
-	var record, profileCmd, dialogCmd *redis.StringCmd
+	var record, profileCmd, dialogCmd, stateCmd *redis.StringCmd
 	var goneCmd *redis.IntCmd
+	st := s.bucketStateOf(sess.tag)
 	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		if sess.claim != "" {
 			dd := dedupKey(sess.tag, sess.msgKey)
 			claimed = pipe.SetNX(ctx, dd, sess.claim, ttl)
 			record = pipe.Get(ctx, dd)
 		}
-		profileCmd = pipe.HGet(ctx, openIDBucketKey(sess.tag, sess.OpenID), sess.OpenID)
+		stateCmd = pipe.Get(ctx, bucketStateKey(sess.tag))
+		profileCmd = pipe.HGet(ctx, openIDBucketKey(sess.tag, sess.OpenID, st), sess.OpenID)
 		dialogCmd = pipe.Get(ctx, dialogKey(sess.tag, sess.OpenID))
 		goneCmd = pipe.Exists(ctx, goneKey(sess.tag, sess.OpenID))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("begin: %w", err)
+	}
+	// A bucket split since this Store last looked: read the profile again
+	// from the bucket the state names (the claim, dialog and marker do not
+	// depend on it).
+	for {
+		moved, err := s.learnBucketState(sess.tag, st, stateCmd.Val())
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		if !moved {
+			break
+		}
+		st = s.bucketStateOf(sess.tag)
+		_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			stateCmd = pipe.Get(ctx, bucketStateKey(sess.tag))
+			profileCmd = pipe.HGet(ctx, openIDBucketKey(sess.tag, sess.OpenID, st), sess.OpenID)
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("begin: %w", err)
+		}
 	}
 	sess.Profile, sess.Dialog, sess.lid, sess.oldBytes, sess.ID.Local = nil, nil, "", "", 0
 	if claimed != nil && !claimed.Val() {
@@ -306,14 +338,15 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 	if sess.Profile != nil && !sess.Profile.Subscribed {
 		marker = 0
 	}
-	args := make([]any, 0, 13+3*len(changes))
+	args := make([]any, 0, 15+3*len(changes))
 	args = append(args, sess.tag, sess.OpenID, sess.claim, sess.lid, sess.oldBytes, newBytes,
 		append([]byte(replyPrefix), out.Reply...), max(out.ReplyTTL.Milliseconds(), 1),
-		dialogMode, out.Dialog, max(out.DialogTTL.Milliseconds(), 1), marker, len(changes))
+		dialogMode, out.Dialog, max(out.DialogTTL.Milliseconds(), 1), marker,
+		openIDHash(sess.OpenID), s.splitLoad, len(changes))
 	for _, c := range changes {
 		args = append(args, c.index, c.bit, c.ttl)
 	}
-	keys := []string{openIDBucketKey(sess.tag, sess.OpenID), s.dedupKeyOf(sess), goneKey(sess.tag, sess.OpenID)}
+	keys := []string{bucketStateKey(sess.tag), s.dedupKeyOf(sess), goneKey(sess.tag, sess.OpenID)}
 	res, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)

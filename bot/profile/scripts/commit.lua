@@ -1,7 +1,9 @@
 -- commit: apply the outcome of handling one message, atomically: the
 -- profile (compare-and-set against what begin loaded), its segment bits,
 -- the dialog state and the reply kept for WeChat's retries.
--- KEYS[1] kb:{acct:shard}:o:<bucket>   openid -> packed profile
+-- KEYS[1] kb:{acct:shard}:ob          openid bucket state: the script
+--         names the openid's bucket (kb:{acct:shard}:o:<n>) from it and
+--         ARGV[13], and splits a bucket when a creation makes one due
 -- KEYS[2] kb:{acct:shard}:dd:<msgkey>  dedup record (any key of the tag when ARGV[3] is empty)
 -- KEYS[3] kb:{acct:shard}:gone:<pseudonym>  erasure marker (named by a hash, not the openid)
 -- ARGV[1]  shard tag, kb:{acct:shard}
@@ -21,15 +23,18 @@
 -- ARGV[12] lifetime in seconds of the erasure marker (:gone:) that erasing
 --          an existing subscriber leaves (0: none); creating a profile
 --          removes it
--- ARGV[13] number N of bit changes, then N triples from ARGV[14]:
+-- ARGV[13] the openid's bucket hash (FNV-1a, 32 bits)
+-- ARGV[14] entries a bucket before one splits (openidSplitLoad)
+-- ARGV[15] number N of bit changes, then N triples from ARGV[16]:
 --          index name, bit (0|1), lifetime in seconds (0 = none).
 --          Clearing a bit never creates a bitmap.
 -- Returns {"ok", lid}, {"dup"} (another attempt owns or answered the
 -- message) or {"conflict", profile|false, dialog|false, gone (0|1)} (the
 -- subscriber changed since begin: here is how it is now, to handle the
 -- message again without another round trip).
--- Keys built here (:seq, :r:, :dlg:, :ix:) all carry the tag of KEYS[1].
+-- Keys built here (:o:, :seq, :r:, :dlg:, :ix:) all carry the tag of KEYS[1].
 local tag = ARGV[1]
+local okey = bucket_key(tag, tonumber(ARGV[13]), bucket_state(tag))
 if ARGV[3] ~= '' then
   local rec = redis.call('GET', KEYS[2])
   if string.sub(ARGV[3], 1, 2) == 'l:' then
@@ -38,7 +43,7 @@ if ARGV[3] ~= '' then
     return {'dup'}
   end
 end
-local cur = redis.call('HGET', KEYS[1], ARGV[2])
+local cur = redis.call('HGET', okey, ARGV[2])
 local dlg = tag .. ':dlg:' .. ARGV[2]
 local gone = KEYS[3]
 local function conflict()
@@ -60,25 +65,25 @@ else
   lid = tonumber(ARGV[4])
 end
 if value == '' then
-  redis.call('HDEL', KEYS[1], ARGV[2])
+  redis.call('HDEL', okey, ARGV[2])
   redis.call('HDEL', tag .. ':r:' .. math.floor(lid / 128), lid)
   redis.call('DEL', dlg)
   if tonumber(ARGV[12]) > 0 then
     redis.call('SET', gone, '1', 'EX', ARGV[12])
   end
 else
-  redis.call('HSET', KEYS[1], ARGV[2], value)
+  redis.call('HSET', okey, ARGV[2], value)
   if ARGV[9] == 'set' then
     redis.call('SET', dlg, ARGV[10], 'PX', ARGV[11])
   elseif ARGV[9] == 'del' then
     redis.call('DEL', dlg)
   end
 end
-local n = tonumber(ARGV[13])
+local n = tonumber(ARGV[15])
 for i = 0, n - 1 do
-  local key = tag .. ':ix:' .. ARGV[14 + 3 * i]
-  local bit = tonumber(ARGV[15 + 3 * i])
-  local ttl = tonumber(ARGV[16 + 3 * i])
+  local key = tag .. ':ix:' .. ARGV[16 + 3 * i]
+  local bit = tonumber(ARGV[17 + 3 * i])
+  local ttl = tonumber(ARGV[18 + 3 * i])
   if bit == 1 or redis.call('EXISTS', key) == 1 then
     redis.call('SETBIT', key, lid, bit)
     if ttl > 0 then redis.call('EXPIRE', key, ttl) end
@@ -86,5 +91,8 @@ for i = 0, n - 1 do
 end
 if ARGV[3] ~= '' then
   redis.call('SET', KEYS[2], ARGV[7], 'PX', ARGV[8])
+end
+if ARGV[4] == '' and value ~= '' then
+  split_due(tag, lid, tonumber(ARGV[14]))
 end
 return {'ok', lid}

@@ -1,16 +1,20 @@
 -- spend: count one message a subscriber has been sent against WeChat's
 -- limits, in the packed profile (see codec.go for the byte layout).
--- KEYS[1] kb:{acct:shard}:o:<bucket>  openid -> packed profile
+-- KEYS[1] kb:{acct:shard}:ob  openid bucket state (the script names the
+--         openid's bucket, kb:{acct:shard}:o:<n>, from it and ARGV[7])
 -- ARGV[1] openid
 -- ARGV[2] "msg" (48-hour window), "event" (1-minute window) or "mass"
 -- ARGV[3] for "mass": the current month number (months since 2000-01)
--- ARGV[4] optional: the topic codes (one byte each) of the item sent; the
+-- ARGV[4] the topic codes (one byte each) of the item sent, or ""; the
 --         subscriber's learned weight of each (not 0 = opted out, not 200 =
 --         chosen) drops by ARGV[5], a soft negative that a click on the
 --         item (+40) more than undoes; it stays above 0 and off 200.
 -- ARGV[5] the drop
+-- ARGV[6] shard tag, kb:{acct:shard}
+-- ARGV[7] the openid's bucket hash (FNV-1a, 32 bits)
 -- Returns the new count, or -1 when the subscriber is gone.
-local v = redis.call('HGET', KEYS[1], ARGV[1])
+local okey = bucket_key(ARGV[6], tonumber(ARGV[7]), bucket_state(ARGV[6]))
+local v = redis.call('HGET', okey, ARGV[1])
 if not v then return -1 end
 local function set(s, pos, byte)
   return string.sub(s, 1, pos - 1) .. string.char(byte) .. string.sub(s, pos + 1)
@@ -47,5 +51,5 @@ if seen ~= '' and drop > 0 then
     end
   end
 end
-redis.call('HSET', KEYS[1], ARGV[1], v)
+redis.call('HSET', okey, ARGV[1], v)
 return n
