@@ -187,8 +187,38 @@ const (
 // place (no read-modify-write race with the webhook: one script). month is
 // the current month number for SpendMass.
 func (s *Store) Spend(ctx context.Context, account, openID, kind string, month uint16) error {
-	tag := shardTag(account, ShardOf(openID))
-	return spendScript.Run(ctx, s.rdb, []string{openIDBucketKey(tag, openID)}, openID, kind, month).Err()
+	return spendScript.Run(ctx, s.rdb, spendKeys(account, openID, kind, month), openID, kind, month).Err()
+}
+
+// spendKeys are the spend script's keys: the subscriber's profile bucket,
+// and for a mass send the month's mass-count field of the shard.
+func spendKeys(account, openID, kind string, month uint16) []string {
+	shard := ShardOf(openID)
+	keys := []string{openIDBucketKey(shardTag(account, shard), openID)}
+	if kind == SpendMass {
+		keys = append(keys, massCountKey(account, shard, month))
+	}
+	return keys
+}
+
+// MassCounts reads the mass messages sent in month (a plan.MonthNumber)
+// to local ids [from, from+n) of a shard, as the spend script counted
+// them (the profile's MassCount, kept beside it 4 bits per subscriber so
+// a budget over a district costs bytes, not profiles). from and n must
+// be even. Ids never sent a mass message that month read 0.
+func (s *Store) MassCounts(ctx context.Context, account string, shard int, month uint16, from, n int64) ([]uint8, error) {
+	if from%2 != 0 || n%2 != 0 {
+		return nil, fmt.Errorf("mass counts: range [%d,+%d) not even", from, n)
+	}
+	b, err := s.rdb.GetRange(ctx, massCountKey(account, shard, month), from/2, (from+n)/2-1).Bytes()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("mass counts: %w", err)
+	}
+	out := make([]uint8, n)
+	for i := range b {
+		out[2*i], out[2*i+1] = b[i]>>4, b[i]&0x0f
+	}
+	return out, nil
 }
 
 // QueueSpend adds Spend for each of openIDs to pipe (as EVALSHA: run
@@ -199,14 +229,13 @@ func (s *Store) Spend(ctx context.Context, account, openID, kind string, month u
 // click raises it by more).
 func (s *Store) QueueSpend(ctx context.Context, pipe redis.Pipeliner, account string, openIDs []string, kind string, month uint16, seen map[string][]string) {
 	for _, o := range openIDs {
-		tag := shardTag(account, ShardOf(o))
 		var codes []byte
 		for _, t := range seen[o] {
 			if c, ok := s.dict.Code(KindTopic, t); ok {
 				codes = append(codes, byte(c))
 			}
 		}
-		spendScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, o)}, o, kind, month, string(codes), SeenDrop)
+		spendScript.EvalSha(ctx, pipe, spendKeys(account, o, kind, month), o, kind, month, string(codes), SeenDrop)
 	}
 }
 
@@ -228,8 +257,7 @@ func (s *Store) SpendMany(ctx context.Context, account string, openIDs []string,
 	spendScript.Load(ctx, s.rdb)
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for _, o := range openIDs {
-			tag := shardTag(account, ShardOf(o))
-			spendScript.EvalSha(ctx, pipe, []string{openIDBucketKey(tag, o)}, o, kind, month)
+			spendScript.EvalSha(ctx, pipe, spendKeys(account, o, kind, month), o, kind, month)
 		}
 		return nil
 	})

@@ -9,6 +9,10 @@
 --         chosen) drops by ARGV[5], a soft negative that a click on the
 --         item (+40) more than undoes; it stays above 0 and off 200.
 -- ARGV[5] the drop
+-- KEYS[2] for "mass": the shard's mass-count field of that month
+--         (MassCountKey): the new count is written there too, 4 bits at
+--         the subscriber's local id, so the month's sends made can be
+--         counted without loading every profile.
 -- Returns the new count, or -1 when the subscriber is gone.
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then return -1 end
@@ -32,6 +36,12 @@ else
     n = math.min(string.byte(v, 39) + 1, 255)
   end
   v = set(v, 39, n)
+  if KEYS[2] then
+    local a, b, c, d = string.byte(v, 3, 6)
+    local lid = ((a * 256 + b) * 256 + c) * 256 + d
+    redis.call('BITFIELD', KEYS[2], 'SET', 'u4', '#' .. lid, math.min(n, 15))
+    redis.call('EXPIRE', KEYS[2], 6048000)
+  end
 end
 local seen, drop = ARGV[4] or '', tonumber(ARGV[5] or '0')
 if seen ~= '' and drop > 0 then
