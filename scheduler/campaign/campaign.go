@@ -82,8 +82,8 @@ type Campaign struct {
 	// keeps for alerts.
 	Alert     bool       `json:"alert,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	DoneAt     *time.Time `json:"done_at,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	DoneAt    *time.Time `json:"done_at,omitempty"`
 	// CorrectionOf, when set, is a retired item: the campaign goes only to
 	// those who received it (a correction).
 	CorrectionOf string `json:"correction_of,omitempty"`
