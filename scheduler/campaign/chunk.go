@@ -393,13 +393,16 @@ const elderMass = "~elder"
 
 // voice adds the item's recording to the customer-service sends of
 // elder-mode subscribers whose 48-hour window has room for two messages,
-// uploading it to WeChat once per account (notify caches the media_id).
+// uploading it to WeChat once per account (notify caches the media_id,
+// one upload across replicas); each subscriber gets at most one voice
+// message a day (notify.VoicedIndex, claimed here), the text always.
 func (e *Engine) voice(ctx context.Context, account string, sends []notify.Send) error {
 	if e.cfg.Audio == nil {
 		return nil
 	}
 	media := map[string]string{} // item → media_id ("" none)
 	keys := map[string]string{}
+	var voiced []int // sends that get a recording
 	for i := range sends {
 		s := &sends[i]
 		p := s.Member.Profile
@@ -422,7 +425,28 @@ func (e *Engine) voice(ctx context.Context, account string, sends []notify.Send)
 			}
 			media[s.Item] = id
 		}
-		s.Message.Voice, s.Message.VoiceKey = id, keys[s.Item]
+		if id != "" {
+			voiced = append(voiced, i)
+		}
+	}
+	if len(voiced) == 0 {
+		return nil
+	}
+	lids := make([]int64, len(voiced))
+	for k, i := range voiced {
+		lids[k] = sends[i].Member.ID.Local
+	}
+	day := notify.VoicedIndex(e.cfg.Now().In(e.cfg.Loc))
+	had, err := e.cfg.Profiles.SetBits(ctx, account, sends[voiced[0]].Member.ID.Shard, profile.BitChange{Index: day, Bit: 1, TTL: notify.VoicedTTL, Lids: lids})
+	if err != nil {
+		return err
+	}
+	for k, i := range voiced {
+		if had[k] {
+			continue // a voice message reached them today already
+		}
+		s := &sends[i]
+		s.Message.Voice, s.Message.VoiceKey = media[s.Item], keys[s.Item]
 	}
 	return nil
 }

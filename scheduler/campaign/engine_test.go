@@ -530,10 +530,10 @@ func TestElderModeGetsShortTextAndVoice(t *testing.T) {
 	}
 	b := setup(t, clock.Now, func(b *bundle, cfg *campaign.Config) {
 		cfg.Audio = func(_ context.Context, _, itemID string) (content.Audio, error) {
-			if itemID != "it2" {
+			if itemID != "it2" && itemID != "it3" {
 				return content.Audio{}, content.ErrNotFound
 			}
-			return content.Audio{Format: "amr", SHA: "sha-it2", Data: amr}, nil
+			return content.Audio{Format: "amr", SHA: "sha-" + itemID, Data: amr}, nil
 		}
 	})
 	b.items["it2"].Short = "台风要来，关好门窗，别出门。"
@@ -584,5 +584,28 @@ func TestElderModeGetsShortTextAndVoice(t *testing.T) {
 	}
 	if n := fake.Uploads(b.appID) - uploads; n != 1 {
 		t.Errorf("the recording was uploaded %d times, want once (cached)", n)
+	}
+	// A second push the same day (urgent: past the caps) carries its
+	// short text only: one voice message a day each.
+	it3 := *b.items["it2"]
+	it3.ID, it3.Short = "it3", "台风已登陆，请留在家里。"
+	b.items["it3"] = &it3
+	before := map[string]int{}
+	for _, p := range ps {
+		before[p.OpenID] = len(fake.Delivered(b.appID, p.OpenID))
+	}
+	c = b.create(t, &campaign.Campaign{Name: "台风登陆", Mode: campaign.ModeItem, ItemID: "it3", Urgent: true})
+	b.waitDone(t, c.ID, 30*time.Second)
+	for _, p := range ps {
+		if !p.Elder || p.LastMessageAt.IsZero() {
+			continue
+		}
+		var kinds []string
+		for _, m := range fake.Delivered(b.appID, p.OpenID)[before[p.OpenID]:] {
+			kinds = append(kinds, m.Channel+"/"+m.Kind)
+		}
+		if got := strings.Join(kinds, ","); got != "custom/text" {
+			t.Errorf("%s (elder, window) got %s from the second push of the day, want custom/text (no second voice)", p.OpenID, got)
+		}
 	}
 }
