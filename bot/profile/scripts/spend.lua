@@ -39,7 +39,13 @@ else
   if KEYS[2] then
     local a, b, c, d = string.byte(v, 3, 6)
     local lid = ((a * 256 + b) * 256 + c) * 256 + d
-    redis.call('BITFIELD', KEYS[2], 'SET', 'u4', '#' .. lid, math.min(n, 15))
+    -- the nibble at lid: high half of byte lid/2 for an even lid (plain
+    -- GETRANGE/SETRANGE and arithmetic: the embedded Redis has no BITFIELD)
+    local off = math.floor(lid / 2)
+    local b = string.byte(redis.call('GETRANGE', KEYS[2], off, off)) or 0
+    local hi, lo = math.floor(b / 16), b % 16
+    if lid % 2 == 0 then hi = math.min(n, 15) else lo = math.min(n, 15) end
+    redis.call('SETRANGE', KEYS[2], off, string.char(hi * 16 + lo))
     redis.call('EXPIRE', KEYS[2], 6048000)
   end
 end
