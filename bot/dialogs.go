@@ -40,6 +40,8 @@ func (b *Bot) routes(m *Mux) {
 		m.Prefix(w, HandlerFunc(b.noTopic))
 	}
 
+	m.Prefix(elderShowPrefix, HandlerFunc(b.elderShow))
+	m.Dialog(dialogElderPick, HandlerFunc(b.elderPick))
 	m.Dialog(dialogErase, HandlerFunc(b.confirmErase))
 	m.Dialog(dialogEdit, HandlerFunc(b.answer))
 	m.Fallback(HandlerFunc(b.fallback))
@@ -208,6 +210,10 @@ func (b *Bot) showProfile(_ context.Context, req *Request) (Reply, error) {
 	}
 	if no := p.OptOutTopics(); len(no) > 0 {
 		lines = append(lines, "不看："+b.topicNames(no))
+	}
+	if p.Elder {
+		return elderChoices(req, lines, [2]string{"改身份", wordsEditGroup[0]}, [2]string{"改镇街", wordsEditTown[0]},
+			[2]string{"改兴趣", wordsEditTopic[0]}), nil
 	}
 	lines = append(lines,
 		"",
@@ -379,6 +385,9 @@ func (b *Bot) advance(req *Request, step profile.Step) Reply {
 // was), and how to search.
 func (b *Bot) onboarded(p *profile.Profile) string {
 	set := b.describe(p)
+	if p.Elder {
+		return strings.TrimSpace(txtElderDone + "\n" + set + "\n" + elderMenuText())
+	}
 	if set == "" {
 		set = txtNothingSet
 	}

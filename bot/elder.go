@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"strconv"
 	"strings"
 )
 
@@ -9,7 +10,17 @@ import (
 // come as one short plain text (an item's short version) and, when the
 // item has one, its voice recording (scheduler/campaign renders them);
 // chat answers in short sentences, and a one-digit message picks from the
-// numbered menu (elderMenu) instead of typing words.
+// numbered menu (elderMenu) instead of typing words. Replies that offer
+// choices number them (elderChoices): a search's items, the settings'
+// changes; a digit then picks one (elderPick).
+
+// dialogElderPick is open while numbered choices wait for a digit; its
+// data are the choices' commands, one a line.
+const dialogElderPick = "elder_pick"
+
+// elderShowPrefix is the command a search's numbered item stands for:
+// show that item (ContentSearch.Show).
+const elderShowPrefix = "#看"
 
 // elderMenu is what each digit means in elder mode, in the order shown.
 var elderMenu = []struct{ digit, label, command string }{
@@ -64,4 +75,50 @@ func (b *Bot) elderOn(_ context.Context, req *Request) (Reply, error) {
 func (b *Bot) elderOff(_ context.Context, req *Request) (Reply, error) {
 	req.Profile.Elder = false
 	return Text(txtElderOff), nil
+}
+
+// elderChoices ends lines with numbered choices (label, command pairs):
+// a digit then runs that command.
+func elderChoices(req *Request, lines []string, choices ...[2]string) Reply {
+	lines = append(lines, txtElderChoose)
+	cmds := make([]string, len(choices))
+	for i, c := range choices {
+		lines = append(lines, strconv.Itoa(i+1)+" "+c[0])
+		cmds[i] = c[1]
+	}
+	req.Dialog = Dialog{Name: dialogElderPick, Data: strings.Join(cmds, "\n")}
+	return Text(strings.Join(lines, "\n"))
+}
+
+// elderPick takes the digit that picks one of the numbered choices; any
+// other message is handled as if no choices had been offered.
+func (b *Bot) elderPick(ctx context.Context, req *Request) (Reply, error) {
+	cmds := strings.Split(req.Dialog.Data, "\n")
+	req.Dialog = Dialog{}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.Map(fullWidthDigit, req.Msg.Text)))
+	if err != nil || n < 1 || n > len(cmds) {
+		elderDigit(req)
+		return b.mux.Handle(ctx, req)
+	}
+	m := *req.Msg
+	m.Text = cmds[n-1]
+	r := *req
+	r.Msg = &m
+	reply, err := b.mux.Handle(ctx, &r)
+	req.Profile, req.Dialog = r.Profile, r.Dialog
+	return reply, err
+}
+
+// itemShower shows one item (ContentSearch).
+type itemShower interface {
+	Show(ctx context.Context, req *Request, id string) (Reply, error)
+}
+
+// elderShow answers a search's numbered item, picked by its digit.
+func (b *Bot) elderShow(ctx context.Context, req *Request) (Reply, error) {
+	s, ok := b.search.(itemShower)
+	if !ok {
+		return Text(txtNothingFound), nil
+	}
+	return s.Show(ctx, req, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(req.Msg.Text), elderShowPrefix)))
 }

@@ -1,9 +1,13 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,6 +194,9 @@ func (s *ContentSearch) Search(ctx context.Context, req *Request) (Reply, error)
 	if len(res) == 0 {
 		return Reply{}, nil
 	}
+	if p.Elder {
+		return s.elderAnswer(req, res), nil
+	}
 	r := Reply{}
 	link := s.links.Load()
 	for _, x := range res {
@@ -204,6 +211,48 @@ func (s *ContentSearch) Search(ctx context.Context, req *Request) (Reply, error)
 		r.Articles = append(r.Articles, Article{Title: x.Item.Title, Description: summary, URL: u, PicURL: x.Item.CoverURL})
 	}
 	return r, nil
+}
+
+// elderAnswer is a search's answer in elder mode: plain text in short
+// sentences. One item is shown at once; several are listed by number, and
+// a digit shows that one (elderPick).
+func (s *ContentSearch) elderAnswer(req *Request, res []search.Result) Reply {
+	if len(res) == 1 {
+		return Text(s.elderItem(req, &res[0].Item))
+	}
+	lines := []string{fmt.Sprintf(txtElderFound, len(res))}
+	var opts []string
+	for i, x := range res {
+		lines = append(lines, strconv.Itoa(i+1)+" "+x.Item.Title)
+		opts = append(opts, elderShowPrefix+x.Item.ID)
+	}
+	lines = append(lines, txtElderPickHint)
+	req.Dialog = Dialog{Name: dialogElderPick, Data: strings.Join(opts, "\n")}
+	return Text(strings.Join(lines, "\n"))
+}
+
+// elderItem is one item as elder mode shows it: its title, its short
+// version (or summary) and the link.
+func (s *ContentSearch) elderItem(req *Request, it *content.Item) string {
+	u := it.URL
+	if link := s.links.Load(); link != nil && !req.New {
+		u = (*link)(req.Msg.Account, it, req.ID)
+	}
+	return "《" + it.Title + "》\n" + cmp.Or(it.Short, it.Summary) + "\n" + txtElderMore + u
+}
+
+// Show answers with item id of the account's index in elder mode's form
+// (a digit picked it from a search's list).
+func (s *ContentSearch) Show(_ context.Context, req *Request, id string) (Reply, error) {
+	ix := s.Index(req.Msg.Account)
+	if ix == nil {
+		return Text(txtNothingFound), nil
+	}
+	it, ok := ix.Item(id)
+	if !ok {
+		return Text(txtNothingFound), nil
+	}
+	return Text(s.elderItem(req, &it)), nil
 }
 
 // Run writes demand records until ctx ends.

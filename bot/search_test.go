@@ -151,3 +151,56 @@ func TestVoiceSearchCountsInDemand(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestElderModeReplies: in elder mode the chat answers in short plain
+// text with numbered choices: a search lists its items by number and a
+// digit shows one (short version and link); the settings offer their
+// changes by number; other digits keep meaning the menu.
+func TestElderModeReplies(t *testing.T) {
+	t.Parallel()
+	ix, seg := sampleIndex(t)
+	f := setup(t, func(o *bot.Options) {
+		cs := bot.NewContentSearch(seg, nil, nil)
+		cs.SetIndex("default", ix)
+		o.Search = cs
+	})
+	f.event(t, "oE1", "subscribe", "", nil)
+	f.text(t, "oE1", "长辈模式")
+	f.text(t, "oE1", "1")
+	f.text(t, "oE1", "跳过")
+	done := f.text(t, "oE1", "跳过")
+	wantContains(t, done, "设置好了", "请回复数字", "1 天气防灾")
+	if strings.Contains(done.Content, "回复“帮助”看更多用法") {
+		t.Errorf("elder mode's end of onboarding is the long form: %q", done.Content)
+	}
+	r := f.text(t, "oE1", "荔枝")
+	if len(r.Articles) != 0 {
+		t.Fatalf("elder-mode search answered with %d articles, want plain text", len(r.Articles))
+	}
+	wantContains(t, r, "找到", "\n1 ", "\n2 ", "回复数字看内容")
+	first := strings.SplitN(strings.SplitN(r.Content, "\n1 ", 2)[1], "\n", 2)[0]
+	shown := f.text(t, "oE1", "1")
+	wantContains(t, shown, "《"+first+"》", "看全文：https://")
+	for _, line := range strings.Split(shown.Content, "\n") {
+		if n := len([]rune(line)); n > 120 && !strings.HasPrefix(line, "看全文：") {
+			t.Errorf("elder-mode item line of %d characters: %q", n, line)
+		}
+	}
+	// The list was answered: a digit is the menu again.
+	wantContains(t, f.text(t, "oE1", "6"), "您的资料", "要改，请回复数字", "2 改镇街")
+	wantContains(t, f.text(t, "oE1", "2"), "镇街")
+	wantContains(t, f.text(t, "oE1", "派潭"), "已修改")
+	if p := f.profile(t, "oE1"); p.Town != "paitan" {
+		t.Errorf("town after 2 → 派潭 = %q, want paitan", p.Town)
+	}
+	// A word while the choices wait is a search, not a choice.
+	f.text(t, "oE1", "我的")
+	if r := f.text(t, "oE1", "台风"); !strings.Contains(r.Content, "台风") && !strings.Contains(r.Content, "找到") {
+		t.Errorf("a search after the settings' choices answered %q", r.Content)
+	}
+	// Outside elder mode the same search answers in its long form.
+	f.text(t, "oE1", "关闭长辈模式")
+	if r := f.text(t, "oE1", "荔枝"); strings.Contains(r.Content, "回复数字看内容") || (len(r.Articles) == 0 && !strings.Contains(r.Content, "https://")) {
+		t.Errorf("search outside elder mode answered %q %+v, want its items with their summaries", r.Content, r.Articles)
+	}
+}

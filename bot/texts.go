@@ -59,6 +59,12 @@ const (
 	txtElderOff  = "已关闭长辈模式。想再开，回复“长辈模式”。"
 	// txtHelpElder is the help of elder mode: a few words, then the menu.
 	txtHelpElder = "发一个词就能查，比如“荔枝”。\n也可以直接说话。"
+	// Elder mode's short forms: a search's list, one item, choices.
+	txtElderFound    = "找到 %d 条："
+	txtElderPickHint = "回复数字看内容。"
+	txtElderMore     = "看全文："
+	txtElderChoose   = "要改，请回复数字："
+	txtElderDone     = "设置好了。发一个词就能查，比如“荔枝”。"
 
 	txtTopicOptOut    = "好的，以后不再给您推送：%s。想恢复，回复“改兴趣”重新选。"
 	txtTopicOptOutHow = "请告诉我不想看哪类内容，例如：不看 荔枝"

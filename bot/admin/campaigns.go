@@ -38,8 +38,13 @@ type campaignRequest struct {
 	Notice   bool       `json:"notice"`
 	// CorrectionOf sends only to those who received this (retired) item.
 	CorrectionOf string `json:"correction_of"`
-	// Department the campaign is for; default: the creating user's.
+	// Department the campaign is for; default: the booking's when it
+	// names one, else the creating user's.
 	Department string `json:"department,omitempty"`
+	// Booking is the id of the department's mass-send booking (GET
+	// /api/v1/massbudget) the campaign's mass send belongs to; for its
+	// day. Without one a mass send may use only budget no booking holds.
+	Booking string `json:"booking,omitempty"`
 	// Variants splits the audience into versions: [{item_id}|{title,
 	// summary}] (2–5, with item_id set on the campaign).
 	Variants []campaign.Variant `json:"variants"`
@@ -72,8 +77,12 @@ func RegisterCampaigns(s *Server, d CampaignDeps) {
 		if err := DecodeJSON(r, &req); err != nil {
 			return nil, err
 		}
+		dept := strings.TrimSpace(req.Department)
+		if req.Booking == "" {
+			dept = cmp.Or(dept, p.Department)
+		}
 		c, err := d.Engine.Create(r.Context(), Account(r), campaign.Draft{Name: req.Name, Audience: req.Audience,
-			ItemID: req.ItemID, Mode: req.Mode, Notice: req.Notice, SendAt: req.SendAt, CorrectionOf: req.CorrectionOf, Department: cmp.Or(strings.TrimSpace(req.Department), p.Department), CreatedBy: p.UserID,
+			ItemID: req.ItemID, Mode: req.Mode, Notice: req.Notice, SendAt: req.SendAt, CorrectionOf: req.CorrectionOf, Department: dept, Booking: req.Booking, CreatedBy: p.UserID,
 			Variants: req.Variants, WinnerAfter: time.Duration(req.WinnerAfter), SendTime: req.SendTime})
 		if err != nil {
 			return nil, campaignError(err)

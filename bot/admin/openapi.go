@@ -269,7 +269,7 @@ var apiDocs = map[string]routeDoc{
 		Body: qrRequest{}, Status: http.StatusCreated, Out: qrAnswer{}, Errors: []int{404, 502, 503}},
 
 	// campaigns.go
-	"POST /api/v1/campaigns": {Summary: "Create a campaign (scheduled when send_at is given, else a draft); department defaults to the creating user's", Roles: organizers,
+	"POST /api/v1/campaigns": {Summary: "Create a campaign (scheduled when send_at is given, else a draft); booking names the department's mass-send booking for its day (its mass sends use it; without one only budget no booking holds, skipped as reserved); department defaults to the booking's, else the creating user's", Roles: organizers,
 		Description: "variants (2–5, with item_id): [{item_id} | {title, summary}] split the audience by a hash of campaign and profile id; " +
 			"winner_after, a Go duration string (\"2h\") or a number of seconds (shown in seconds), holds 50 % back and sends it, that long after the start, " +
 			"the variant with the best lower bound of its Wilson 95 % interval; GET then shows stats.variants [{item_id, title, sent, clicks, ctr, ci_low, ci_high, winner, holdout}]. " +
@@ -310,7 +310,7 @@ var apiDocs = map[string]routeDoc{
 		Body: alertSettings{}, Out: alertSettings{}},
 
 	// calendar.go
-	"GET /api/v1/massbudget": {Summary: "The month's mass-send calendar: bookings and the budget left (4 a month per subscriber, one kept for alerts) by group and town", Roles: everyone,
+	"GET /api/v1/massbudget": {Summary: "The month's mass-send calendar: bookings and the budget left (4 a month per subscriber, one kept for alerts) by group and town, after the mass sends made this month (mass_sent) and the bookings from today on", Roles: everyone,
 		Query: []queryParam{qp("month", "string", "YYYY-MM (default: this month)")}, Out: calendar.Budget{}},
 	"POST /api/v1/bookings": {Summary: "Book a mass send: a date and an audience for a department (default: the booking user's); refused (409) when it would give anyone a fifth mass message this month, accepted with a warning when it uses someone's last one", Roles: organizers,
 		Body: bookingRequest{}, Status: http.StatusCreated, Out: calendar.Result{}, Errors: []int{409}},

@@ -90,6 +90,7 @@ type composeForm struct {
 	Segment string // a saved segment's name, or "" for Expr
 	Expr    string
 	Notice  bool
+	Booking string // a mass-send booking's id ("" none)
 }
 
 // composeView is the composer page.
@@ -97,6 +98,7 @@ type composeView struct {
 	Form     composeForm
 	Items    []content.Item
 	Segments []segment.Saved
+	Bookings []bookingChoice
 	Count    *audienceCount
 	Fields   map[string]string // per-field errors, in Chinese
 }
@@ -118,7 +120,9 @@ func (c *Console) composeData(ctx context.Context, s *Session, account string, f
 		return nil, err
 	}
 	v.Segments = segs.Segments
-	return v, nil
+	var err error
+	v.Bookings, err = c.bookingChoices(ctx, s, account)
+	return v, err
 }
 
 // composePage serves GET /console/campaigns/new (?segment= or ?expr=
@@ -160,7 +164,7 @@ func (c *Console) audienceExpr(ctx context.Context, s *Session, account string, 
 func (c *Console) composeSubmit(w http.ResponseWriter, r *http.Request, s *Session) error {
 	pf := r.PostForm
 	f := composeForm{Name: strings.TrimSpace(pf.Get("name")), Mode: pf.Get("mode"), ItemID: pf.Get("item_id"),
-		Segment: pf.Get("segment"), Expr: strings.TrimSpace(pf.Get("expr")), Notice: pf.Get("notice") != ""}
+		Segment: pf.Get("segment"), Expr: strings.TrimSpace(pf.Get("expr")), Notice: pf.Get("notice") != "", Booking: pf.Get("booking")}
 	account := admin.Account(r)
 	fail := func(status int, msg string, fields map[string]string, count *audienceCount) error {
 		v, err := c.composeData(r.Context(), s, account, f)
@@ -179,6 +183,9 @@ func (c *Console) composeSubmit(w http.ResponseWriter, r *http.Request, s *Sessi
 		return fail(http.StatusBadRequest, "找不到所选的受众 "+f.Segment, nil, nil)
 	}
 	req := map[string]any{"name": f.Name, "audience": expr, "notice": f.Notice}
+	if f.Booking != "" {
+		req["booking"] = f.Booking
+	}
 	if f.Mode == campaign.ModePersonalized {
 		req["mode"] = campaign.ModePersonalized
 	} else {
@@ -209,6 +216,8 @@ func composeFieldErrors(fields map[string]string) map[string]string {
 		"item_id":  "请选择一条已发布的内容",
 		"mode":     "请选择推送方式",
 		"audience": "受众条件有误",
+		"booking":  "这个预约不能用于这次推送（要是本部门、当天的预约）",
+		"send_at":  "发送日期要和预约的日期一致",
 	}
 	out := map[string]string{}
 	for k := range fields {
@@ -235,6 +244,7 @@ var (
 		"unsubscribed":          "已取消关注",
 		"opted_out":             "已退订",
 		"mass_budget_used":      "本月 4 条群发已用完，且 48 小时内没有互动",
+		"reserved":              "本月剩下的群发名额已被其他部门预约，或留给灾害预警",
 		"window_closed":         "48 小时内没有互动，不能发客服消息",
 		"account_type_unset":    "公众号类型未配置",
 		"no_item":               "没有适合他的已发布内容",

@@ -17,6 +17,7 @@ import (
 //	kb:{<acct>:<shard>}:dd:<msgkey>     webhook dedup: pending claim, then the stored reply
 //	kb:{<acct>:<shard>}:ix:<index>      segment bitmap over local ids (see indexes.go)
 //	kb:{<acct>:<shard>}:tmp:<random>    scratch bitmaps of segment evaluation
+//	kb:{<acct>:<shard>}:mc:<month>      mass messages sent in a month (plan.MonthNumber), 4 bits per local id (expires)
 //	kb:{dict}:<kind>                    hash id → code (group, town, topic, source)
 //	kb:{dict}:seq:<kind>                code counter of a dictionary
 //
@@ -68,6 +69,10 @@ func dialogKey(tag, openID string) string { return tag + ":dlg:" + openID }
 func goneKey(tag, openID string) string { return tag + ":gone:" + Pseudonym(openID) }
 
 func indexKey(tag, index string) string { return tag + ":ix:" + index }
+
+func massCountKey(account string, shard int, month uint16) string {
+	return shardTag(account, shard) + ":mc:" + strconv.Itoa(int(month))
+}
 
 func dictKey(k Kind) string    { return "kb:{dict}:" + string(k) }
 func dictSeqKey(k Kind) string { return "kb:{dict}:seq:" + string(k) }

@@ -206,7 +206,39 @@ const (
 // the current month number for SpendMass.
 func (s *Store) Spend(ctx context.Context, account, openID, kind string, month uint16) error {
 	tag := shardTag(account, ShardOf(openID))
-	return spendScript.Run(ctx, s.rdb, []string{bucketStateKey(tag)}, openID, kind, month, "", 0, tag, openIDHash(openID)).Err()
+	return spendScript.Run(ctx, s.rdb, spendKeys(account, openID, kind, month), openID, kind, month, "", 0, tag, openIDHash(openID)).Err()
+}
+
+// spendKeys are the spend script's keys: the shard's openid bucket state
+// (the script names the bucket), and for a mass send the month's
+// mass-count field of the shard.
+func spendKeys(account, openID, kind string, month uint16) []string {
+	shard := ShardOf(openID)
+	keys := []string{bucketStateKey(shardTag(account, shard))}
+	if kind == SpendMass {
+		keys = append(keys, massCountKey(account, shard, month))
+	}
+	return keys
+}
+
+// MassCounts reads the mass messages sent in month (a plan.MonthNumber)
+// to local ids [from, from+n) of a shard, as the spend script counted
+// them (the profile's MassCount, kept beside it 4 bits per subscriber so
+// a budget over a district costs bytes, not profiles). from and n must
+// be even. Ids never sent a mass message that month read 0.
+func (s *Store) MassCounts(ctx context.Context, account string, shard int, month uint16, from, n int64) ([]uint8, error) {
+	if from%2 != 0 || n%2 != 0 {
+		return nil, fmt.Errorf("mass counts: range [%d,+%d) not even", from, n)
+	}
+	b, err := s.rdb.GetRange(ctx, massCountKey(account, shard, month), from/2, (from+n)/2-1).Bytes()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("mass counts: %w", err)
+	}
+	out := make([]uint8, n)
+	for i := range b {
+		out[2*i], out[2*i+1] = b[i]>>4, b[i]&0x0f
+	}
+	return out, nil
 }
 
 // QueueSpend adds Spend for each of openIDs to pipe (as EVALSHA: run
@@ -224,7 +256,7 @@ func (s *Store) QueueSpend(ctx context.Context, pipe redis.Pipeliner, account st
 				codes = append(codes, byte(c))
 			}
 		}
-		spendScript.EvalSha(ctx, pipe, []string{bucketStateKey(tag)}, o, kind, month, string(codes), SeenDrop, tag, openIDHash(o))
+		spendScript.EvalSha(ctx, pipe, spendKeys(account, o, kind, month), o, kind, month, string(codes), SeenDrop, tag, openIDHash(o))
 	}
 }
 
@@ -247,7 +279,7 @@ func (s *Store) SpendMany(ctx context.Context, account string, openIDs []string,
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for _, o := range openIDs {
 			tag := shardTag(account, ShardOf(o))
-			spendScript.EvalSha(ctx, pipe, []string{bucketStateKey(tag)}, o, kind, month, "", 0, tag, openIDHash(o))
+			spendScript.EvalSha(ctx, pipe, spendKeys(account, o, kind, month), o, kind, month, "", 0, tag, openIDHash(o))
 		}
 		return nil
 	})

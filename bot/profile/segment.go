@@ -185,3 +185,21 @@ func (s *Store) BitCounts(ctx context.Context, account string, indexes []string)
 	}
 	return out, nil
 }
+
+// ExpireIndex sets the time to live of index name in every shard of
+// account (a materialized snapshot kept longer, or dropped sooner).
+func (s *Store) ExpireIndex(ctx context.Context, account, name string, ttl time.Duration) error {
+	if !ValidAccount(account) {
+		return fmt.Errorf("expire index: invalid account %q", account)
+	}
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for shard := range Shards {
+			pipe.Expire(ctx, indexKey(shardTag(account, shard), name), ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("expire index %s: %w", name, err)
+	}
+	return nil
+}

@@ -6,13 +6,13 @@ import (
 	"github.com/zengcheng-kexie/kepubot/bot/admin"
 	"github.com/zengcheng-kexie/kepubot/content/feed"
 	"github.com/zengcheng-kexie/kepubot/scheduler/alerts"
-	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
 )
 
 // buildAlerts wires the hazard-alert service (sending through the
 // campaign service), the poller of the configured CAP feeds (with the
 // content feeds' fetcher) and the alert routes of the admin API, and the
-// mass-send calendar (which keeps a mass send a month for alerts).
+// mass-send calendar's routes (it keeps a mass send a month for alerts;
+// built with the delivery core, which reads it).
 func (a *App) buildAlerts() error {
 	svc, err := alerts.New(alerts.Config{Redis: a.rdb, Campaigns: a.delivery.engine, Content: a.content, Taxonomy: a.tax,
 		Loc: a.cfg.loc, Now: a.now, Logger: a.logger})
@@ -30,8 +30,7 @@ func (a *App) buildAlerts() error {
 	}
 	a.alerts, a.alertPoller = svc, alerts.NewPoller(svc, fetcher, feeds, a.logger)
 	admin.RegisterAlerts(a.admin, svc)
-	admin.RegisterCalendar(a.admin, calendar.New(calendar.Config{Redis: a.rdb, Profiles: a.profiles, Taxonomy: a.tax,
-		Compile: a.compile, Loc: a.cfg.loc, Now: a.now}))
+	admin.RegisterCalendar(a.admin, a.calendar)
 	return nil
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/alerts"
+	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
 	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 )
 
@@ -67,6 +68,9 @@ type App struct {
 	console  *console.Console
 	quiz     *quiz.Quiz
 	signups  *signup.Service
+	// calendar is the shared mass-send calendar: bookings, budgets, and
+	// what the campaign engine's mass sends may use.
+	calendar *calendar.Service
 	// alerts takes hazard alerts in; alertPoller polls their feeds.
 	alerts      *alerts.Service
 	alertPoller *alerts.Poller

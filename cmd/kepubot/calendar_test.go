@@ -37,8 +37,22 @@ func TestMassCalendarEndToEnd(t *testing.T) {
 		t.Fatalf("GET massbudget = %d %v, want the 4 bookings", code, body)
 	}
 	for _, g := range body["groups"].([]any) {
-		if m := g.(map[string]any); m["id"] == "farmer" && (m["min_left"] != 0.0 || m["exhausted"] != 2.0) {
-			t.Errorf("farmers' budget = %v, want none left for both", m)
+		if m := g.(map[string]any); m["id"] == "farmer" && (m["min_left"] != 0.0 || m["exhausted"] != 2.0 || m["mass_sent"] != 0.0) {
+			t.Errorf("farmers' budget = %v, want none left for both, no mass send made yet", m)
+		}
+	}
+	// A campaign names its department's booking; another department's,
+	// or one that does not exist, is refused.
+	first := body["bookings"].([]any)[0].(map[string]any)
+	code, c := e.api("POST", "/api/v1/campaigns", "admintoken", map[string]any{"name": "科协三月", "mode": "personalized", "audience": "group:farmer",
+		"booking": first["id"], "send_at": "2027-03-05T10:00:00+08:00"})
+	if code != 201 || c["booking"] != first["id"] || c["department"] != "科协" {
+		t.Errorf("a booked campaign = %d %v, want 201 with the booking and its department", code, c)
+	}
+	for _, req := range []map[string]any{{"booking": first["id"], "department": "妇联"}, {"booking": "bk999"}} {
+		req["name"], req["mode"] = "x", "personalized"
+		if code, body := e.api("POST", "/api/v1/campaigns", "admintoken", req); code != 400 || body["fields"].(map[string]any)["booking"] == nil {
+			t.Errorf("campaign %v = %d %v, want 400 fields.booking", req, code, body)
 		}
 	}
 	// The console's calendar shows the bookings and what is left.

@@ -23,6 +23,7 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/importer"
 	"github.com/zengcheng-kexie/kepubot/content/search"
 	"github.com/zengcheng-kexie/kepubot/content/segment"
+	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
 	"github.com/zengcheng-kexie/kepubot/scheduler/campaign"
 	"github.com/zengcheng-kexie/kepubot/scheduler/jobs"
 	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
@@ -71,6 +72,8 @@ func (a *App) buildDelivery(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.calendar = calendar.New(calendar.Config{Redis: a.rdb, Profiles: a.profiles, Taxonomy: a.tax,
+		Compile: a.compile, Loc: a.cfg.loc, Now: a.now})
 	d.engine = campaign.New(campaign.Config{
 		Store:    d.campaigns,
 		Profiles: a.profiles,
@@ -83,6 +86,7 @@ func (a *App) buildDelivery(ctx context.Context) error {
 		Caps:     plan.Caps{PerDay: a.cfg.Delivery.PerDay, PerWeek: a.cfg.Delivery.PerWeek},
 		Links:    links,
 		Template: a.cfg.Delivery.NoticeTemplate,
+		Calendar: a.calendar,
 		Audio:    a.content.ItemAudio,
 		Loc:      a.cfg.loc,
 		Now:      a.now,

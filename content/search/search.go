@@ -505,3 +505,14 @@ func popcount(b uint8) int {
 	}
 	return n
 }
+
+// Item returns the indexed item id (an answer's item picked later, as
+// the index knew it).
+func (ix *Index) Item(id string) (content.Item, bool) {
+	for _, it := range ix.items {
+		if it.ID == id {
+			return it, true
+		}
+	}
+	return content.Item{}, false
+}

@@ -250,7 +250,7 @@ func (s *Service) send(ctx context.Context, account, id string) error {
 	if err != nil {
 		return err
 	}
-	d := campaign.Draft{Name: it.Title, ItemID: it.ID, Notice: true, Urgent: r.Urgent, CreatedBy: "alerts"}
+	d := campaign.Draft{Name: it.Title, ItemID: it.ID, Notice: true, Urgent: r.Urgent, Alert: true, CreatedBy: "alerts"}
 	if r.Original != "" {
 		orig, err := s.Get(ctx, account, r.Original)
 		if err != nil {

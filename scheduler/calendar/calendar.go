@@ -5,8 +5,14 @@
 // refused. One of the four is kept for hazard alerts: a booking that
 // would use someone's last one is accepted with a warning.
 //
-// Budgets are exact per subscriber: each booking's audience is evaluated
-// into a bitmap per profile shard, and the bits are counted per local id.
+// Budgets are exact per subscriber: each booking's audience is kept as a
+// bitmap per profile shard (its snapshot when booked), and per local id
+// the month's mass sends made (profile.Store.MassCounts) and those held
+// by bookings still ahead are counted.
+//
+// The delivery core reads the same bookings (Reservations): a campaign's
+// mass send uses its own booking, or only budget nobody's booking holds
+// and that is not kept for alerts (Allows).
 package calendar
 
 import (
@@ -52,6 +58,9 @@ type Remaining struct {
 	MinLeft int `json:"min_left"`
 	// Exhausted counts subscribers with no mass send left.
 	Exhausted int64 `json:"exhausted"`
+	// Sent is how many mass messages its subscribers were sent this
+	// month (made, not booked).
+	Sent int64 `json:"mass_sent"`
 }
 
 // Budget is an account's month: its bookings and what is left.
@@ -117,7 +126,9 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg}
 }
 
-// Budget computes account's budget for month (YYYY-MM).
+// Budget computes account's budget for month (YYYY-MM): what is left to
+// each subscriber after the mass sends made this month and those booked
+// from today on.
 func (s *Service) Budget(ctx context.Context, account, month string) (*Budget, error) {
 	if _, err := time.ParseInLocation("2006-01", month, s.cfg.Loc); err != nil {
 		return nil, content.Invalid(map[string]string{"month": "月份格式应为 2027-03"})
@@ -126,7 +137,7 @@ func (s *Service) Budget(ctx context.Context, account, month string) (*Budget, e
 	if err != nil {
 		return nil, err
 	}
-	counts, err := s.count(ctx, account, bs, nil)
+	counts, err := s.count(ctx, account, month, bs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +151,9 @@ func (s *Service) Budget(ctx context.Context, account, month string) (*Budget, e
 // Book reserves a mass send of audience on date (YYYY-MM-DD) for
 // department. Bad input is a *content.ValidationError (Chinese, by
 // field); a booking that would give anyone more than Limit mass sends in
-// the month is an *OverBudgetError; nothing is stored then.
+// the month (counting those made and those booked) is an
+// *OverBudgetError; nothing is stored then. An accepted booking keeps its
+// audience as booked: that is whom it holds a mass send for.
 func (s *Service) Book(ctx context.Context, account string, b Booking) (*Result, error) {
 	now := s.cfg.Now()
 	fields := map[string]string{}
@@ -180,15 +193,30 @@ func (s *Service) Book(ctx context.Context, account string, b Booking) (*Result,
 		return nil, fmt.Errorf("book: %w", err)
 	}
 	b.ID, b.CreatedAt = "bk"+strconv.FormatInt(n, 10), now.UTC()
-	counts, err := s.count(ctx, account, bs, &newBooking{b: &b, prog: prog})
+	c, err := s.cfg.Profiles.Materialize(ctx, account, profile.And(prog, profile.Reachable()), audienceIndex(b.ID), audienceTTL)
+	if err != nil {
+		return nil, err
+	}
+	b.Reach = c.Total
+	counts, err := s.count(ctx, account, month, bs, &b)
 	if err != nil {
 		return nil, err
 	}
 	if counts.over > 0 {
 		return nil, &OverBudgetError{Date: b.Date, Over: counts.over}
 	}
+	keep := s.keepFor(b.Date)
+	if err := s.cfg.Profiles.ExpireIndex(ctx, account, audienceIndex(b.ID), keep); err != nil {
+		return nil, fmt.Errorf("book: %w", err)
+	}
 	raw, _ := json.Marshal(b)
-	if err := s.cfg.Redis.RPush(ctx, monthKey(account, month), raw).Err(); err != nil {
+	_, err = s.cfg.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, snapKey(account, b.ID), 1, keep)
+		p.HSet(ctx, idsKey(account), b.ID, month)
+		p.RPush(ctx, monthKey(account, month), raw)
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("book: %w", err)
 	}
 	res := &Result{Booking: b, LastSlot: counts.lastSlot}

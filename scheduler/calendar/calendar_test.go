@@ -14,13 +14,22 @@ import (
 	"github.com/zengcheng-kexie/kepubot/content/segment"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
 	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
+	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 )
+
+var shanghai, _ = time.LoadLocation("Asia/Shanghai")
 
 func setup(t *testing.T) (*calendar.Service, context.Context) {
 	t.Helper()
+	svc, ctx, _ := setupWithProfiles(t)
+	return svc, ctx
+}
+
+func setupWithProfiles(t *testing.T) (*calendar.Service, context.Context, *profile.Store) {
+	t.Helper()
 	ctx := context.Background()
 	rdb := redistest.Start(t)
-	loc, _ := time.LoadLocation("Asia/Shanghai")
+	loc := shanghai
 	profiles, err := profile.NewStore(ctx, rdb, loc)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +58,7 @@ func setup(t *testing.T) (*calendar.Service, context.Context) {
 				return nil, err
 			}
 			return e.Compile(at, loc), nil
-		}}), ctx
+		}}), ctx, profiles
 }
 
 func TestBookingsShareTheMonthlyBudget(t *testing.T) {
@@ -135,4 +144,61 @@ func TestBadBookingsAreRefusedInChinese(t *testing.T) {
 	if _, err := svc.Budget(ctx, "default", "March"); err == nil {
 		t.Error("Budget(March) accepted a bad month")
 	}
+}
+
+// TestBudgetCountsSendsMade: the mass sends the delivery core made this
+// month (its spend) count against the budget with the bookings ahead; a
+// month ahead starts afresh.
+func TestBudgetCountsSendsMade(t *testing.T) {
+	t.Parallel()
+	svc, ctx, profiles := setupWithProfiles(t)
+	now := time.Date(2027, 3, 1, 9, 0, 0, 0, shanghai)
+	var sent []string
+	for i := 0; i < 20; i += 2 { // ten farmers, twice each
+		sent = append(sent, fmt.Sprintf("oCal%03d", i))
+	}
+	for range 2 {
+		if err := profiles.SpendMany(ctx, "default", sent, profile.SpendMass, plan.MonthNumber(now, shanghai)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := svc.Budget(ctx, "default", "2027-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := b.Groups[indexOf(b.Groups, "farmer")]; f.Sent != 20 || f.MinLeft != 2 || f.Exhausted != 0 {
+		t.Errorf("farmers = %+v, want 20 sent, 2 left at least", f)
+	}
+	if w := b.Groups[indexOf(b.Groups, "worker")]; w.Sent != 0 || w.MinLeft != 4 {
+		t.Errorf("workers = %+v, want none sent, 4 left", w)
+	}
+	book := func(date string) (*calendar.Result, error) {
+		return svc.Book(ctx, "default", calendar.Booking{Date: date, Audience: "group:farmer", Department: "科协"})
+	}
+	if r, err := book("2027-03-10"); err != nil || r.LastSlot != 0 {
+		t.Fatalf("first booking = %+v, %v; want accepted", r, err)
+	}
+	if r, err := book("2027-03-12"); err != nil || r.LastSlot != 10 {
+		t.Fatalf("second booking = %+v, %v; want the last send of the ten sent twice", r, err)
+	}
+	var over *calendar.OverBudgetError
+	if _, err := book("2027-03-14"); !errors.As(err, &over) || over.Over != 10 {
+		t.Fatalf("third booking = %v; want refused for the ten", err)
+	}
+	b, err = svc.Budget(ctx, "default", "2027-04")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := b.Groups[indexOf(b.Groups, "farmer")]; f.Sent != 0 || f.MinLeft != 4 {
+		t.Errorf("next month's farmers = %+v, want a fresh budget", f)
+	}
+}
+
+func indexOf(rs []calendar.Remaining, id string) int {
+	for i, r := range rs {
+		if r.ID == id {
+			return i
+		}
+	}
+	return -1
 }

@@ -72,10 +72,18 @@ type Campaign struct {
 	Status    Status     `json:"status"`
 	CreatedBy string     `json:"created_by,omitempty"`
 	// Department is the department the campaign is for ("" when none).
-	Department string     `json:"department,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	DoneAt     *time.Time `json:"done_at,omitempty"`
+	Department string `json:"department,omitempty"`
+	// Booking is the id of the department's booking (scheduler/calendar)
+	// whose mass send the campaign makes ("" none): mass sends within
+	// its audience use it; without one, a mass send may use only budget
+	// no other booking holds and that is not kept for alerts.
+	Booking string `json:"booking,omitempty"`
+	// Alert marks a hazard alert: it may use the mass send the calendar
+	// keeps for alerts.
+	Alert     bool       `json:"alert,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	DoneAt    *time.Time `json:"done_at,omitempty"`
 	// CorrectionOf, when set, is a retired item: the campaign goes only to
 	// those who received it (a correction).
 	CorrectionOf string `json:"correction_of,omitempty"`

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
 	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
@@ -29,6 +30,9 @@ type rules struct {
 	rules      plan.Rules
 	kind       plan.Kind
 	configured bool // the account can send through WeChat
+	// rsv is what the month's bookings hold (nil: the calendar does not
+	// apply: none configured, a subscription account, an urgent alert).
+	rsv *calendar.Reservations
 }
 
 func (e *Engine) loadRules(ctx context.Context, c *Campaign, now time.Time) (*rules, error) {
@@ -37,6 +41,11 @@ func (e *Engine) loadRules(ctx context.Context, c *Campaign, now time.Time) (*ru
 		r.kind = plan.KindNotice
 	}
 	var err error
+	if e.cfg.Calendar != nil && r.rules.AccountType == plan.ServiceAccount && !c.Urgent {
+		if r.rsv, err = e.cfg.Calendar.Reservations(ctx, c.Account, c.Booking, scope(c).ChannelIndex("mass"), now); err != nil {
+			return nil, err
+		}
+	}
 	if c.Mode == ModeItem {
 		if r.item, err = e.cfg.Items.Item(ctx, c.Account, c.ItemID); err != nil {
 			return nil, err
@@ -62,6 +71,7 @@ type view struct {
 	aud    []byte
 	days   [][]byte // pushed on each of the last 7 days, today first
 	recv   [][]byte // received each candidate item (ModeItem: the item, then each variant's)
+	rsv    [][]byte // the bookings' bitmaps (calendar.Reservations.Indexes)
 }
 
 // bitNames lists the bitmaps read into a view, in the order readView
@@ -76,12 +86,19 @@ func (r *rules) bitNames(audience string, loc *time.Location) []string {
 		for _, it := range r.variants {
 			names = append(names, profile.ReceivedIndex(it.ID))
 		}
-		return names
+	} else {
+		for _, it := range r.cand {
+			names = append(names, profile.ReceivedIndex(it.ID))
+		}
 	}
-	for _, it := range r.cand {
-		names = append(names, profile.ReceivedIndex(it.ID))
+	return append(names, r.rsvIndexes()...)
+}
+
+func (r *rules) rsvIndexes() []string {
+	if r.rsv == nil {
+		return nil
 	}
-	return names
+	return r.rsv.Indexes()
 }
 
 func (e *Engine) readView(ctx context.Context, r *rules, audience string, shard int, from int64) (*view, error) {
@@ -89,7 +106,8 @@ func (e *Engine) readView(ctx context.Context, r *rules, audience string, shard 
 	if err != nil {
 		return nil, err
 	}
-	return &view{states: notify.States(bits[:5]), aud: bits[5], days: bits[6:13], recv: bits[13:]}, nil
+	k := len(bits) - len(r.rsvIndexes())
+	return &view{states: notify.States(bits[:5]), aud: bits[5], days: bits[6:13], recv: bits[13:k], rsv: bits[k:]}, nil
 }
 
 // verdict is what the rules decide for one recipient.
@@ -101,6 +119,26 @@ type verdict struct {
 	failed  bool // the reason is a failure, not a rule (WeChat not configured)
 	variant int  // the variant sent (-1: the campaign has none)
 	held    bool // in the holdout, before the winner is chosen: left pending
+	// noMass: a mass send would take budget the calendar holds for
+	// others, so a customer-service message whose window WeChat says is
+	// closed does not fall back to one.
+	noMass bool
+}
+
+// ReasonReserved is why a subscriber is not sent by mass send: their
+// remaining mass sends this month are held by other departments'
+// bookings or kept for hazard alerts (scheduler/calendar).
+const ReasonReserved = "reserved"
+
+// massAllowed applies the calendar's rule (calendar.Allows) to p, bit i
+// of view v: within the campaign's own booking, or out of budget no
+// other booking holds.
+func (r *rules) massAllowed(p *profile.Profile, v *view, i int64) bool {
+	if r.rsv == nil {
+		return true
+	}
+	own, others := r.rsv.Count(v.rsv, i)
+	return calendar.Allows(plan.MassUsed(p, r.now, r.rules.Loc), own, others, r.c.Alert)
 }
 
 // decide applies the campaign's rules to member m, bit i of view v.
@@ -176,10 +214,14 @@ func (r *rules) decideItem(m profile.Member, v *view, i int64, caps plan.Caps, i
 	default:
 		return verdict{reason: d.Reason.String()}
 	}
+	allowed := r.massAllowed(m.Profile, v, i)
+	if d.Channel == plan.ChannelMass && !allowed {
+		return verdict{reason: ReasonReserved}
+	}
 	if !r.configured {
 		return verdict{reason: notify.ReasonNotConfigured, failed: true}
 	}
-	return verdict{item: it, channel: d.Channel, window: d.Window}
+	return verdict{item: it, channel: d.Channel, window: d.Window, noMass: !allowed}
 }
 
 // explain says why it suits p: with the personalized picker's popularity,
@@ -342,6 +384,11 @@ func (e *Engine) send(c *Campaign, vd verdict, m profile.Member) notify.Send {
 	if m.Profile.Elder {
 		s.Message.Text = e.Render(c, vd.item, m, "elder").Text
 		s.Fallback = key + elderMass
+	}
+	if vd.noMass {
+		s.Fallback = "" // the calendar holds their mass send for others
+	}
+	if m.Profile.Elder {
 		return s
 	}
 	a := e.Render(c, vd.item, m, "custom").article()
@@ -355,13 +402,16 @@ const elderMass = "~elder"
 
 // voice adds the item's recording to the customer-service sends of
 // elder-mode subscribers whose 48-hour window has room for two messages,
-// uploading it to WeChat once per account (notify caches the media_id).
+// uploading it to WeChat once per account (notify caches the media_id,
+// one upload across replicas); each subscriber gets at most one voice
+// message a day (notify.VoicedIndex, claimed here), the text always.
 func (e *Engine) voice(ctx context.Context, account string, sends []notify.Send) error {
 	if e.cfg.Audio == nil {
 		return nil
 	}
 	media := map[string]string{} // item → media_id ("" none)
 	keys := map[string]string{}
+	var voiced []int // sends that get a recording
 	for i := range sends {
 		s := &sends[i]
 		p := s.Member.Profile
@@ -384,7 +434,28 @@ func (e *Engine) voice(ctx context.Context, account string, sends []notify.Send)
 			}
 			media[s.Item] = id
 		}
-		s.Message.Voice, s.Message.VoiceKey = id, keys[s.Item]
+		if id != "" {
+			voiced = append(voiced, i)
+		}
+	}
+	if len(voiced) == 0 {
+		return nil
+	}
+	lids := make([]int64, len(voiced))
+	for k, i := range voiced {
+		lids[k] = sends[i].Member.ID.Local
+	}
+	day := notify.VoicedIndex(e.cfg.Now().In(e.cfg.Loc))
+	had, err := e.cfg.Profiles.SetBits(ctx, account, sends[voiced[0]].Member.ID.Shard, profile.BitChange{Index: day, Bit: 1, TTL: notify.VoicedTTL, Lids: lids})
+	if err != nil {
+		return err
+	}
+	for k, i := range voiced {
+		if had[k] {
+			continue // a voice message reached them today already
+		}
+		s := &sends[i]
+		s.Message.Voice, s.Message.VoiceKey = media[s.Item], keys[s.Item]
 	}
 	return nil
 }

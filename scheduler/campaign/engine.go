@@ -11,6 +11,7 @@ import (
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
 	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 	"github.com/zengcheng-kexie/kepubot/scheduler/plan"
 	"github.com/zengcheng-kexie/kepubot/scheduler/queue"
@@ -61,6 +62,10 @@ type Config struct {
 	Caps     plan.Caps
 	Links    *Links
 	Template string // template id for notices ("" = none configured)
+	// Calendar is the account's shared mass-send calendar: a mass send
+	// uses the campaign's booking, or only budget no booking holds
+	// (rules.massAllowed). Nil: no bookings, WeChat's limit only.
+	Calendar *calendar.Service
 	// Audio returns an item's voice recording (content.ErrNotFound: none),
 	// sent to elder-mode subscribers after the short text. Nil: no voice.
 	Audio  func(ctx context.Context, account, itemID string) (content.Audio, error)

@@ -2,12 +2,14 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/content"
+	"github.com/zengcheng-kexie/kepubot/scheduler/calendar"
 )
 
 // The campaign service: the one place a campaign is created and changes
@@ -82,8 +84,14 @@ type Draft struct {
 	// Urgent sends through quiet hours and frequency caps: only for
 	// severe hazard alerts.
 	Urgent bool
-	// Department is the department the campaign is for ("" when none).
+	// Department is the department the campaign is for ("" when none:
+	// the booking's, when it names one).
 	Department string
+	// Booking is the id of the booking whose mass send the campaign
+	// makes: of its department, for its send day.
+	Booking string
+	// Alert marks a hazard alert (it may use the alert's mass send).
+	Alert bool
 	// Variants split the audience into versions of the message (at
 	// least two; with ItemID); WinnerAfter > 0 holds half back and sends
 	// it the best variant that long after the start (variants.go).
@@ -154,7 +162,10 @@ func (e *Engine) Create(ctx context.Context, account string, d Draft) (*Campaign
 		}
 		c.FollowUpOf = d.FollowUpOf
 	}
-	c.Urgent = d.Urgent
+	c.Urgent, c.Alert = d.Urgent, d.Alert
+	if err := e.validateBooking(ctx, account, d, c, fields); err != nil {
+		return nil, err
+	}
 	e.validateVariants(ctx, account, d, c, fields)
 	switch d.SendTime {
 	case "", SendOptimal:
@@ -174,6 +185,11 @@ func (e *Engine) Create(ctx context.Context, account string, d Draft) (*Campaign
 	}
 	if err := e.cfg.Store.Create(ctx, c); err != nil {
 		return nil, err
+	}
+	if c.Booking != "" {
+		if err := e.cfg.Calendar.Link(ctx, account, c.Booking, scope(c).ChannelIndex("mass")); err != nil {
+			return nil, err
+		}
 	}
 	if c.Status == StatusScheduled {
 		if err := e.Enqueue(ctx, c); err != nil {
@@ -219,4 +235,37 @@ func (e *Engine) Schedule(ctx context.Context, account, id string, at time.Time)
 		return nil, err
 	}
 	return c, e.Enqueue(ctx, c)
+}
+
+// validateBooking checks the booking a draft names: it exists, is its
+// department's and is for its send day (when it has one). The campaign
+// takes the booking's department when it names none.
+func (e *Engine) validateBooking(ctx context.Context, account string, d Draft, c *Campaign, fields map[string]string) error {
+	id := strings.TrimSpace(d.Booking)
+	if id == "" {
+		return nil
+	}
+	if e.cfg.Calendar == nil {
+		fields["booking"] = "没有启用群发日历，不能选预约"
+		return nil
+	}
+	b, err := e.cfg.Calendar.Get(ctx, account, id)
+	switch {
+	case errors.Is(err, calendar.ErrNoBooking):
+		fields["booking"] = "没有这个预约"
+		return nil
+	case err != nil:
+		return err
+	}
+	c.Booking = b.ID
+	if c.Department == "" {
+		c.Department = b.Department
+	}
+	if c.Department != b.Department {
+		fields["booking"] = fmt.Sprintf("这个预约是%s的，不是%s的", b.Department, c.Department)
+	}
+	if d.SendAt != nil && d.SendAt.In(e.cfg.Loc).Format("2006-01-02") != b.Date {
+		fields["send_at"] = fmt.Sprintf("预约的群发日期是 %s，发送时间要在这一天", b.Date)
+	}
+	return nil
 }

@@ -24,6 +24,7 @@ import (
 //
 //	kb:{A:notify}:mass:S:<key> string: the mass batch being sent (write-ahead)
 //	kb:{A:notify}:media:<key>  string: the account's WeChat media_id of a recording (expires)
+//	kb:{A:notify}:media:<key>:lock string: held by the run uploading that recording (expires)
 //
 // Bitmap names go through profile.IndexKey, which owns the shard's key
 // space; the day-of-push and received-item bitmaps are profile's
@@ -91,6 +92,8 @@ func (s Scope) massKey(key string) string {
 }
 
 func mediaKey(account, key string) string { return "kb:{" + account + ":notify}:media:" + key }
+
+func mediaLockKey(account, key string) string { return mediaKey(account, key) + ":lock" }
 
 func (s Scope) ttlSeconds() int64 { return int64(s.TTL / time.Second) }
 

@@ -77,6 +77,10 @@ type Limits struct {
 	// MassPerMinute and MassPerDay bound mass-send calls (60/min, 100/day;
 	// a subscription account: 1/day).
 	MassPerMinute, MassPerDay queue.Limit
+	// Upload bounds temporary media uploads (voice recordings): few are
+	// needed (one per recording every three days), so a fault that
+	// uploads in a loop cannot spend the account's daily API quota.
+	Upload queue.Limit
 }
 
 // DefaultLimits are WeChat's documented limits, kept with a margin.
@@ -85,6 +89,7 @@ var DefaultLimits = Limits{
 	Template:      queue.Limit{Rate: 50, Per: time.Second, Burst: 50},
 	MassPerMinute: queue.Limit{Rate: 60, Per: time.Minute, Burst: 60},
 	MassPerDay:    queue.Limit{Rate: 100, Per: 24 * time.Hour, Burst: 100},
+	Upload:        queue.Limit{Rate: 20, Per: time.Minute, Burst: 5},
 }
 
 // Notifier sends messages and keeps their states. It is safe for
@@ -111,6 +116,9 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	if cfg.Limits.MassPerMinute.Rate == 0 {
 		cfg.Limits.MassPerMinute = DefaultLimits.MassPerMinute
+	}
+	if cfg.Limits.Upload.Rate == 0 {
+		cfg.Limits.Upload = DefaultLimits.Upload
 	}
 	if cfg.Limits.MassPerDay.Rate == 0 {
 		cfg.Limits.MassPerDay = DefaultLimits.MassPerDay
@@ -339,9 +347,12 @@ func (l *Lease) claim(c *changes, wave []Send) {
 func (n *Notifier) reserve(ctx context.Context, account string, wave []Send, tok *tokens) error {
 	var custom, templ int
 	for _, s := range wave {
-		if s.Channel == plan.ChannelTemplate {
+		switch {
+		case s.Channel == plan.ChannelTemplate:
 			templ++
-		} else {
+		case s.Message.Voice != "":
+			custom += 2 // the text and its voice message: two calls
+		default:
 			custom++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,6 +29,13 @@ const mediaKeep = wechat.MediaLife - 6*time.Hour
 // key (a content hash), uploading it (name, data) when the account has
 // none that is still valid. It returns "" without error when account
 // cannot send voice.
+//
+// One upload per recording and account, across every replica: when the
+// cached media_id expires (every mediaKeep), the chunks then running on
+// all replicas would each upload it again at once; instead one takes a
+// lock in Redis and uploads, the others wait for its media_id (and send
+// without voice if it does not come within voiceWait). Uploads also wait
+// for the account's upload rate (Limits.Upload).
 func (n *Notifier) VoiceMediaID(ctx context.Context, account, key, name string, data func(context.Context) ([]byte, error)) (string, error) {
 	sender, err := n.cfg.Sender(account)
 	if err != nil {
@@ -37,18 +45,52 @@ func (n *Notifier) VoiceMediaID(ctx context.Context, account, key, name string, 
 	if !ok {
 		return "", nil
 	}
-	id, err := n.cfg.Redis.Get(ctx, mediaKey(account, key)).Result()
-	if err == nil {
-		return id, nil
+	rdb := n.cfg.Redis
+	deadline := time.Now().Add(voiceWait)
+	for pause := 20 * time.Millisecond; ; pause = min(2*pause, 500*time.Millisecond) {
+		id, err := rdb.Get(ctx, mediaKey(account, key)).Result()
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, redis.Nil) {
+			return "", fmt.Errorf("voice media %s: %w", key, err)
+		}
+		owner := strconv.FormatInt(time.Now().UnixNano(), 36)
+		took, err := rdb.SetNX(ctx, mediaLockKey(account, key), owner, uploadLease).Result()
+		if err != nil {
+			return "", fmt.Errorf("voice media %s: %w", key, err)
+		}
+		if took {
+			id, err := n.upload(ctx, vs, account, key, name, data)
+			unlockScript.Run(context.WithoutCancel(ctx), rdb, []string{mediaLockKey(account, key)}, owner)
+			return id, err
+		}
+		if time.Now().After(deadline) {
+			n.log.Warn("voice media upload by another run did not finish in time: sending without voice", "account", account, "key", key)
+			return "", nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(pause):
+		}
 	}
-	if !errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("voice media %s: %w", key, err)
+}
+
+// upload uploads a recording under the lock and caches its media_id.
+func (n *Notifier) upload(ctx context.Context, vs VoiceSender, account, key, name string, data func(context.Context) ([]byte, error)) (string, error) {
+	if id, err := n.cfg.Redis.Get(ctx, mediaKey(account, key)).Result(); err == nil {
+		return id, nil // cached by the lock's previous holder meanwhile
 	}
 	b, err := data(ctx)
 	if err != nil {
 		return "", err
 	}
-	if id, err = vs.UploadVoice(ctx, name, b); err != nil {
+	if err := n.wait(ctx, "upload:"+account, n.cfg.Limits.Upload, 1); err != nil {
+		return "", err
+	}
+	id, err := vs.UploadVoice(ctx, name, b)
+	if err != nil {
 		return "", fmt.Errorf("upload voice %s: %w", key, err)
 	}
 	if err := n.cfg.Redis.Set(ctx, mediaKey(account, key), id, mediaKeep).Err(); err != nil {
@@ -56,6 +98,25 @@ func (n *Notifier) VoiceMediaID(ctx context.Context, account, key, name string, 
 	}
 	return id, nil
 }
+
+// uploadLease bounds how long a run holds a recording's upload lock (a run
+// that dies holding it delays the others that long at most); voiceWait is
+// how long the others wait for its media_id.
+const (
+	uploadLease = 30 * time.Second
+	voiceWait   = 20 * time.Second
+)
+
+// unlockScript releases a lock only when its value is still the owner's.
+var unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
+// VoicedIndex names the bitmap (profile shards) of subscribers sent a
+// voice message on t's calendar day (in t's location): at most one a day
+// each (the campaign engine claims it before adding a recording).
+func VoicedIndex(t time.Time) string { return "voiced:" + t.Format("20060102") }
+
+// VoicedTTL is how long a day's VoicedIndex is kept.
+const VoicedTTL = 48 * time.Hour
 
 // sendVoice sends the voice part of s after its text went through, and
 // reports whether it did. Its failure does not undo the text: it is

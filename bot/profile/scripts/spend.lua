@@ -12,6 +12,10 @@
 -- ARGV[5] the drop
 -- ARGV[6] shard tag, kb:{acct:shard}
 -- ARGV[7] the openid's bucket hash (FNV-1a, 32 bits)
+-- KEYS[2] for "mass": the shard's mass-count field of that month
+--         (MassCountKey): the new count is written there too, 4 bits at
+--         the subscriber's local id, so the month's sends made can be
+--         counted without loading every profile.
 -- Returns the new count, or -1 when the subscriber is gone.
 local okey = bucket_key(ARGV[6], tonumber(ARGV[7]), bucket_state(ARGV[6]))
 local v = redis.call('HGET', okey, ARGV[1])
@@ -36,6 +40,18 @@ else
     n = math.min(string.byte(v, 39) + 1, 255)
   end
   v = set(v, 39, n)
+  if KEYS[2] then
+    local a, b, c, d = string.byte(v, 3, 6)
+    local lid = ((a * 256 + b) * 256 + c) * 256 + d
+    -- the nibble at lid: high half of byte lid/2 for an even lid (plain
+    -- GETRANGE/SETRANGE and arithmetic: the embedded Redis has no BITFIELD)
+    local off = math.floor(lid / 2)
+    local b = string.byte(redis.call('GETRANGE', KEYS[2], off, off)) or 0
+    local hi, lo = math.floor(b / 16), b % 16
+    if lid % 2 == 0 then hi = math.min(n, 15) else lo = math.min(n, 15) end
+    redis.call('SETRANGE', KEYS[2], off, string.char(hi * 16 + lo))
+    redis.call('EXPIRE', KEYS[2], 6048000)
+  end
 end
 local seen, drop = ARGV[4] or '', tonumber(ARGV[5] or '0')
 if seen ~= '' and drop > 0 then
