@@ -35,7 +35,10 @@ func startAccounts(t *testing.T) *multi {
 	var yaml strings.Builder
 	yaml.WriteString("delivery:\n  per_day: 0\n  per_week: 0\naccounts:\n")
 	extra := map[string]wechattest.Account{}
-	for id, name := range map[string]string{"agri": "农业局", "town": "派潭镇"} {
+	// In a fixed order (the config's order is the console switcher's):
+	// agri, then town.
+	for _, a := range []struct{ id, name string }{{"agri", "农业局"}, {"town", "派潭镇"}} {
+		id, name := a.id, a.name
 		acct := wechattest.Account{AppID: fmt.Sprintf("wx%s%d", id, n), Secret: id + "-secret", Token: id + "token"}
 		fake.AddAccount(acct)
 		extra[id] = acct
