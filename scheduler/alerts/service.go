@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zengcheng-kexie/kepubot/bot/redisconn"
 	"github.com/zengcheng-kexie/kepubot/content"
 	"github.com/zengcheng-kexie/kepubot/content/alert"
 	"github.com/zengcheng-kexie/kepubot/content/taxonomy"
@@ -424,38 +425,7 @@ func (s *Service) Held(ctx context.Context, account string) (bool, error) {
 
 // update changes record id with optimistic locking.
 func (s *Service) update(ctx context.Context, account, id string, fn func(r *Record) error) (*Record, error) {
-	key := recordKey(account, id)
-	var out *Record
-	for range 20 {
-		err := s.cfg.Redis.Watch(ctx, func(tx *redis.Tx) error {
-			b, err := tx.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return ErrNotFound
-			}
-			if err != nil {
-				return err
-			}
-			var r Record
-			if err := json.Unmarshal(b, &r); err != nil {
-				return err
-			}
-			if err := fn(&r); err != nil {
-				return err
-			}
-			nb, _ := json.Marshal(&r)
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, nb, 0)
-				return nil
-			})
-			out = &r
-			return err
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		return out, err
-	}
-	return nil, fmt.Errorf("update alert %s: too much contention", id)
+	return redisconn.UpdateJSON(ctx, s.cfg.Redis, recordKey(account, id), ErrNotFound, fn)
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -34,6 +34,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zengcheng-kexie/kepubot/bot/redisconn"
 	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 )
 
@@ -217,38 +218,7 @@ func (s *Store) List(ctx context.Context, account string, limit int) ([]*Campaig
 // replicas changing its state at once cannot both win. fn returns
 // ErrBadTransition to refuse.
 func (s *Store) Update(ctx context.Context, account, id string, fn func(c *Campaign) error) (*Campaign, error) {
-	key := campKey(account, id)
-	var out *Campaign
-	for range 20 {
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			b, err := tx.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return ErrNotFound
-			}
-			if err != nil {
-				return err
-			}
-			var c Campaign
-			if err := json.Unmarshal(b, &c); err != nil {
-				return err
-			}
-			if err := fn(&c); err != nil {
-				return err
-			}
-			nb, _ := json.Marshal(&c)
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, nb, 0)
-				return nil
-			})
-			out = &c
-			return err
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		return out, err
-	}
-	return nil, fmt.Errorf("update campaign %s: too much contention", id)
+	return redisconn.UpdateJSON(ctx, s.rdb, campKey(account, id), ErrNotFound, fn)
 }
 
 // chunkDone records that a chunk of phase finished and reports whether it was the
