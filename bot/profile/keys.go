@@ -69,7 +69,6 @@ func goneKey(tag, openID string) string { return tag + ":gone:" + Pseudonym(open
 
 func indexKey(tag, index string) string { return tag + ":ix:" + index }
 
-
 func dictKey(k Kind) string    { return "kb:{dict}:" + string(k) }
 func dictSeqKey(k Kind) string { return "kb:{dict}:seq:" + string(k) }
 

@@ -176,7 +176,7 @@ func (r *rules) decideItem(m profile.Member, v *view, i int64, caps plan.Caps, i
 	if !m.Profile.Reachable() {
 		return verdict{reason: "unreachable"}
 	}
-	m.Profile.SetMassCount(r.month, v.mass, i) // the budget's one record: the month's bitmaps
+	m.Profile.SetMassCount(r.month, v.mass, i)         // the budget's one record: the month's bitmaps
 	if !inDoubt && c.CorrectionOf == "" && !c.Urgent { // corrections and urgent warnings are never capped
 		today, week := 0, 0
 		for d, db := range v.days {

@@ -240,20 +240,20 @@ func (n *Notifier) spendAndSettle(ctx context.Context, account string, spends []
 // outcomes collects what happened to messages of one shard, to be written
 // in one call.
 type outcomes struct {
-	sc        Scope
-	acct      string
-	shard     int
-	now       time.Time
-	loc       *time.Location
-	sent      map[string][]int64 // channel → lids
-	received  map[string][]int64 // item → lids
-	failed    map[string][]int64 // reason → lids
-	skipped   map[string][]int64 // reason → lids
-	mass      map[string][]int64 // item → lids planned for a mass send
-	unclaim   []int64            // in flight, back to pending
-	spendMsg  []string
-	spendEvt  []string
-	seen      map[string][]string // openid → topics of the item sent (Send.Topics)
+	sc       Scope
+	acct     string
+	shard    int
+	now      time.Time
+	loc      *time.Location
+	sent     map[string][]int64 // channel → lids
+	received map[string][]int64 // item → lids
+	failed   map[string][]int64 // reason → lids
+	skipped  map[string][]int64 // reason → lids
+	mass     map[string][]int64 // item → lids planned for a mass send
+	unclaim  []int64            // in flight, back to pending
+	spendMsg []string
+	spendEvt []string
+	seen     map[string][]string // openid → topics of the item sent (Send.Topics)
 }
 
 func newOutcomes(sc Scope, shard int, now time.Time, loc *time.Location) *outcomes {
