@@ -84,38 +84,9 @@ func BitSet(bits []byte, i int64) bool { return bits[i/8]&(0x80>>(i%8)) != 0 }
 // trips. Ids whose subscriber was erased are left out.
 func (s *Store) Members(ctx context.Context, account string, shard int, lids []int64) ([]Member, error) {
 	tag := shardTag(account, shard)
-	// One HMGET per reverse-map bucket (128 ids), not one HGET per id:
-	// Redis's cost is per command.
-	type span struct{ from, to int } // lids[from:to] share a bucket
-	var spans []span
-	for i := range lids {
-		if i == 0 || lids[i]/reverseBucketSize != lids[i-1]/reverseBucketSize {
-			spans = append(spans, span{i, i + 1})
-		} else {
-			spans[len(spans)-1].to = i + 1
-		}
-	}
-	cmds := make([]*redis.SliceCmd, len(spans))
-	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for k, sp := range spans {
-			fields := make([]string, 0, sp.to-sp.from)
-			for _, lid := range lids[sp.from:sp.to] {
-				fields = append(fields, strconv.FormatInt(lid, 10))
-			}
-			cmds[k] = pipe.HMGet(ctx, reverseKey(tag, lids[sp.from]), fields...)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	openIDs, err := s.OpenIDs(ctx, account, shard, lids)
+	if err != nil {
 		return nil, fmt.Errorf("members: %w", err)
-	}
-	openIDs := make([]string, len(lids)) // "" = none
-	for k, sp := range spans {
-		for j, v := range cmds[k].Val() {
-			if o, ok := v.(string); ok {
-				openIDs[sp.from+j] = o
-			}
-		}
 	}
 	out := make([]Member, 0, len(lids))
 	profs, err := s.profiles(ctx, tag, openIDs)
@@ -145,6 +116,47 @@ func (s *Store) Members(ctx context.Context, account string, shard int, lids []i
 		out = append(out, Member{ID: ID{Shard: shard, Local: lid}, OpenID: p.OpenID, Profile: p})
 	}
 	return out, nil
+}
+
+// OpenIDs returns the openids of local ids of a shard from the reverse
+// map, in one pipelined round trip ("" for an id whose subscriber was
+// erased): what a mass send by openid list needs, without the profiles.
+func (s *Store) OpenIDs(ctx context.Context, account string, shard int, lids []int64) ([]string, error) {
+	tag := shardTag(account, shard)
+	// One HMGET per reverse-map bucket (128 ids), not one HGET per id:
+	// Redis's cost is per command.
+	type span struct{ from, to int } // lids[from:to] share a bucket
+	var spans []span
+	for i := range lids {
+		if i == 0 || lids[i]/reverseBucketSize != lids[i-1]/reverseBucketSize {
+			spans = append(spans, span{i, i + 1})
+		} else {
+			spans[len(spans)-1].to = i + 1
+		}
+	}
+	cmds := make([]*redis.SliceCmd, len(spans))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for k, sp := range spans {
+			fields := make([]string, 0, sp.to-sp.from)
+			for _, lid := range lids[sp.from:sp.to] {
+				fields = append(fields, strconv.FormatInt(lid, 10))
+			}
+			cmds[k] = pipe.HMGet(ctx, reverseKey(tag, lids[sp.from]), fields...)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("openids: %w", err)
+	}
+	openIDs := make([]string, len(lids))
+	for k, sp := range spans {
+		for j, v := range cmds[k].Val() {
+			if o, ok := v.(string); ok {
+				openIDs[sp.from+j] = o
+			}
+		}
+	}
+	return openIDs, nil
 }
 
 // profiles reads the packed profiles of openIDs of one shard ("" skipped;

@@ -19,7 +19,7 @@ import (
 type Recipient struct {
 	Shard  int    `json:"s"`
 	Lid    int64  `json:"l"`
-	OpenID string `json:"o"`
+	OpenID string `json:"o,omitempty"` // none in a group send (by tag or to all)
 }
 
 // MassResult is what a mass send reports of one call.
