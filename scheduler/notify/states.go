@@ -60,13 +60,16 @@ type group struct {
 	levels []string
 }
 
-// maskMin is from how many ids a group is written as a mask (whole-bitmap
-// BITOPs, whatever the count) rather than a list (one SETBIT each).
+// maskMin is from how many ids a group may be written as a mask
+// (whole-bitmap BITOPs) rather than a list (one SETBIT each).
 const maskMin = 16
 
 // mask returns g's ids as a bitmap slice starting at byte off, and whether
-// to write them so: many ids (or budget bitmaps to spend, which only a
-// mask does) over a range not too sparse.
+// to write them so: budget bitmaps to spend (only a mask does), or enough
+// ids that a few BITOPs over the whole bitmap cost less than a SETBIT
+// each. A BITOP's cost grows with the bitmap (about the highest id / 8
+// bytes), a list's with the ids: a mask from one id per 2,048 local ids
+// (~256 bitmap bytes per id), and never for a sparse range.
 func (g group) mask() (off int64, m []byte, ok bool) {
 	if len(g.lids) < maskMin && len(g.levels) == 0 {
 		return 0, nil, false
@@ -77,7 +80,7 @@ func (g group) mask() (off int64, m []byte, ok bool) {
 	}
 	off = lo / 8
 	size := hi/8 - off + 1
-	if size > 32*int64(len(g.lids)) && len(g.levels) == 0 {
+	if len(g.levels) == 0 && (int64(len(g.lids)) < hi/2048 || size > 32*int64(len(g.lids))) {
 		return 0, nil, false
 	}
 	m = make([]byte, size)
