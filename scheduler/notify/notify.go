@@ -198,6 +198,8 @@ type Lease struct {
 	shard int
 	name  string
 	owner string
+	// released: Deliver gave the lease up with its last write.
+	released bool
 }
 
 // Acquire takes the lease name of scope's shard, or returns ErrLeaseLost
@@ -212,8 +214,12 @@ func (n *Notifier) Acquire(ctx context.Context, sc Scope, shard int, name string
 	return l, nil
 }
 
-// Release gives the lease up (safe to call after a failed run).
+// Release gives the lease up (safe to call after a failed run, and after
+// a Deliver that finished: then it costs nothing).
 func (l *Lease) Release(ctx context.Context) error {
+	if l.released {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	err := l.n.apply(ctx, l.sc, l.shard, l.name, l.owner, 0, &changes{})
@@ -225,7 +231,9 @@ func (l *Lease) Release(ctx context.Context) error {
 
 // Deliver records decided outcomes and sends sends, all of the lease's
 // shard, wave by wave (see the package comment). It returns nil when every
-// message has an outcome or waits for a mass send; a queue.Later error when
+// message has an outcome or waits for a mass send, and then has released
+// the lease with its last write (the batch has nothing left to send); a
+// queue.Later error when
 // WeChat keeps answering "try again" (what was settled stays settled, the
 // rest stays pending for the job's next run); ErrLeaseLost when another
 // run took the batch over; or a Redis error.
@@ -268,14 +276,20 @@ func (l *Lease) Deliver(ctx context.Context, decided Decided, sends []Send) erro
 			}
 			return err
 		}
-		// Settle the last wave and claim this one in one round trip.
+		// Settle the last wave and claim this one in one round trip; with
+		// nothing left to send, settle and release.
 		var c changes
 		o.changes(&c)
 		l.claim(&c, wave)
-		if err := n.apply(ctx, l.sc, l.shard, l.name, l.owner, n.cfg.Lease, &c); err != nil {
+		hold := n.cfg.Lease
+		if len(wave) == 0 {
+			hold = 0
+		}
+		if err := n.apply(ctx, l.sc, l.shard, l.name, l.owner, hold, &c); err != nil {
 			return err
 		}
 		if len(wave) == 0 {
+			l.released = true
 			return nil
 		}
 		o = newOutcomes(l.sc, l.shard, n.cfg.Now(), n.cfg.Loc)
