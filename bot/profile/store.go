@@ -325,7 +325,9 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 	}
 	dialogMode := "del"
 	switch {
-	case out.KeepDialog:
+	case out.KeepDialog, out.Dialog == nil && sess.Dialog == nil:
+		// Kept, or none before and none after: nothing to write (a
+		// redis.call less in the commit script).
 		dialogMode = "keep"
 	case out.Dialog != nil:
 		dialogMode = "set"
