@@ -141,12 +141,23 @@ func (a *hookAccount) encode(out *bytes.Buffer, mix *message.MixMessage, reply *
 		return err
 	}
 	tsStr := strconv.FormatInt(ts, 10)
-	return xml.NewEncoder(out).Encode(message.ResponseEncryptedXMLMsg{
-		EncryptedMsg: string(sealed),
-		MsgSignature: util.Signature(a.Token, tsStr, nonce, string(sealed)),
-		Timestamp:    ts,
-		Nonce:        nonce,
-	})
+	encodeEnvelope(out, sealed, util.Signature(a.Token, tsStr, nonce, string(sealed)), tsStr, nonce)
+	return nil
+}
+
+// encodeEnvelope writes the encrypted reply's envelope as encoding/xml
+// writes the SDK's message.ResponseEncryptedXMLMsg (TestEncodeMatchesSDK),
+// without its reflection: ~6 µs of a safe-mode reply's ~15.
+func encodeEnvelope(out *bytes.Buffer, sealed []byte, signature, ts, nonce string) {
+	out.WriteString("<xml><Encrypt>")
+	xml.EscapeText(out, sealed)
+	out.WriteString("</Encrypt><MsgSignature>")
+	xml.EscapeText(out, []byte(signature))
+	out.WriteString("</MsgSignature><TimeStamp>")
+	out.WriteString(ts)
+	out.WriteString("</TimeStamp><Nonce>")
+	xml.EscapeText(out, []byte(nonce))
+	out.WriteString("</Nonce></xml>")
 }
 
 // encodeReply writes one reply message: a text reply directly (the
