@@ -35,11 +35,12 @@ func (nopCache) Delete(string) error                  { return nil }
 
 // bareServer is the baseline: silenceper's server with a handler that only
 // echoes, no Redis, no dialogs, for acct (in safe mode it decrypts the
-// request and seals the reply, as kepubot does).
-func bareServer(tb testing.TB, acct wechattest.Account) string {
+// request and seals the reply, as kepubot does); times records how long
+// its handler takes.
+func bareServer(tb testing.TB, acct wechattest.Account, times *handlerTimes) string {
 	oa := officialaccount.NewOfficialAccount(&oaconfig.Config{AppID: acct.AppID, Token: acct.Token,
 		EncodingAESKey: acct.EncodingAESKey, Cache: nopCache{}})
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := httptest.NewServer(times.wrap(func(w http.ResponseWriter, r *http.Request) {
 		srv := oa.GetServer(r, w)
 		srv.SetMessageHandler(func(m *message.MixMessage) *message.Reply {
 			return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(m.Content)}
@@ -52,6 +53,31 @@ func bareServer(tb testing.TB, acct wechattest.Account) string {
 	}))
 	tb.Cleanup(hs.Close)
 	return hs.URL
+}
+
+// handlerTimes records the wall time of a handler serving each request:
+// what the server does, without the client and the loopback transport.
+type handlerTimes struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (h *handlerTimes) wrap(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		next(w, r)
+		d := time.Since(start)
+		h.mu.Lock()
+		h.d = append(h.d, d)
+		h.mu.Unlock()
+	}
+}
+
+// all returns the times recorded.
+func (h *handlerTimes) all() []time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.d)
 }
 
 // signedText builds a WeChat text message POST for url, signed at now
@@ -99,9 +125,10 @@ func post(tb testing.TB, c *http.Client, req *http.Request) time.Duration {
 // in safe mode. It reports each one's p50/p99, kepubot's time as a
 // multiple of the bare handler's, messages per second (one client), Redis
 // round trips per message, the p50 of one bare Redis PING from the same
-// client (what each of those round trips costs at least), the p50 of the
-// commit (EVALSHA) as kepubot's Redis client sees it, and the time the
-// commit script spends inside Redis per call.
+// client (what each of those round trips costs at least), and where
+// kepubot's time goes: the p50 of each server's handler alone (without
+// client and transport), of the commit (EVALSHA) as kepubot's Redis
+// client sees it, and the commit script's time inside Redis per call.
 func BenchmarkWebhookText(b *testing.B) {
 	b.Run("plain", func(b *testing.B) { benchWebhookText(b, false) })
 	b.Run("safe", func(b *testing.B) { benchWebhookText(b, true) })
@@ -109,20 +136,22 @@ func BenchmarkWebhookText(b *testing.B) {
 
 func benchWebhookText(b *testing.B, safe bool) {
 	f := setup(b)
-	url := f.url
+	mode := bot.ModeCompat
 	if safe {
-		tax, _ := taxonomy.Default()
-		wh, err := bot.NewWebhook(f.store, bot.New(tax, bot.Options{Scenes: f.scenes}), []bot.Account{{ID: "default",
-			AppID: f.account.AppID, Token: f.account.Token, EncodingAESKey: aesKey, EncodingMode: bot.ModeSafe}},
-			bot.WebhookOptions{Now: f.clock.Now})
-		if err != nil {
-			b.Fatal(err)
-		}
-		hs := httptest.NewServer(wh)
-		b.Cleanup(hs.Close)
-		url = hs.URL
+		mode = bot.ModeSafe
 	}
-	bare := bareServer(b, f.account)
+	tax, _ := taxonomy.Default()
+	wh, err := bot.NewWebhook(f.store, bot.New(tax, bot.Options{Scenes: f.scenes}), []bot.Account{{ID: "default",
+		AppID: f.account.AppID, Token: f.account.Token, EncodingAESKey: aesKey, EncodingMode: mode}},
+		bot.WebhookOptions{Now: f.clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kepuTimes, bareTimes := &handlerTimes{}, &handlerTimes{}
+	hs := httptest.NewServer(kepuTimes.wrap(wh.ServeHTTP))
+	b.Cleanup(hs.Close)
+	url := hs.URL
+	bare := bareServer(b, f.account, bareTimes)
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	const users = 1000
 	for i := range users {
@@ -163,6 +192,8 @@ func benchWebhookText(b *testing.B, safe bool) {
 	if len(commits.d) > 0 {
 		b.ReportMetric(p(commits.d, .5), "commit-p50-µs")
 	}
+	b.ReportMetric(p(kepuTimes.all(), .5), "handler-p50-µs")
+	b.ReportMetric(p(bareTimes.all(), .5), "bare-handler-p50-µs")
 	b.ReportMetric(float64(len(kepu))/kepuTotal.Seconds(), "msgs/s")
 	b.ReportMetric(rtts, "redis-rtt/msg")
 	// Time spent inside Redis by the commit script, per call of the loop
