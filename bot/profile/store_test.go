@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -619,5 +620,43 @@ func TestLateClaimConflictKeepsNoReply(t *testing.T) {
 	dup, err := other.Begin(f.ctx, "default", "oLate", "m:2", time.Second)
 	if err != nil || !dup.Duplicate || string(dup.Reply) != "re m:2" {
 		t.Errorf("retry = %+v, %v; want the kept reply", dup, err)
+	}
+}
+
+// TestValidNameMatchesRegexp: ValidAccount, ValidOpenID and ValidNonce
+// accept exactly what their regexps (the specification) accept.
+func TestValidNameMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		valid func(string) bool
+		re    *regexp.Regexp
+	}{
+		{"account", ValidAccount, regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)},
+		{"openid", ValidOpenID, regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)},
+		{"nonce", ValidNonce, regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)},
+	} {
+		check := func(s string) {
+			if got, want := tc.valid(s), tc.re.MatchString(s); got != want {
+				t.Errorf("%s %q: %v, want %v", tc.name, s, got, want)
+			}
+		}
+		for _, s := range []string{"", "a", "Z", "0", "_", "-", ".", "{", ":", " ", "\x00", "\xff", "é", "oAbC_-09",
+			strings.Repeat("a", 32), strings.Repeat("a", 33), strings.Repeat("Z", 64), strings.Repeat("Z", 65), "a\n", "\na"} {
+			check(s)
+		}
+		const alphabet = "azAZ09_-.{}: \x00\x7f\xff@[`/"
+		r := rand.New(rand.NewPCG(1, 2))
+		for range 20000 {
+			b := make([]byte, r.IntN(70))
+			for i := range b {
+				if r.IntN(4) == 0 {
+					b[i] = alphabet[r.IntN(len(alphabet))]
+				} else {
+					b[i] = "abcxyz0189"[r.IntN(10)]
+				}
+			}
+			check(string(b))
+		}
 	}
 }
