@@ -160,7 +160,7 @@ func TestOpenIDBucketsGrow(t *testing.T) {
 
 	// Spend and update old and new subscribers after the splits, erase some.
 	for _, o := range []string{old[1], old[599], grown[0], grown[len(grown)-1]} {
-		if err := stale2.Spend(ctx, "acct", o, SpendMessage, 0); err != nil {
+		if err := stale2.Spend(ctx, "acct", o, SpendMessage); err != nil {
 			t.Fatal(err)
 		}
 		if err := stale2.Update(ctx, "acct", o, func(p *Profile) (*Profile, error) {

@@ -24,8 +24,8 @@ import (
 //	30   1  messages used
 //	31   4  last event at
 //	35   1  event messages used
-//	36   2  mass month
-//	38   1  mass count
+//	36   3  reserved, zero (the monthly mass budget was counted here;
+//	        it lives in bitmaps now, MassLevelIndex)
 //	39   1  n interests (≤ MaxInterests)
 //	40  2n  (topic code, weight) pairs
 //	+0   1  reading X (signed; version 2)
@@ -119,8 +119,6 @@ func encode(p *Profile, lid int64, codes Codes) ([]byte, error) {
 	b[30] = p.MessagesUsed
 	putTime(b[31:], p.LastEventAt)
 	b[35] = p.EventMsgsUsed
-	binary.BigEndian.PutUint16(b[36:], p.MassMonth)
-	b[38] = p.MassCount
 	b[39] = byte(len(p.Interests))
 	for i, in := range p.Interests {
 		c, err := code(KindTopic, in.Topic)
@@ -184,8 +182,6 @@ func decode(b []byte, codes Codes) (*Profile, int64, error) {
 	p.MessagesUsed = b[30]
 	p.LastEventAt = getTime(b[31:])
 	p.EventMsgsUsed = b[35]
-	p.MassMonth = binary.BigEndian.Uint16(b[36:])
-	p.MassCount = b[38]
 	if n > 0 {
 		p.Interests = make([]Interest, n)
 	}

@@ -17,8 +17,7 @@ import (
 //	kb:{<acct>:<shard>}:gone:<pseudonym> erasure marker: this subscriber asked to be erased (ErasedTTL); named by Pseudonym, never the openid
 //	kb:{<acct>:<shard>}:dd:<msgkey>     webhook dedup: pending claim, then the stored reply
 //	kb:{<acct>:<shard>}:ix:<index>      segment bitmap over local ids (see indexes.go)
-//	kb:{<acct>:<shard>}:tmp:<random>    scratch bitmaps of segment evaluation
-//	kb:{<acct>:<shard>}:mc:<month>      mass messages sent in a month (plan.MonthNumber), 4 bits per local id (expires)
+//	kb:{<acct>:<shard>}:tmp:<random>    scratch bitmaps of segment evaluation (tmp:mass:a|b: of the mass budget's scripts)
 //	kb:{dict}:<kind>                    hash id → code (group, town, topic, source)
 //	kb:{dict}:seq:<kind>                code counter of a dictionary
 //
@@ -93,10 +92,6 @@ func goneKey(tag, openID string) string { return tag + ":gone:" + Pseudonym(open
 
 func indexKey(tag, index string) string { return tag + ":ix:" + index }
 
-func massCountKey(account string, shard int, month uint16) string {
-	return shardTag(account, shard) + ":mc:" + strconv.Itoa(int(month))
-}
-
 func dictKey(k Kind) string    { return "kb:{dict}:" + string(k) }
 func dictSeqKey(k Kind) string { return "kb:{dict}:seq:" + string(k) }
 
@@ -145,6 +140,45 @@ func ShardKey(account string, shard int, name string) string {
 // ReceivedIndex names the bitmap of subscribers who received an item (by any
 // campaign): corrections go to them, and nobody gets an item twice.
 func ReceivedIndex(item string) string { return "rcv:" + item }
+
+// MassLevels is how many mass messages a month the budget bitmaps count:
+// WeChat's limit for a service account's subscriber (plan.MassPerMonth).
+const MassLevels = 4
+
+// MassTTL is how long a month's budget bitmaps live (70 days: the month,
+// and the next for the organizers' reports).
+const MassTTL = 70 * 24 * time.Hour
+
+// MassLevelIndex names budget bitmap k (1..MassLevels) of month (a
+// plan.MonthNumber): bit i is set when local id i was sent at least k mass
+// messages that month. They are the one record of the monthly mass
+// budget: the delivery core adds to them in the script that records a
+// mass send (scheduler/notify, massLevelsLua), so a district's budget is
+// read and spent in bitmaps, never profile by profile.
+func MassLevelIndex(month uint16, k int) string {
+	return "mass:" + strconv.Itoa(int(month)) + ":" + strconv.Itoa(k)
+}
+
+// MassLevelIndexes names the MassLevels budget bitmaps of month, level 1 first.
+func MassLevelIndexes(month uint16) []string {
+	out := make([]string, MassLevels)
+	for k := range out {
+		out[k] = MassLevelIndex(month, k+1)
+	}
+	return out
+}
+
+// MassCountAt is the mass messages counted for bit i of a range read by
+// Bits over MassLevelIndexes.
+func MassCountAt(levels [][]byte, i int64) uint8 {
+	var n uint8
+	for _, l := range levels {
+		if BitSet(l, i) {
+			n++
+		}
+	}
+	return n
+}
 
 // PushedIndex names the bitmap of subscribers pushed to on t's calendar day
 // (in t's location): frequency caps read the last seven.

@@ -17,9 +17,20 @@ var bitsLua string
 //go:embed scripts/spend.lua
 var spendLua string
 
+// MassLevelsLua defines the Lua function mass_levels_add, the one way the
+// monthly mass budget is spent: the delivery core's settle script
+// (scheduler/notify) starts with it, and so does Store.SpendMass.
+//
+//go:embed scripts/masslevels.lua
+var MassLevelsLua string
+
+//go:embed scripts/spend_mass.lua
+var spendMassLua string
+
 var (
-	bitsScript  = redis.NewScript(bitsLua)
-	spendScript = redis.NewScript(bucketsLua + spendLua)
+	bitsScript      = redis.NewScript(bitsLua)
+	spendScript     = redis.NewScript(bucketsLua + spendLua)
+	spendMassScript = redis.NewScript(MassLevelsLua + spendMassLua)
 )
 
 // Member is one subscriber of a segment, as delivery needs it.
@@ -73,38 +84,9 @@ func BitSet(bits []byte, i int64) bool { return bits[i/8]&(0x80>>(i%8)) != 0 }
 // trips. Ids whose subscriber was erased are left out.
 func (s *Store) Members(ctx context.Context, account string, shard int, lids []int64) ([]Member, error) {
 	tag := shardTag(account, shard)
-	// One HMGET per reverse-map bucket (128 ids), not one HGET per id:
-	// Redis's cost is per command.
-	type span struct{ from, to int } // lids[from:to] share a bucket
-	var spans []span
-	for i := range lids {
-		if i == 0 || lids[i]/reverseBucketSize != lids[i-1]/reverseBucketSize {
-			spans = append(spans, span{i, i + 1})
-		} else {
-			spans[len(spans)-1].to = i + 1
-		}
-	}
-	cmds := make([]*redis.SliceCmd, len(spans))
-	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for k, sp := range spans {
-			fields := make([]string, 0, sp.to-sp.from)
-			for _, lid := range lids[sp.from:sp.to] {
-				fields = append(fields, strconv.FormatInt(lid, 10))
-			}
-			cmds[k] = pipe.HMGet(ctx, reverseKey(tag, lids[sp.from]), fields...)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	openIDs, err := s.OpenIDs(ctx, account, shard, lids)
+	if err != nil {
 		return nil, fmt.Errorf("members: %w", err)
-	}
-	openIDs := make([]string, len(lids)) // "" = none
-	for k, sp := range spans {
-		for j, v := range cmds[k].Val() {
-			if o, ok := v.(string); ok {
-				openIDs[sp.from+j] = o
-			}
-		}
 	}
 	out := make([]Member, 0, len(lids))
 	profs, err := s.profiles(ctx, tag, openIDs)
@@ -134,6 +116,47 @@ func (s *Store) Members(ctx context.Context, account string, shard int, lids []i
 		out = append(out, Member{ID: ID{Shard: shard, Local: lid}, OpenID: p.OpenID, Profile: p})
 	}
 	return out, nil
+}
+
+// OpenIDs returns the openids of local ids of a shard from the reverse
+// map, in one pipelined round trip ("" for an id whose subscriber was
+// erased): what a mass send by openid list needs, without the profiles.
+func (s *Store) OpenIDs(ctx context.Context, account string, shard int, lids []int64) ([]string, error) {
+	tag := shardTag(account, shard)
+	// One HMGET per reverse-map bucket (128 ids), not one HGET per id:
+	// Redis's cost is per command.
+	type span struct{ from, to int } // lids[from:to] share a bucket
+	var spans []span
+	for i := range lids {
+		if i == 0 || lids[i]/reverseBucketSize != lids[i-1]/reverseBucketSize {
+			spans = append(spans, span{i, i + 1})
+		} else {
+			spans[len(spans)-1].to = i + 1
+		}
+	}
+	cmds := make([]*redis.SliceCmd, len(spans))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for k, sp := range spans {
+			fields := make([]string, 0, sp.to-sp.from)
+			for _, lid := range lids[sp.from:sp.to] {
+				fields = append(fields, strconv.FormatInt(lid, 10))
+			}
+			cmds[k] = pipe.HMGet(ctx, reverseKey(tag, lids[sp.from]), fields...)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("openids: %w", err)
+	}
+	openIDs := make([]string, len(lids))
+	for k, sp := range spans {
+		for j, v := range cmds[k].Val() {
+			if o, ok := v.(string); ok {
+				openIDs[sp.from+j] = o
+			}
+		}
+	}
+	return openIDs, nil
 }
 
 // profiles reads the packed profiles of openIDs of one shard ("" skipped;
@@ -194,49 +217,71 @@ func (s *Store) SetBits(ctx context.Context, account string, shard int, changes 
 	return old, nil
 }
 
-// Spend kinds: which WeChat limit one sent message counts against.
+// Spend kinds: which customer-service window one sent message counts
+// against. The monthly mass budget is not a profile counter: it is spent
+// in bitmaps (SpendMass, MassLevelIndex).
 const (
 	SpendMessage = "msg"   // the 48-hour customer-service window
 	SpendEvent   = "event" // the 1-minute window after a follow, click or scan
-	SpendMass    = "mass"  // the monthly mass-message budget
 )
 
-// Spend counts one sent message against a subscriber's WeChat limits in
-// place (no read-modify-write race with the webhook: one script). month is
-// the current month number for SpendMass.
-func (s *Store) Spend(ctx context.Context, account, openID, kind string, month uint16) error {
+// Spend counts one sent message against a subscriber's window in place (no
+// read-modify-write race with the webhook: one script).
+func (s *Store) Spend(ctx context.Context, account, openID, kind string) error {
 	tag := shardTag(account, ShardOf(openID))
-	return spendScript.Run(ctx, s.rdb, spendKeys(account, openID, kind, month), openID, kind, month, "", 0, tag, openIDHash(openID)).Err()
+	return spendScript.Run(ctx, s.rdb, spendKeys(account, openID), openID, kind, "", 0, tag, openIDHash(openID)).Err()
 }
 
 // spendKeys are the spend script's keys: the shard's openid bucket state
-// (the script names the bucket), and for a mass send the month's
-// mass-count field of the shard.
-func spendKeys(account, openID, kind string, month uint16) []string {
-	shard := ShardOf(openID)
-	keys := []string{bucketStateKey(shardTag(account, shard))}
-	if kind == SpendMass {
-		keys = append(keys, massCountKey(account, shard, month))
-	}
-	return keys
+// (the script names the bucket from it).
+func spendKeys(account, openID string) []string {
+	return []string{bucketStateKey(shardTag(account, ShardOf(openID)))}
 }
 
-// MassCounts reads the mass messages sent in month (a plan.MonthNumber)
-// to local ids [from, from+n) of a shard, as the spend script counted
-// them (the profile's MassCount, kept beside it 4 bits per subscriber so
-// a budget over a district costs bytes, not profiles). from and n must
-// be even. Ids never sent a mass message that month read 0.
-func (s *Store) MassCounts(ctx context.Context, account string, shard int, month uint16, from, n int64) ([]uint8, error) {
-	if from%2 != 0 || n%2 != 0 {
-		return nil, fmt.Errorf("mass counts: range [%d,+%d) not even", from, n)
+// SpendMass counts one more mass message in month (a plan.MonthNumber) for
+// local ids of a shard, in the month's budget bitmaps. The delivery core
+// spends inside the script that records the send, only for messages newly
+// recorded sent (scheduler/notify); this is the same function for callers
+// that record sends of their own.
+func (s *Store) SpendMass(ctx context.Context, account string, shard int, month uint16, lids []int64) error {
+	if len(lids) == 0 {
+		return nil
 	}
-	b, err := s.rdb.GetRange(ctx, massCountKey(account, shard, month), from/2, (from+n)/2-1).Bytes()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	tag := shardTag(account, shard)
+	keys := make([]string, 0, MassLevels+2)
+	for _, ix := range MassLevelIndexes(month) {
+		keys = append(keys, indexKey(tag, ix))
+	}
+	keys = append(keys, MassScratchKeys(account, shard)...)
+	args := make([]any, 0, len(lids)+1)
+	args = append(args, int64(MassTTL/time.Second))
+	for _, l := range lids {
+		args = append(args, l)
+	}
+	if err := spendMassScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
+		return fmt.Errorf("spend mass: %w", err)
+	}
+	return nil
+}
+
+// MassScratchKeys are two keys of a shard's slot that scripts spending the
+// mass budget overwrite and delete (their working bitmaps).
+func MassScratchKeys(account string, shard int) []string {
+	tag := shardTag(account, shard)
+	return []string{tag + ":tmp:mass:a", tag + ":tmp:mass:b"}
+}
+
+// MassCounts reads the mass messages sent in month (a plan.MonthNumber) to
+// local ids [from, from+n) of a shard, from the month's budget bitmaps
+// (MassLevelIndex): 0 to MassLevels. from and n must be multiples of 8.
+func (s *Store) MassCounts(ctx context.Context, account string, shard int, month uint16, from, n int64) ([]uint8, error) {
+	levels, err := s.Bits(ctx, account, shard, MassLevelIndexes(month), from, n)
+	if err != nil {
 		return nil, fmt.Errorf("mass counts: %w", err)
 	}
 	out := make([]uint8, n)
-	for i := range b {
-		out[2*i], out[2*i+1] = b[i]>>4, b[i]&0x0f
+	for i := range out {
+		out[i] = MassCountAt(levels, int64(i))
 	}
 	return out, nil
 }
@@ -247,7 +292,7 @@ func (s *Store) MassCounts(ctx context.Context, account string, shard int, month
 // gives the topics of the item each subscriber was sent: the same script
 // lowers their learned interest in them by SeenDrop (a soft negative: a
 // click raises it by more).
-func (s *Store) QueueSpend(ctx context.Context, pipe redis.Pipeliner, account string, openIDs []string, kind string, month uint16, seen map[string][]string) {
+func (s *Store) QueueSpend(ctx context.Context, pipe redis.Pipeliner, account string, openIDs []string, kind string, seen map[string][]string) {
 	for _, o := range openIDs {
 		tag := shardTag(account, ShardOf(o))
 		var codes []byte
@@ -256,7 +301,7 @@ func (s *Store) QueueSpend(ctx context.Context, pipe redis.Pipeliner, account st
 				codes = append(codes, byte(c))
 			}
 		}
-		spendScript.EvalSha(ctx, pipe, spendKeys(account, o, kind, month), o, kind, month, string(codes), SeenDrop, tag, openIDHash(o))
+		spendScript.EvalSha(ctx, pipe, spendKeys(account, o), o, kind, string(codes), SeenDrop, tag, openIDHash(o))
 	}
 }
 
@@ -271,7 +316,7 @@ func (s *Store) LoadScripts(ctx context.Context) error {
 }
 
 // SpendMany is Spend for many subscribers, pipelined.
-func (s *Store) SpendMany(ctx context.Context, account string, openIDs []string, kind string, month uint16) error {
+func (s *Store) SpendMany(ctx context.Context, account string, openIDs []string, kind string) error {
 	if len(openIDs) == 0 {
 		return nil
 	}
@@ -279,7 +324,7 @@ func (s *Store) SpendMany(ctx context.Context, account string, openIDs []string,
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for _, o := range openIDs {
 			tag := shardTag(account, ShardOf(o))
-			spendScript.EvalSha(ctx, pipe, spendKeys(account, o, kind, month), o, kind, month, "", 0, tag, openIDHash(o))
+			spendScript.EvalSha(ctx, pipe, spendKeys(account, o), o, kind, "", 0, tag, openIDHash(o))
 		}
 		return nil
 	})

@@ -76,17 +76,53 @@ func TestMaterializeMembersBitsSpend(t *testing.T) {
 	if seen != 200 {
 		t.Errorf("members across shards = %d, want 200", seen)
 	}
-	if err := f.store.SpendMany(f.ctx, "default", []string{"m002", "m002"}, SpendMass, 322); err != nil {
+	if err := f.store.SpendMany(f.ctx, "default", []string{"m002", "m002"}, SpendMessage); err != nil {
 		t.Fatal(err)
 	}
-	f.store.Spend(f.ctx, "default", "m002", SpendMessage, 0)
+	f.store.Spend(f.ctx, "default", "m002", SpendEvent)
 	p, _, _ := f.store.Get(f.ctx, "default", "m002")
-	if p.MassMonth != 322 || p.MassCount != 2 || p.MessagesUsed != 1 {
-		t.Errorf("after spending: month %d count %d used %d, want 322 2 1", p.MassMonth, p.MassCount, p.MessagesUsed)
+	if p.MessagesUsed != 2 || p.EventMsgsUsed != 1 {
+		t.Errorf("after spending: used %d, event %d, want 2 1", p.MessagesUsed, p.EventMsgsUsed)
 	}
-	f.store.Spend(f.ctx, "default", "m002", SpendMass, 323)
-	if p, _, _ := f.store.Get(f.ctx, "default", "m002"); p.MassMonth != 323 || p.MassCount != 1 {
-		t.Errorf("new month: %d %d, want 323 1", p.MassMonth, p.MassCount)
+	if err := f.store.Spend(f.ctx, "default", "m002", "mass"); err == nil {
+		t.Error("spending the mass budget in the profile succeeded: it lives in bitmaps")
+	}
+}
+
+// The monthly mass budget is counted in level bitmaps: SpendMass twice in
+// a month reads 2, a fifth stays at MassLevels, another month reads 0.
+func TestSpendMassLevels(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	lids := []int64{0, 3, 9, 1000}
+	for range 2 {
+		if err := f.store.SpendMass(f.ctx, "default", 5, 322, lids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 {
+		if err := f.store.SpendMass(f.ctx, "default", 5, 322, lids[1:2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := f.store.MassCounts(f.ctx, "default", 5, 322, 0, 1008)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]uint8{0: 2, 3: MassLevels, 9: 2, 1000: 2}
+	for i, n := range got {
+		if n != want[i] {
+			t.Errorf("lid %d: %d mass sends, want %d", i, n, want[i])
+		}
+	}
+	if other, _ := f.store.MassCounts(f.ctx, "default", 5, 323, 0, 8); other[0] != 0 {
+		t.Errorf("another month reads %d", other[0])
+	}
+	if n, _ := f.store.rdb.Exists(f.ctx, MassScratchKeys("default", 5)...).Result(); n != 0 {
+		t.Errorf("%d scratch keys left", n)
+	}
+	if ttl := f.store.rdb.TTL(f.ctx, IndexKey("default", 5, MassLevelIndex(322, 1))).Val(); ttl <= 0 || ttl > MassTTL {
+		t.Errorf("level 1 lives %v, want (0, %v]", ttl, MassTTL)
 	}
 }
 
@@ -108,7 +144,7 @@ func TestSpendSeenIsASoftNegative(t *testing.T) {
 		if err := f.store.LoadScripts(f.ctx); err != nil {
 			return err
 		}
-		f.store.QueueSpend(f.ctx, pipe, "default", []string{"mSeen"}, SpendMessage, 0, seen)
+		f.store.QueueSpend(f.ctx, pipe, "default", []string{"mSeen"}, SpendMessage, seen)
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -100,7 +100,9 @@ type Profile struct {
 	EventMsgsUsed uint8
 
 	// Mass-send budget: mass messages counted in MassMonth (months since
-	// 2000-01 in the account's time zone).
+	// 2000-01 in the account's time zone). Not stored in the profile: the
+	// month's budget bitmaps are its one record (MassLevelIndex), and a
+	// planner that reads them sets these (SetMassCount) before deciding.
 	MassMonth uint16
 	MassCount uint8
 
@@ -366,4 +368,10 @@ func (p *Profile) touch(t time.Time) {
 	if t.After(p.LastActiveAt) {
 		p.LastActiveAt = t
 	}
+}
+
+// SetMassCount sets p's mass-send budget of month from the month's
+// budget bitmaps as read by Bits (MassLevelIndexes), at bit i.
+func (p *Profile) SetMassCount(month uint16, levels [][]byte, i int64) {
+	p.MassMonth, p.MassCount = month, MassCountAt(levels, i)
 }

@@ -48,7 +48,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	f := setup(t)
 	now := time.Unix(1795000000, 0).UTC()
 	p := farmer("o1", now)
-	p.OptedOut, p.Step, p.MessagesUsed, p.LastMessageAt, p.MassMonth, p.MassCount, p.Elder = true, StepTown, 3, now, 322, 2, true
+	p.OptedOut, p.Step, p.MessagesUsed, p.LastMessageAt, p.Elder = true, StepTown, 3, now, true
 	p.Reading = Reading{X: -100, Y: 37}
 	for i := range MaxInterests {
 		p.SetInterest(fmt.Sprintf("t%d", i), uint8(10*i))
@@ -195,7 +195,7 @@ func TestConcurrentUpdatesCountOnce(t *testing.T) {
 	for range 20 {
 		wg.Go(func() {
 			err := f.store.Update(f.ctx, "default", "oC", func(p *Profile) (*Profile, error) {
-				p.MassCount++
+				p.MessagesUsed++
 				return p, nil
 			})
 			if err != nil {
@@ -205,8 +205,8 @@ func TestConcurrentUpdatesCountOnce(t *testing.T) {
 	}
 	wg.Wait()
 	p, _, _ := f.store.Get(f.ctx, "default", "oC")
-	if p.MassCount != 20 {
-		t.Errorf("MassCount = %d after 20 concurrent increments, want 20", p.MassCount)
+	if p.MessagesUsed != 20 {
+		t.Errorf("MessagesUsed = %d after 20 concurrent increments, want 20", p.MessagesUsed)
 	}
 }
 

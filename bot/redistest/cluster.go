@@ -84,27 +84,26 @@ func startCluster(opts ClusterOptions) (*Cluster, error) {
 	}
 	c := &Cluster{}
 	for range masters * (1 + replicas) {
-		bus, err := freePort()
-		if err != nil {
-			return c, err
-		}
-		args := append([]string{
-			"--cluster-enabled", "yes",
-			"--cluster-port", strconv.Itoa(bus),
-			"--cluster-node-timeout", "1000",
-			"--cluster-config-file", "nodes.conf",
-			"--appendonly", "yes", "--appendfsync", "everysec",
-			// A replica syncs at once, not after the default 5 s wait for more.
-			"--repl-diskless-sync-delay", "0",
-		}, opts.Args...)
-		s, err := newServer(Options{TCP: true, Args: args, dirPrefix: opts.dirPrefix, pooled: opts.pooled})
+		s, err := launchNew(func() (*Server, error) {
+			bus, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			args := append([]string{
+				"--cluster-enabled", "yes",
+				"--cluster-port", strconv.Itoa(bus),
+				"--cluster-node-timeout", "1000",
+				"--cluster-config-file", "nodes.conf",
+				"--appendonly", "yes", "--appendfsync", "everysec",
+				// A replica syncs at once, not after the default 5 s wait for more.
+				"--repl-diskless-sync-delay", "0",
+			}, opts.Args...)
+			return newServer(Options{TCP: true, Args: args, dirPrefix: opts.dirPrefix, pooled: opts.pooled})
+		})
 		if err != nil {
 			return c, err
 		}
 		c.Nodes = append(c.Nodes, s)
-		if err := s.launch(); err != nil {
-			return c, err
-		}
 	}
 	args := []string{"--cluster", "create"}
 	args = append(args, c.Addrs()...)

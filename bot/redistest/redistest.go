@@ -143,15 +143,29 @@ func StartServer(tb testing.TB, opts Options) *Server {
 // Launch starts a redis-server with opts outside a test (`kepubot bench`
 // starts its own); Close stops it and removes its directory.
 func Launch(opts Options) (*Server, error) {
-	s, err := newServer(opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.launch(); err != nil {
+	return launchNew(func() (*Server, error) { return newServer(opts) })
+}
+
+// launchNew prepares a server with prepare and launches it, again with a
+// freshly prepared one (new ports) when a port freePort found was taken
+// before redis-server bound it: the ephemeral range is shared with every
+// client socket on the machine, and under a parallel test run another
+// process takes one now and then.
+func launchNew(prepare func() (*Server, error)) (*Server, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := prepare()
+		if err != nil {
+			return nil, err
+		}
+		err = s.launch()
+		if err == nil {
+			return s, nil
+		}
 		s.Close()
-		return nil, err
+		if attempt == 5 || !strings.Contains(err.Error(), "Address already in use") {
+			return nil, err
+		}
 	}
-	return s, nil
 }
 
 // Close stops the server and removes its directory.

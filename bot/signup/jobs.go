@@ -179,7 +179,7 @@ func (s *Service) deliver(ctx context.Context, sc notify.Scope, ev content.Event
 		if err != nil {
 			return err
 		}
-		states, err := s.states(ctx, sc, shard, ms)
+		states, mass, err := s.states(ctx, sc, shard, ms, plan.MonthNumber(now, rules.Loc))
 		if err != nil {
 			lease.Release(ctx)
 			return err
@@ -191,6 +191,7 @@ func (s *Service) deliver(ctx context.Context, sc notify.Scope, ev content.Event
 			if states.Done(i) {
 				continue
 			}
+			m.Profile.SetMassCount(plan.MonthNumber(now, rules.Loc), mass, i)
 			d := plan.Choose(m.Profile, plan.KindNotice, rules, plan.Options{DirectOnly: directOnly}, now)
 			send := notify.Send{Member: m, Channel: d.Channel, Window: d.Window}
 			switch d.Channel {
@@ -240,14 +241,20 @@ func (s *Service) deliver(ctx context.Context, sc notify.Scope, ev content.Event
 	return nil
 }
 
-// states reads the delivery states of members (all of one shard).
-func (s *Service) states(ctx context.Context, sc notify.Scope, shard int, ms []profile.Member) (notify.States, error) {
+// states reads the delivery states of members (all of one shard), and
+// the mass budget of month (profile.MassLevelIndexes) over the same ids.
+func (s *Service) states(ctx context.Context, sc notify.Scope, shard int, ms []profile.Member, month uint16) (notify.States, [][]byte, error) {
 	var top int64
 	for _, m := range ms {
 		top = max(top, m.ID.Local)
 	}
-	bits, err := s.cfg.Profiles.Bits(ctx, sc.Account, shard, sc.StateIndexes(), 0, (top/8+1)*8)
-	return notify.States(bits), err
+	names := append(sc.StateIndexes(), profile.MassLevelIndexes(month)...)
+	bits, err := s.cfg.Profiles.Bits(ctx, sc.Account, shard, names, 0, (top/8+1)*8)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := len(sc.StateIndexes())
+	return notify.States(bits[:k]), bits[k:], nil
 }
 
 // recordSent adds the members the notice was sent to to the set recordTo

@@ -158,8 +158,14 @@ func TestBudgetCountsSendsMade(t *testing.T) {
 		sent = append(sent, fmt.Sprintf("oCal%03d", i))
 	}
 	for range 2 {
-		if err := profiles.SpendMany(ctx, "default", sent, profile.SpendMass, plan.MonthNumber(now, shanghai)); err != nil {
-			t.Fatal(err)
+		for _, o := range sent {
+			_, id, err := profiles.Get(ctx, "default", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := profiles.SpendMass(ctx, "default", id.Shard, plan.MonthNumber(now, shanghai), []int64{id.Local}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	b, err := svc.Budget(ctx, "default", "2027-03")

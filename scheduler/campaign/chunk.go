@@ -33,10 +33,13 @@ type rules struct {
 	// rsv is what the month's bookings hold (nil: the calendar does not
 	// apply: none configured, a subscription account, an urgent alert).
 	rsv *calendar.Reservations
+	// month is now's plan.MonthNumber: the mass budget read is this month's.
+	month uint16
 }
 
 func (e *Engine) loadRules(ctx context.Context, c *Campaign, now time.Time) (*rules, error) {
 	r := &rules{c: c, now: now, rules: e.cfg.Rules(c.Account), kind: plan.KindContent, configured: e.notify.Configured(c.Account)}
+	r.month = plan.MonthNumber(now, r.rules.Loc) // MassUsed's month
 	if c.Notice {
 		r.kind = plan.KindNotice
 	}
@@ -72,6 +75,7 @@ type view struct {
 	days   [][]byte // pushed on each of the last 7 days, today first
 	recv   [][]byte // received each candidate item (ModeItem: the item, then each variant's)
 	rsv    [][]byte // the bookings' bitmaps (calendar.Reservations.Indexes)
+	mass   [][]byte // this month's mass budget (profile.MassLevelIndexes)
 }
 
 // bitNames lists the bitmaps read into a view, in the order readView
@@ -91,7 +95,8 @@ func (r *rules) bitNames(audience string, loc *time.Location) []string {
 			names = append(names, profile.ReceivedIndex(it.ID))
 		}
 	}
-	return append(names, r.rsvIndexes()...)
+	names = append(names, r.rsvIndexes()...)
+	return append(names, profile.MassLevelIndexes(r.month)...)
 }
 
 func (r *rules) rsvIndexes() []string {
@@ -106,8 +111,9 @@ func (e *Engine) readView(ctx context.Context, r *rules, audience string, shard 
 	if err != nil {
 		return nil, err
 	}
-	k := len(bits) - len(r.rsvIndexes())
-	return &view{states: notify.States(bits[:5]), aud: bits[5], days: bits[6:13], recv: bits[13:k], rsv: bits[k:]}, nil
+	m := len(bits) - profile.MassLevels
+	k := m - len(r.rsvIndexes())
+	return &view{states: notify.States(bits[:5]), aud: bits[5], days: bits[6:13], recv: bits[13:k], rsv: bits[k:m], mass: bits[m:]}, nil
 }
 
 // verdict is what the rules decide for one recipient.
@@ -170,6 +176,7 @@ func (r *rules) decideItem(m profile.Member, v *view, i int64, caps plan.Caps, i
 	if !m.Profile.Reachable() {
 		return verdict{reason: "unreachable"}
 	}
+	m.Profile.SetMassCount(r.month, v.mass, i)         // the budget's one record: the month's bitmaps
 	if !inDoubt && c.CorrectionOf == "" && !c.Urgent { // corrections and urgent warnings are never capped
 		today, week := 0, 0
 		for d, db := range v.days {

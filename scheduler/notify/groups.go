@@ -196,34 +196,38 @@ func chooseGroups(sb []shardBits, ngroups int) []int {
 	return chosen
 }
 
-// recipients loads the pending messages' openids, shard by shard in
-// local-id order: those of each chosen group apart (lists[k] for
-// chosen[k]), the rest together.
+// recipients lists the pending messages shard by shard in local-id
+// order: those of each chosen group apart (lists[k] for chosen[k]), by
+// local id alone (a group send names no openid), the rest with their
+// openids from the reverse map (no profile is read; an erased
+// subscriber's message is left out).
 func (n *Notifier) recipients(ctx context.Context, sc Scope, sb []shardBits, chosen []int) (lists [][]Recipient, rest []Recipient, err error) {
 	lists = make([][]Recipient, len(chosen))
 	for _, s := range sb {
-		var lids []int64
+		var others []int64
+	pending:
 		for i := range int64(len(s.pending)) * 8 {
-			if profile.BitSet(s.pending, i) {
-				lids = append(lids, i)
+			if !profile.BitSet(s.pending, i) {
+				continue
 			}
-		}
-		const page = 1024
-		for start := 0; start < len(lids); start += page {
-			ms, err := n.cfg.Profiles.Members(ctx, sc.Account, s.shard, lids[start:min(start+page, len(lids))])
-			if err != nil {
-				return nil, nil, err
-			}
-		member:
-			for _, m := range ms {
-				r := Recipient{Shard: s.shard, Lid: m.ID.Local, OpenID: m.OpenID}
-				for k, gi := range chosen {
-					if profile.BitSet(s.groups[gi], r.Lid) {
-						lists[k] = append(lists[k], r)
-						continue member
-					}
+			for k, gi := range chosen {
+				if profile.BitSet(s.groups[gi], i) {
+					lists[k] = append(lists[k], Recipient{Shard: s.shard, Lid: i})
+					continue pending
 				}
-				rest = append(rest, r)
+			}
+			others = append(others, i)
+		}
+		if len(others) == 0 {
+			continue
+		}
+		openIDs, err := n.cfg.Profiles.OpenIDs(ctx, sc.Account, s.shard, others)
+		if err != nil {
+			return nil, nil, err
+		}
+		for j, o := range openIDs {
+			if o != "" {
+				rest = append(rest, Recipient{Shard: s.shard, Lid: others[j], OpenID: o})
 			}
 		}
 	}

@@ -95,6 +95,10 @@ func mediaKey(account, key string) string { return "kb:{" + account + ":notify}:
 
 func mediaLockKey(account, key string) string { return mediaKey(account, key) + ":lock" }
 
+// scratchKey is a key of the shard's slot the settle script overwrites
+// and deletes (the ids of a group written as a mask).
+func (s Scope) scratchKey(shard int) string { return profile.ShardKey(s.Account, shard, "tmp:settle") }
+
 func (s Scope) ttlSeconds() int64 { return int64(s.TTL / time.Second) }
 
 // pushedTTL is how long a day-of-push bitmap lives: caps read seven days.

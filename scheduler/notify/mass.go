@@ -19,7 +19,7 @@ import (
 type Recipient struct {
 	Shard  int    `json:"s"`
 	Lid    int64  `json:"l"`
-	OpenID string `json:"o"`
+	OpenID string `json:"o,omitempty"` // none in a group send (by tag or to all)
 }
 
 // MassResult is what a mass send reports of one call.
@@ -40,7 +40,7 @@ const (
 
 // SendMass sends text to a batch of 2 to 10,000 recipients as one mass send
 // by openid list, records their outcome (sent, or failed with WeChat's
-// code) and spends their monthly mass budget. Its clientmsgid is derived
+// code) and spends their monthly mass budget (recordMass). Its clientmsgid is derived
 // from key and the recipients. The batch is written ahead of the send and
 // cleared after its record: a run that dies between the two leaves it, and
 // ResumeMass sends exactly that batch again (WeChat answers 45065 and the
@@ -135,15 +135,10 @@ func (n *Notifier) settleMass(ctx context.Context, sc Scope, item string, batch 
 }
 
 // recordMass records a mass batch as sent (failReason "") or failed, in
-// pieces of at most a list's size, shard by shard; a sent batch spends each
-// recipient's monthly mass budget first.
+// one write per shard: a sent batch spends the monthly mass budget of
+// each recipient not recorded sent before, in the same write (settle.lua),
+// so a batch recorded again spends nothing twice.
 func (n *Notifier) recordMass(ctx context.Context, sc Scope, batch []Recipient, item, failReason string) error {
-	for len(batch) > wechat.MassMaxOpenIDs {
-		if err := n.recordMass(ctx, sc, batch[:wechat.MassMaxOpenIDs], item, failReason); err != nil {
-			return err
-		}
-		batch = batch[wechat.MassMaxOpenIDs:]
-	}
 	now := n.cfg.Now()
 	byShard := map[int]*outcomes{}
 	for _, r := range batch {
@@ -160,7 +155,6 @@ func (n *Notifier) recordMass(ctx context.Context, sc Scope, batch []Recipient, 
 		if item != "" {
 			o.received[item] = append(o.received[item], r.Lid)
 		}
-		o.spendMass = append(o.spendMass, r.OpenID)
 	}
 	for shard, o := range byShard {
 		var c changes

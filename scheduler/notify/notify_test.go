@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat"
@@ -69,6 +71,7 @@ func (s *sender) MassSendToAll(_ context.Context, _ wechat.MassMessage, _ string
 
 type bundle struct {
 	ctx      context.Context
+	rdb      redis.UniversalClient
 	profiles *profile.Store
 	n        *notify.Notifier
 	snd      *sender
@@ -85,7 +88,7 @@ func setup(t *testing.T, count int) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{ctx: ctx, profiles: ps, snd: newSender(), sc: notify.Scope{Account: "default", Name: "t:1", TTL: time.Hour}}
+	b := &bundle{ctx: ctx, rdb: rdb, profiles: ps, snd: newSender(), sc: notify.Scope{Account: "default", Name: "t:1", TTL: time.Hour}}
 	var all []*profile.Profile
 	for i := range count {
 		all = append(all, &profile.Profile{OpenID: fmt.Sprintf("oN%04d", i), Subscribed: true, Group: "farmer"})

@@ -17,8 +17,9 @@ import (
 //go:embed scripts/settle.lua
 var settleLua string
 
-// settleScript: see scripts/settle.lua.
-var settleScript = redis.NewScript(settleLua)
+// settleScript: see scripts/settle.lua. It spends the monthly mass budget
+// with profile's one function for it.
+var settleScript = redis.NewScript(profile.MassLevelsLua + settleLua)
 
 // ErrLeaseLost says another run holds a batch's lease: this run must stop.
 var ErrLeaseLost = errors.New("delivery lease held by another run")
@@ -40,7 +41,6 @@ type changes struct {
 
 type spend struct {
 	kind    string
-	month   uint16
 	openIDs []string
 	// seen are the topics of the item each openid was sent (for the soft
 	// negative, profile.SeenDrop); nil for none.
@@ -54,6 +54,40 @@ type group struct {
 	reason string
 	old    bool // count ids whose bit was already set, not those that changed
 	lids   []int64
+	// levels, when set, are the month's mass-budget bitmaps (level 1
+	// first): the ids this group newly sets are counted one more mass
+	// message there, in the same script (settle.lua).
+	levels []string
+}
+
+// maskMin is from how many ids a group may be written as a mask
+// (whole-bitmap BITOPs) rather than a list (one SETBIT each).
+const maskMin = 16
+
+// mask returns g's ids as a bitmap slice starting at byte off, and whether
+// to write them so: budget bitmaps to spend (only a mask does), or enough
+// ids that a few BITOPs over the whole bitmap cost less than a SETBIT
+// each. A BITOP's cost grows with the bitmap (about the highest id / 8
+// bytes), a list's with the ids: a mask from one id per 2,048 local ids
+// (~256 bitmap bytes per id), and never for a sparse range.
+func (g group) mask() (off int64, m []byte, ok bool) {
+	if len(g.lids) < maskMin && len(g.levels) == 0 {
+		return 0, nil, false
+	}
+	lo, hi := g.lids[0], g.lids[0]
+	for _, l := range g.lids {
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	off = lo / 8
+	size := hi/8 - off + 1
+	if len(g.levels) == 0 && (int64(len(g.lids)) < hi/2048 || size > 32*int64(len(g.lids))) {
+		return 0, nil, false
+	}
+	m = make([]byte, size)
+	for _, l := range g.lids {
+		m[l/8-off] |= 0x80 >> (l % 8)
+	}
+	return off, m, true
 }
 
 func (c *changes) add(g group) {
@@ -98,21 +132,51 @@ func (n *Notifier) apply(ctx context.Context, sc Scope, shard int, lease, owner 
 // withSpends, in one pipeline.
 func (n *Notifier) run(ctx context.Context, sc Scope, shard int, leaseKey, owner string, leaseFor time.Duration, c *changes, withSpends bool) (bool, string, error) {
 	keys := append([]string{leaseKey, sc.reasonsKey(shard)}, c.keys...)
+	pos := func(key string) int { // KEYS position of key, added when new
+		for i, k := range keys {
+			if k == key {
+				return i + 1
+			}
+		}
+		keys = append(keys, key)
+		return len(keys)
+	}
 	mode := "keep"
 	if c.take {
 		mode = "take"
 	}
-	args := []any{owner, leaseFor.Milliseconds(), sc.ttlSeconds(), mode, len(c.groups)}
+	var gargs []any
+	masks := false
 	for _, g := range c.groups {
 		count := "new"
 		if g.old {
 			count = "old"
 		}
-		args = append(args, c.pos[g.key]+3, g.bit, int64(g.ttl/time.Second), g.reason, count, len(g.lids))
+		gargs = append(gargs, c.pos[g.key]+3, g.bit, int64(g.ttl/time.Second), g.reason, count)
+		if off, m, ok := g.mask(); ok {
+			masks = true
+			gargs = append(gargs, "m", off, m, len(g.levels))
+			for _, l := range g.levels {
+				gargs = append(gargs, pos(l))
+			}
+			if len(g.levels) > 0 {
+				gargs = append(gargs, int64(profile.MassTTL/time.Second))
+			}
+			continue
+		}
+		gargs = append(gargs, len(g.lids))
 		for _, l := range g.lids {
-			args = append(args, l)
+			gargs = append(gargs, l)
 		}
 	}
+	sp := 0
+	if masks {
+		sp = pos(sc.scratchKey(shard))
+		for _, k := range profile.MassScratchKeys(sc.Account, shard) {
+			pos(k)
+		}
+	}
+	args := append([]any{owner, leaseFor.Milliseconds(), sc.ttlSeconds(), mode, len(c.groups), sp}, gargs...)
 	var res []any
 	var err error
 	if !withSpends || len(c.spends) == 0 {
@@ -140,7 +204,7 @@ func (n *Notifier) spendAndSettle(ctx context.Context, account string, spends []
 	var queued []redis.Cmder
 	cmds, err := n.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, s := range spends {
-			n.cfg.Profiles.QueueSpend(ctx, p, account, s.openIDs, s.kind, s.month, s.seen)
+			n.cfg.Profiles.QueueSpend(ctx, p, account, s.openIDs, s.kind, s.seen)
 		}
 		settle = settleScript.EvalSha(ctx, p, keys, args...)
 		return nil
@@ -179,21 +243,20 @@ func (n *Notifier) spendAndSettle(ctx context.Context, account string, spends []
 // outcomes collects what happened to messages of one shard, to be written
 // in one call.
 type outcomes struct {
-	sc        Scope
-	acct      string
-	shard     int
-	now       time.Time
-	loc       *time.Location
-	sent      map[string][]int64 // channel → lids
-	received  map[string][]int64 // item → lids
-	failed    map[string][]int64 // reason → lids
-	skipped   map[string][]int64 // reason → lids
-	mass      map[string][]int64 // item → lids planned for a mass send
-	unclaim   []int64            // in flight, back to pending
-	spendMsg  []string
-	spendEvt  []string
-	spendMass []string
-	seen      map[string][]string // openid → topics of the item sent (Send.Topics)
+	sc       Scope
+	acct     string
+	shard    int
+	now      time.Time
+	loc      *time.Location
+	sent     map[string][]int64 // channel → lids
+	received map[string][]int64 // item → lids
+	failed   map[string][]int64 // reason → lids
+	skipped  map[string][]int64 // reason → lids
+	mass     map[string][]int64 // item → lids planned for a mass send
+	unclaim  []int64            // in flight, back to pending
+	spendMsg []string
+	spendEvt []string
+	seen     map[string][]string // openid → topics of the item sent (Send.Topics)
 }
 
 func newOutcomes(sc Scope, shard int, now time.Time, loc *time.Location) *outcomes {
@@ -209,7 +272,13 @@ func (o *outcomes) changes(c *changes) {
 	ix := func(name string) string { return profile.IndexKey(acct, sh, name) }
 	var done []int64
 	for ch, lids := range o.sent {
-		c.add(group{key: ix(sc.SentIndex()), bit: 1, ttl: sc.TTL, lids: lids})
+		var levels []string // a mass send spends the month's budget of those newly sent
+		if ch == "mass" {
+			for _, l := range profile.MassLevelIndexes(plan.MonthNumber(o.now, o.loc)) {
+				levels = append(levels, ix(l))
+			}
+		}
+		c.add(group{key: ix(sc.SentIndex()), bit: 1, ttl: sc.TTL, lids: lids, levels: levels})
 		c.add(group{key: ix(sc.ChannelIndex(ch)), bit: 1, ttl: sc.TTL, lids: lids})
 		c.add(group{key: ix(profile.PushedIndex(o.now.In(o.loc))), bit: 1, ttl: pushedTTL, lids: lids})
 		done = append(done, lids...)
@@ -231,8 +300,7 @@ func (o *outcomes) changes(c *changes) {
 		done = append(done, lids...)
 	}
 	c.add(group{key: ix(sc.FlightIndex()), bit: 0, lids: append(done, o.unclaim...)})
-	for _, sp := range []spend{{profile.SpendMessage, 0, o.spendMsg, o.seen}, {profile.SpendEvent, 0, o.spendEvt, o.seen},
-		{profile.SpendMass, plan.MonthNumber(o.now, o.loc), o.spendMass, nil}} {
+	for _, sp := range []spend{{profile.SpendMessage, o.spendMsg, o.seen}, {profile.SpendEvent, o.spendEvt, o.seen}} {
 		if len(sp.openIDs) > 0 {
 			c.spends = append(c.spends, sp)
 		}

@@ -275,8 +275,10 @@ func MassUsed(p *profile.Profile, now time.Time, loc *time.Location) int {
 // against this month's budget (MassCount, reset when MassMonth is an
 // earlier month). Template messages and subscribe notifications spend no
 // profile counter (a one-time subscribe opt-in is consumed where it is
-// kept). Counters saturate at 255. The delivery engine applies the same
-// change atomically in the store (profile.Store.Spend).
+// kept). Counters saturate at 255. The delivery core applies the same
+// change atomically in the store: the windows in the profile
+// (profile.Store.Spend), the mass budget in the month's budget bitmaps
+// (profile.MassLevelIndex), where planners read it back into p.
 func Spend(p *profile.Profile, ch Channel, now time.Time, loc *time.Location) {
 	switch ch {
 	case ChannelCustom:

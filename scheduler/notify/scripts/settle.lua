@@ -17,7 +17,19 @@
 --         KEYS position of its bitmap, bit (0|1), bitmap lifetime in
 --         seconds (0 = keep), reason field ("" = none), count mode
 --         ("new": count ids whose bit changed, "old": count ids whose bit
---         was already 1), count N, then N local ids.
+--         was already 1), then its ids, one of two ways:
+--         - a list: count N, then N local ids (few ids: one SETBIT each);
+--         - a mask: "m", the byte offset of the mask in the bitmap, the
+--           mask (bit j of it is local id 8·offset+j, Redis's bit order),
+--           then L, the KEYS positions of the month's mass-budget bitmaps
+--           (L = 0: none), then, when L > 0, their lifetime in seconds.
+--           Whole-bitmap BITOPs through the scratch keys, whatever the
+--           number of ids. With budget bitmaps (bit 1 only), the ids not
+--           yet set in the group's bitmap are counted one more mass
+--           message (mass_levels_add) before they are set: writing the
+--           same group again, a replay, spends nothing twice.
+-- ARGV[6] KEYS position of the first of three scratch keys of the shard
+--         (0 when no group is a mask; they are deleted before returning)
 -- Returns {1, run_id}, or {0, run_id} when another owner holds the lease
 -- (then nothing is written: the caller has lost the delivery and must
 -- stop). run_id is the server's: a new one means the server restarted (or
@@ -36,7 +48,9 @@ if leased then
 end
 local reasonsTTL = tonumber(ARGV[3])
 local g = tonumber(ARGV[5])
-local p = 6
+local sp = tonumber(ARGV[6])
+local ids, scratch = KEYS[sp], KEYS[sp + 1]
+local p = 7
 local counted = false
 for gi = 1, g do
   local key = KEYS[tonumber(ARGV[p])]
@@ -44,25 +58,63 @@ for gi = 1, g do
   local ttl = tonumber(ARGV[p + 2])
   local reason = ARGV[p + 3]
   local mode = ARGV[p + 4]
-  local n = tonumber(ARGV[p + 5])
-  p = p + 6
+  p = p + 5
   local hits = 0
   local touched = false
-  for i = 0, n - 1 do
-    local old = 0
-    if bit == 1 or redis.call('EXISTS', key) == 1 then
-      old = redis.call('SETBIT', key, ARGV[p + i], bit)
+  if ARGV[p] == 'm' then
+    local off, mask, nl = tonumber(ARGV[p + 1]), ARGV[p + 2], tonumber(ARGV[p + 3])
+    p = p + 4
+    local last = off + #mask - 1
+    redis.call('DEL', ids)
+    redis.call('SETRANGE', ids, off, mask)
+    if bit == 1 then
+      if nl > 0 then
+        local levels = {}
+        for l = 1, nl do levels[l] = KEYS[tonumber(ARGV[p + l - 1])] end
+        local lttl = tonumber(ARGV[p + nl])
+        p = p + nl + 1
+        local newly = KEYS[sp + 2]
+        redis.call('BITOP', 'AND', scratch, key, ids)
+        redis.call('BITOP', 'XOR', newly, ids, scratch)
+        mass_levels_add(levels, newly, scratch, lttl)
+        redis.call('DEL', newly)
+      end
+      if mode == 'old' then
+        redis.call('BITOP', 'AND', scratch, key, ids)
+        hits = redis.call('BITCOUNT', scratch)
+      end
+      local before = 0
+      if mode == 'new' then before = redis.call('BITCOUNT', key, off, last) end
+      redis.call('BITOP', 'OR', key, key, ids)
+      touched = true
+      if mode == 'new' then hits = redis.call('BITCOUNT', key, off, last) - before end
+    elseif redis.call('EXISTS', key) == 1 then
+      -- clear: XOR away the ids that are set (key AND mask)
+      redis.call('BITOP', 'AND', scratch, key, ids)
+      hits = redis.call('BITCOUNT', scratch)
+      redis.call('BITOP', 'XOR', key, key, scratch)
       touched = true
     end
-    if (mode == 'new' and old ~= bit) or (mode == 'old' and old == 1) then hits = hits + 1 end
+  else
+    local n = tonumber(ARGV[p])
+    p = p + 1
+    for i = 0, n - 1 do
+      local old = 0
+      if bit == 1 or redis.call('EXISTS', key) == 1 then
+        old = redis.call('SETBIT', key, ARGV[p + i], bit)
+        touched = true
+      end
+      if (mode == 'new' and old ~= bit) or (mode == 'old' and old == 1) then hits = hits + 1 end
+    end
+    p = p + n
   end
   if touched and ttl > 0 then redis.call('EXPIRE', key, ttl) end
   if reason ~= '' and hits > 0 then
     redis.call('HINCRBY', KEYS[2], reason, hits)
     counted = true
   end
-  p = p + n
 end
+if sp > 0 then redis.call('DEL', ids, scratch, KEYS[sp + 2]) end
 if counted and reasonsTTL > 0 then redis.call('EXPIRE', KEYS[2], reasonsTTL) end
 if leased then
   if leaseMs > 0 then
