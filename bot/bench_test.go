@@ -208,7 +208,8 @@ func benchWebhookText(b *testing.B, safe bool) {
 func evalshaStats(b *testing.B, f *fixture) (st struct{ calls, usec float64 }) {
 	info, err := f.rdb.Info(f.ctx, "commandstats").Result()
 	if err != nil {
-		b.Fatal(err)
+		b.Log("no INFO commandstats:", err)
+		return st
 	}
 	for line := range strings.Lines(info) {
 		if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:"); ok {
