@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,9 +10,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/officialaccount"
 	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
@@ -32,11 +35,12 @@ func (nopCache) Delete(string) error                  { return nil }
 
 // bareServer is the baseline: silenceper's server with a handler that only
 // echoes, no Redis, no dialogs, for acct (in safe mode it decrypts the
-// request and seals the reply, as kepubot does).
-func bareServer(tb testing.TB, acct wechattest.Account) string {
+// request and seals the reply, as kepubot does); times records how long
+// its handler takes.
+func bareServer(tb testing.TB, acct wechattest.Account, times *handlerTimes) string {
 	oa := officialaccount.NewOfficialAccount(&oaconfig.Config{AppID: acct.AppID, Token: acct.Token,
 		EncodingAESKey: acct.EncodingAESKey, Cache: nopCache{}})
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := httptest.NewServer(times.wrap(func(w http.ResponseWriter, r *http.Request) {
 		srv := oa.GetServer(r, w)
 		srv.SetMessageHandler(func(m *message.MixMessage) *message.Reply {
 			return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(m.Content)}
@@ -49,6 +53,31 @@ func bareServer(tb testing.TB, acct wechattest.Account) string {
 	}))
 	tb.Cleanup(hs.Close)
 	return hs.URL
+}
+
+// handlerTimes records the wall time of a handler serving each request:
+// what the server does, without the client and the loopback transport.
+type handlerTimes struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (h *handlerTimes) wrap(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		next(w, r)
+		d := time.Since(start)
+		h.mu.Lock()
+		h.d = append(h.d, d)
+		h.mu.Unlock()
+	}
+}
+
+// all returns the times recorded.
+func (h *handlerTimes) all() []time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.d)
 }
 
 // signedText builds a WeChat text message POST for url, signed at now
@@ -96,8 +125,10 @@ func post(tb testing.TB, c *http.Client, req *http.Request) time.Duration {
 // in safe mode. It reports each one's p50/p99, kepubot's time as a
 // multiple of the bare handler's, messages per second (one client), Redis
 // round trips per message, the p50 of one bare Redis PING from the same
-// client (what each of those round trips costs at least), and the time
-// the commit script spends inside Redis per call.
+// client (what each of those round trips costs at least), and where
+// kepubot's time goes: the p50 of each server's handler alone (without
+// client and transport), of the commit (EVALSHA) as kepubot's Redis
+// client sees it, and the commit script's time inside Redis per call.
 func BenchmarkWebhookText(b *testing.B) {
 	b.Run("plain", func(b *testing.B) { benchWebhookText(b, false) })
 	b.Run("safe", func(b *testing.B) { benchWebhookText(b, true) })
@@ -105,20 +136,22 @@ func BenchmarkWebhookText(b *testing.B) {
 
 func benchWebhookText(b *testing.B, safe bool) {
 	f := setup(b)
-	url := f.url
+	mode := bot.ModeCompat
 	if safe {
-		tax, _ := taxonomy.Default()
-		wh, err := bot.NewWebhook(f.store, bot.New(tax, bot.Options{Scenes: f.scenes}), []bot.Account{{ID: "default",
-			AppID: f.account.AppID, Token: f.account.Token, EncodingAESKey: aesKey, EncodingMode: bot.ModeSafe}},
-			bot.WebhookOptions{Now: f.clock.Now})
-		if err != nil {
-			b.Fatal(err)
-		}
-		hs := httptest.NewServer(wh)
-		b.Cleanup(hs.Close)
-		url = hs.URL
+		mode = bot.ModeSafe
 	}
-	bare := bareServer(b, f.account)
+	tax, _ := taxonomy.Default()
+	wh, err := bot.NewWebhook(f.store, bot.New(tax, bot.Options{Scenes: f.scenes}), []bot.Account{{ID: "default",
+		AppID: f.account.AppID, Token: f.account.Token, EncodingAESKey: aesKey, EncodingMode: mode}},
+		bot.WebhookOptions{Now: f.clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kepuTimes, bareTimes := &handlerTimes{}, &handlerTimes{}
+	hs := httptest.NewServer(kepuTimes.wrap(wh.ServeHTTP))
+	b.Cleanup(hs.Close)
+	url := hs.URL
+	bare := bareServer(b, f.account, bareTimes)
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	const users = 1000
 	for i := range users {
@@ -126,6 +159,9 @@ func benchWebhookText(b *testing.B, safe bool) {
 	}
 	var kepu, base, ping []time.Duration
 	var id int64 = 1 << 40
+	commits := &evalshaTimer{}
+	f.rdb.AddHook(commits)
+	evalBefore := evalshaStats(b, f)
 	f.rtts.Store(0)
 	var kepuTotal time.Duration
 	for b.Loop() {
@@ -153,19 +189,67 @@ func benchWebhookText(b *testing.B, safe bool) {
 	b.ReportMetric(p(base, .99), "bare-p99-µs")
 	b.ReportMetric(p(kepu, .5)/p(base, .5), "p50/bare")
 	b.ReportMetric(p(ping, .5), "redis-ping-p50-µs")
+	if len(commits.d) > 0 {
+		b.ReportMetric(p(commits.d, .5), "commit-p50-µs")
+	}
+	b.ReportMetric(p(kepuTimes.all(), .5), "handler-p50-µs")
+	b.ReportMetric(p(bareTimes.all(), .5), "bare-handler-p50-µs")
 	b.ReportMetric(float64(len(kepu))/kepuTotal.Seconds(), "msgs/s")
 	b.ReportMetric(rtts, "redis-rtt/msg")
-	// Time spent inside Redis by the commit script, per call.
-	if info, err := f.rdb.Info(f.ctx, "commandstats").Result(); err == nil {
-		for line := range strings.Lines(info) {
-			if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:"); ok {
-				for kv := range strings.SplitSeq(strings.TrimSpace(rest), ",") {
-					if v, ok := strings.CutPrefix(kv, "usec_per_call="); ok {
-						us, _ := strconv.ParseFloat(v, 64)
-						b.ReportMetric(us, "redis-evalsha-µs")
-					}
+	// Time spent inside Redis by the commit script, per call of the loop
+	// (the warm-up's follows, which create profiles, left out).
+	if after := evalshaStats(b, f); after.calls > evalBefore.calls {
+		b.ReportMetric((after.usec-evalBefore.usec)/(after.calls-evalBefore.calls), "redis-evalsha-µs")
+	}
+}
+
+// evalshaStats reads the EVALSHA line of Redis's INFO commandstats: calls
+// and microseconds spent inside Redis so far.
+func evalshaStats(b *testing.B, f *fixture) (st struct{ calls, usec float64 }) {
+	info, err := f.rdb.Info(f.ctx, "commandstats").Result()
+	if err != nil {
+		b.Log("no INFO commandstats:", err)
+		return st
+	}
+	for line := range strings.Lines(info) {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:"); ok {
+			for kv := range strings.SplitSeq(strings.TrimSpace(rest), ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				n, _ := strconv.ParseFloat(v, 64)
+				switch k {
+				case "calls":
+					st.calls = n
+				case "usec":
+					st.usec = n
 				}
 			}
 		}
 	}
+	return st
+}
+
+// evalshaTimer is a go-redis hook that times each EVALSHA (the commit) from
+// the client's side: writing it, Redis running it, reading the answer.
+type evalshaTimer struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (h *evalshaTimer) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *evalshaTimer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() != "evalsha" {
+			return next(ctx, cmd)
+		}
+		start := time.Now()
+		err := next(ctx, cmd)
+		d := time.Since(start)
+		h.mu.Lock()
+		h.d = append(h.d, d)
+		h.mu.Unlock()
+		return err
+	}
+}
+func (h *evalshaTimer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }

@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"encoding/xml"
+	"strconv"
 	"testing"
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
@@ -35,6 +36,25 @@ func TestEncodeMatchesSDK(t *testing.T) {
 		}
 		if got.String() != string(want) {
 			t.Errorf("%q: got\n%s\nwant\n%s", tc.content, got.String(), want)
+		}
+	}
+	// The encrypted reply's envelope, with what XML escapes in each field.
+	for _, tc := range []struct {
+		sealed, sig, nonce string
+		ts                 int64
+	}{
+		{"b64+/AbC==", "0123456789abcdef0123456789abcdef01234567", "1406593475", 1795000000},
+		{"<&>\"'\n\t\r]]>", "", "", -5},
+		{"\xff\xfe\x01", "sig<", "n&n", 0},
+	} {
+		var got bytes.Buffer
+		encodeEnvelope(&got, []byte(tc.sealed), tc.sig, strconv.FormatInt(tc.ts, 10), tc.nonce)
+		want, err := xml.Marshal(message.ResponseEncryptedXMLMsg{EncryptedMsg: tc.sealed, MsgSignature: tc.sig, Timestamp: tc.ts, Nonce: tc.nonce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != string(want) {
+			t.Errorf("envelope %q: got\n%s\nwant\n%s", tc.sealed, got.String(), want)
 		}
 	}
 }

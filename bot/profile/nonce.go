@@ -18,15 +18,12 @@ import (
 // signature replayed with a forged body.
 var ErrNonceReused = errors.New("nonce already used by another message")
 
-var (
-	nonceRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-	timestampRE = regexp.MustCompile(`^-?[0-9]{1,19}$`)
-)
+var timestampRE = regexp.MustCompile(`^-?[0-9]{1,19}$`)
 
 // ValidNonce reports whether nonce may name a webhook request in Redis.
 // WeChat's nonces are decimal digits; letters, digits, _ . and - are
 // allowed (never braces, colons or spaces).
-func ValidNonce(nonce string) bool { return nonceRE.MatchString(nonce) }
+func ValidNonce(nonce string) bool { return validName(nonce, 64, true, "_.-") }
 
 // ClaimNonce records that the webhook request signed with (timestamp,
 // nonce) carries the message msgKey, for ttl. The same pair with the same

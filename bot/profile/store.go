@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -90,12 +89,9 @@ func NewStore(ctx context.Context, rdb redis.UniversalClient, loc *time.Location
 // Dict returns the store's code dictionary.
 func (s *Store) Dict() *Dict { return s.dict }
 
-var accountRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
-
-// ValidAccount reports whether id can name an account in Redis keys.
-func ValidAccount(id string) bool { return accountRE.MatchString(id) }
-
-var openIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// ValidAccount reports whether id can name an account in Redis keys:
+// ^[a-z0-9_-]{1,32}$.
+func ValidAccount(id string) bool { return validName(id, 32, false, "_-") }
 
 // Pseudonym names a subscriber in keys that outlive nothing but a short
 // TTL (webhook dedup, chat operation results): 64 bits of the openid's
@@ -108,7 +104,8 @@ func Pseudonym(openID string) string {
 // ValidOpenID reports whether openID has the shape of a WeChat openid
 // (28 characters of letters, digits, - and _ today; up to 64 allowed), so
 // it can name Redis keys and never carries braces, spaces or markup.
-func ValidOpenID(openID string) bool { return openIDRE.MatchString(openID) }
+// ^[A-Za-z0-9_-]{1,64}$.
+func ValidOpenID(openID string) bool { return validName(openID, 64, true, "_-") }
 
 // Session is one subscriber loaded for handling one inbound message, from
 // Begin until Commit.
@@ -325,7 +322,9 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 	}
 	dialogMode := "del"
 	switch {
-	case out.KeepDialog:
+	case out.KeepDialog, out.Dialog == nil && sess.Dialog == nil:
+		// Kept, or none before and none after: nothing to write (a
+		// redis.call less in the commit script).
 		dialogMode = "keep"
 	case out.Dialog != nil:
 		dialogMode = "set"

@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 )
@@ -465,6 +470,193 @@ func TestCreditTopics(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 			t.Errorf("%s: CreditTopics(%v) = %v, want %v", tt.name, tt.topics, got, tt.want)
+		}
+	}
+}
+
+// commandCalls sums INFO commandstats' calls per command over rdb's
+// servers (every master of a Cluster). Commands a script runs count too.
+func commandCalls(t *testing.T, ctx context.Context, rdb redis.UniversalClient) map[string]int64 {
+	t.Helper()
+	calls := map[string]int64{}
+	var mu sync.Mutex
+	add := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "commandstats").Result()
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for line := range strings.Lines(info) {
+			name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
+			if !ok {
+				continue
+			}
+			n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest+",", ',')], 10, 64)
+			calls[name] += n
+		}
+		return nil
+	}
+	var err error
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, add)
+	case *redis.Client:
+		err = add(ctx, c)
+	default:
+		t.Fatalf("commandCalls: %T", rdb)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return calls
+}
+
+// TestCommitHotPath: a message of a cached subscriber commits with four
+// commands inside the script (GET of the bucket state, SET NX of the reply,
+// HGET and HSET of the profile), three when the profile is unchanged; no
+// DEL of a dialog nobody had. The reply is then kept for retries as
+// before.
+func TestCommitHotPath(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.store.EnableCache(10)
+	now := time.Unix(1795000000, 0).UTC()
+	if err := f.store.Update(f.ctx, "default", "oHot", func(*Profile) (*Profile, error) { return farmer("oHot", now), nil }); err != nil {
+		t.Fatal(err)
+	}
+	handle := func(msgKey string, change func(p *Profile)) map[string]int64 {
+		t.Helper()
+		sess, err := f.store.Begin(f.ctx, "default", "oHot", msgKey, time.Second)
+		if err != nil || sess.Profile == nil {
+			t.Fatalf("Begin = %+v, %v", sess, err)
+		}
+		before := commandCalls(t, f.ctx, f.store.rdb)
+		p := sess.Profile.Clone()
+		change(p)
+		if err := f.store.Commit(f.ctx, sess, Outcome{Profile: p, Reply: []byte("re " + msgKey), ReplyTTL: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		after := commandCalls(t, f.ctx, f.store.rdb)
+		delta := map[string]int64{}
+		for _, c := range []string{"get", "set", "hget", "hset", "del", "exists"} {
+			delta[c] = after[c] - before[c]
+		}
+		return delta
+	}
+	// The first message through Update's session is not cached; prime it.
+	handle("m:1", func(p *Profile) { p.TouchMessage(now.Add(time.Second)) })
+	got := handle("m:2", func(p *Profile) { p.TouchMessage(now.Add(2 * time.Second)) })
+	if want := map[string]int64{"get": 1, "set": 1, "hget": 1, "hset": 1, "del": 0, "exists": 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("commit of a changed profile ran %v, want %v", got, want)
+	}
+	got = handle("m:3", func(*Profile) {})
+	if want := map[string]int64{"get": 1, "set": 1, "hget": 1, "hset": 0, "del": 0, "exists": 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("commit of an unchanged profile ran %v, want %v", got, want)
+	}
+	p, _, err := f.store.Get(f.ctx, "default", "oHot")
+	if err != nil || !p.LastMessageAt.Equal(now.Add(2*time.Second)) {
+		t.Errorf("stored profile = %+v, %v", p, err)
+	}
+	other, err := NewStore(f.ctx, f.store.rdb, time.UTC) // a replica without the subscriber cached
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"m:2", "m:3"} {
+		dup, err := other.Begin(f.ctx, "default", "oHot", m, time.Second)
+		if err != nil || !dup.Duplicate || string(dup.Reply) != "re "+m {
+			t.Errorf("retry of %s = %+v, %v; want its kept reply", m, dup, err)
+		}
+	}
+}
+
+// TestLateClaimConflictKeepsNoReply: a cached (late-claimed) commit stores
+// the reply as it claims the message; when the subscriber changed since
+// (another replica), it is taken back with the conflict, so a retry in
+// between is not answered with a reply whose outcome was never stored, and
+// the commit after the reload stores it.
+func TestLateClaimConflictKeepsNoReply(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	other, err := NewStore(f.ctx, f.store.rdb, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.store.EnableCache(10)
+	now := time.Now()
+	if err := f.store.Update(f.ctx, "default", "oLate", func(*Profile) (*Profile, error) { return farmer("oLate", now), nil }); err != nil {
+		t.Fatal(err)
+	}
+	sess, _ := f.store.Begin(f.ctx, "default", "oLate", "m:1", time.Second) // reads Redis, caches
+	if err := f.store.Commit(f.ctx, sess, Outcome{Profile: sess.Profile, ReplyTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Update(f.ctx, "default", "oLate", func(p *Profile) (*Profile, error) { p.Town = "licheng"; return p, nil }); err != nil {
+		t.Fatal(err)
+	}
+	sess, _ = f.store.Begin(f.ctx, "default", "oLate", "m:2", time.Second) // from the stale cache
+	p := sess.Profile.Clone()
+	p.Group = "student"
+	err = f.store.Commit(f.ctx, sess, Outcome{Profile: p, Reply: []byte("re m:2"), ReplyTTL: time.Minute})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("commit through a stale cache = %v, want ErrConflict", err)
+	}
+	if n, err := f.store.rdb.Exists(f.ctx, dedupKey(sess.tag, "m:2")).Result(); err != nil || n != 0 {
+		t.Fatalf("after the conflict the dedup record exists (%d, %v), want none", n, err)
+	}
+	if err := f.store.Reload(f.ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	p = sess.Profile.Clone()
+	p.Group = "student"
+	if err := f.store.Commit(f.ctx, sess, Outcome{Profile: p, Reply: []byte("re m:2"), ReplyTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := other.Get(f.ctx, "default", "oLate")
+	if got.Town != "licheng" || got.Group != "student" {
+		t.Errorf("profile = %+v, want both changes", got)
+	}
+	dup, err := other.Begin(f.ctx, "default", "oLate", "m:2", time.Second)
+	if err != nil || !dup.Duplicate || string(dup.Reply) != "re m:2" {
+		t.Errorf("retry = %+v, %v; want the kept reply", dup, err)
+	}
+}
+
+// TestValidNameMatchesRegexp: ValidAccount, ValidOpenID and ValidNonce
+// accept exactly what their regexps (the specification) accept.
+func TestValidNameMatchesRegexp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		valid func(string) bool
+		re    *regexp.Regexp
+	}{
+		{"account", ValidAccount, regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)},
+		{"openid", ValidOpenID, regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)},
+		{"nonce", ValidNonce, regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)},
+	} {
+		check := func(s string) {
+			if got, want := tc.valid(s), tc.re.MatchString(s); got != want {
+				t.Errorf("%s %q: %v, want %v", tc.name, s, got, want)
+			}
+		}
+		for _, s := range []string{"", "a", "Z", "0", "_", "-", ".", "{", ":", " ", "\x00", "\xff", "é", "oAbC_-09",
+			strings.Repeat("a", 32), strings.Repeat("a", 33), strings.Repeat("Z", 64), strings.Repeat("Z", 65), "a\n", "\na"} {
+			check(s)
+		}
+		const alphabet = "azAZ09_-.{}: \x00\x7f\xff@[`/"
+		r := rand.New(rand.NewPCG(1, 2))
+		for range 20000 {
+			b := make([]byte, r.IntN(70))
+			for i := range b {
+				if r.IntN(4) == 0 {
+					b[i] = alphabet[r.IntN(len(alphabet))]
+				} else {
+					b[i] = "abcxyz0189"[r.IntN(10)]
+				}
+			}
+			check(string(b))
 		}
 	}
 }
