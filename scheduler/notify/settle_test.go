@@ -17,9 +17,9 @@ import (
 // bits; the scratch keys are gone after.
 func TestSettleMaskMatchesList(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 1500)
+	b := setup(t, 3000)
 	shard, ms := b.shard()
-	if len(ms) < 32 {
+	if len(ms) < 64 {
 		t.Fatalf("shard %d has %d members; the test needs a mask's worth", shard, len(ms))
 	}
 	reason := map[int64]int{} // lid → its outcome, the same one by one or all at once

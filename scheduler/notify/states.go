@@ -61,8 +61,9 @@ type group struct {
 }
 
 // maskMin is from how many ids a group may be written as a mask
-// (whole-bitmap BITOPs) rather than a list (one SETBIT each).
-const maskMin = 16
+// (whole-bitmap BITOPs) rather than a list (one SETBIT each): a wave of
+// customer-service sends (16 by default) stays a list.
+const maskMin = 64
 
 // mask returns g's ids as a bitmap slice starting at byte off, and whether
 // to write them so: budget bitmaps to spend (only a mask does), or enough
