@@ -7,8 +7,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
+	"github.com/zengcheng-kexie/kepubot/scheduler/notify"
 )
 
 // finalize sends every item's mass recipients, then marks
@@ -34,16 +36,48 @@ func (e *Engine) finalize(ctx context.Context, ref jobRef) error {
 	if wait, err := e.awaitWinner(ctx, c, ref); wait || err != nil {
 		return err // a variant campaign's holdout waits for the winner
 	}
+	// The states this process wrote last (the mass records just made, a
+	// chunk's last sends) may be lost by a Redis that restarted since; the
+	// notifier's journal writes them again when a later write of this
+	// process meets the new server. After the last chunk and the mass
+	// sends no later write may come: these are the later writes, one
+	// before "done" and one after (a restart between the two is seen by
+	// the second).
+	sc := scope(c)
+	if err := e.notify.Sync(ctx, sc); err != nil {
+		return err
+	}
 	_, err = e.cfg.Store.Update(ctx, c.Account, c.ID, func(c *Campaign) error {
 		if err := c.apply(ActFinish, now); err != nil && c.Status != StatusDone {
 			return nil // paused or cancelled meanwhile: not finished by us
 		}
 		return nil
 	})
-	if err == nil {
-		e.log.Info("campaign done", "campaign", c.ID, "account", c.Account)
+	if err != nil {
+		return err
 	}
-	return err
+	e.log.Info("campaign done", "campaign", c.ID, "account", c.Account)
+	return e.syncAfterDone(ctx, sc)
+}
+
+// syncAfterDone is Sync after a campaign was marked done, retried for the
+// few seconds the journal keeps its writes (a retried finalize job finds
+// the campaign done and stops, so it must not give up at the first
+// error).
+func (e *Engine) syncAfterDone(ctx context.Context, sc notify.Scope) error {
+	var err error
+	for wait := 100 * time.Millisecond; wait < 4*time.Second; wait *= 2 {
+		if err = e.notify.Sync(ctx, sc); err == nil {
+			return nil
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	e.log.Warn("states not checked after a Redis restart", "account", sc.Account, "err", err)
+	return nil
 }
 
 // massItem sends one item to its mass recipients (notify.MassAll: by tag
