@@ -44,20 +44,7 @@ func BenchmarkOpenIDBuckets(b *testing.B) {
 			profile.SetSplitLoad(s, load)
 			before := usedMemory(b, ctx, rdb)
 			openIDs := shardZero(n)
-			rng := rand.New(rand.NewPCG(7, 7))
-			now := time.Now()
-			ps := make([]*profile.Profile, 0, 2000)
-			for start := 0; start < n; start += 2000 {
-				ps = ps[:0]
-				for i := start; i < min(start+2000, n); i++ {
-					p := profiletest.Subscriber(rng, i, now)
-					p.OpenID = openIDs[i]
-					ps = append(ps, p)
-				}
-				if _, err := s.Import(ctx, "default", ps); err != nil {
-					b.Fatal(err)
-				}
-			}
+			fillShardZero(b, s, openIDs)
 			bytes := float64(usedMemory(b, ctx, rdb)-before) / float64(n)
 			i := 0
 			for b.Loop() {
@@ -69,6 +56,26 @@ func BenchmarkOpenIDBuckets(b *testing.B) {
 			b.ReportMetric(bytes, "bytes/subscriber")
 			b.Logf("%d subscribers in shard 0, bucket state %q", n, profile.OpenIDBucketState(s, "default", 0))
 		})
+	}
+}
+
+// fillShardZero imports synthetic subscribers (profiletest.Subscriber)
+// under openIDs, in batches of 2,000.
+func fillShardZero(b *testing.B, s *profile.Store, openIDs []string) {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(7, 7))
+	now := time.Now()
+	ps := make([]*profile.Profile, 0, 2000)
+	for start := 0; start < len(openIDs); start += 2000 {
+		ps = ps[:0]
+		for i := start; i < min(start+2000, len(openIDs)); i++ {
+			p := profiletest.Subscriber(rng, i, now)
+			p.OpenID = openIDs[i]
+			ps = append(ps, p)
+		}
+		if _, err := s.Import(context.Background(), "default", ps); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -2,12 +2,10 @@ package profile_test
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/zengcheng-kexie/kepubot/bot/profile"
-	"github.com/zengcheng-kexie/kepubot/bot/profile/profiletest"
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 )
 
@@ -27,21 +25,7 @@ func BenchmarkMembers(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	openIDs := shardZero(n)
-	rng := rand.New(rand.NewPCG(7, 9))
-	now := time.Now()
-	ps := make([]*profile.Profile, 0, 2000)
-	for start := 0; start < n; start += 2000 {
-		ps = ps[:0]
-		for i := start; i < min(start+2000, n); i++ {
-			p := profiletest.Subscriber(rng, i, now)
-			p.OpenID = openIDs[i]
-			ps = append(ps, p)
-		}
-		if _, err := s.Import(ctx, "default", ps); err != nil {
-			b.Fatal(err)
-		}
-	}
+	fillShardZero(b, s, shardZero(n))
 	top, err := s.MaxLocal(ctx, "default", 0)
 	if err != nil {
 		b.Fatal(err)
