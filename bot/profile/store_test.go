@@ -347,16 +347,24 @@ func TestProgramBuilders(t *testing.T) {
 	}
 }
 
-// TestCacheIsNeverTrusted: two replicas with caches on one Redis. A stale
-// cache costs a conflict answered with the fresh state, never a lost write.
-func TestCacheIsNeverTrusted(t *testing.T) {
-	t.Parallel()
+// setupTwoReplicas is setup with a second Store on the same Redis: another
+// replica.
+func setupTwoReplicas(t *testing.T) (fixture, *Store) {
+	t.Helper()
 	f := setup(t)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	other, err := NewStore(f.ctx, f.store.rdb, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, other
+}
+
+// TestCacheIsNeverTrusted: two replicas with caches on one Redis. A stale
+// cache costs a conflict answered with the fresh state, never a lost write.
+func TestCacheIsNeverTrusted(t *testing.T) {
+	t.Parallel()
+	f, other := setupTwoReplicas(t)
 	f.store.EnableCache(10)
 	other.EnableCache(10)
 	handle := func(s *Store, msg string, fn func(p *Profile)) {
@@ -577,12 +585,7 @@ func TestCommitHotPath(t *testing.T) {
 // the commit after the reload stores it.
 func TestLateClaimConflictKeepsNoReply(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	loc, _ := time.LoadLocation("Asia/Shanghai")
-	other, err := NewStore(f.ctx, f.store.rdb, loc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, other := setupTwoReplicas(t)
 	f.store.EnableCache(10)
 	now := time.Now()
 	if err := f.store.Update(f.ctx, "default", "oLate", func(*Profile) (*Profile, error) { return farmer("oLate", now), nil }); err != nil {
@@ -598,7 +601,7 @@ func TestLateClaimConflictKeepsNoReply(t *testing.T) {
 	sess, _ = f.store.Begin(f.ctx, "default", "oLate", "m:2", time.Second) // from the stale cache
 	p := sess.Profile.Clone()
 	p.Group = "student"
-	err = f.store.Commit(f.ctx, sess, Outcome{Profile: p, Reply: []byte("re m:2"), ReplyTTL: time.Minute})
+	err := f.store.Commit(f.ctx, sess, Outcome{Profile: p, Reply: []byte("re m:2"), ReplyTTL: time.Minute})
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("commit through a stale cache = %v, want ErrConflict", err)
 	}
