@@ -227,18 +227,21 @@ func (s *Service) deliver(ctx context.Context, sc notify.Scope, ev content.Event
 			return err
 		}
 	}
-	if directOnly || !planned {
-		return nil
-	}
-	if _, err := n.MassAll(ctx, sc, massKey, "", text); err != nil {
-		return err
-	}
-	for shard, ms := range byShard {
-		if err := s.recordSent(ctx, sc, shard, ms, recordTo); err != nil {
+	if !directOnly && planned {
+		if _, err := n.MassAll(ctx, sc, massKey, "", text); err != nil {
 			return err
 		}
+		for shard, ms := range byShard {
+			if err := s.recordSent(ctx, sc, shard, ms, recordTo); err != nil {
+				return err
+			}
+		}
 	}
-	return nil
+	// No later write of this job may come to meet a Redis that restarted
+	// and lost the last records: check every shard now, so the notifier's
+	// journal writes them again (the campaign engine's finalize does the
+	// same).
+	return n.Sync(ctx, sc)
 }
 
 // states reads the delivery states of members (all of one shard), and
