@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -40,6 +41,27 @@ type fleet struct {
 	restarts int    // replicas that exited while starting and were started again
 	logs     string // directory of the replicas' output, one file per start
 	runs     int    // starts so far
+}
+
+// logLines logs the lines of every replica's output (every start) that
+// contain one of words: what the replicas did about a campaign that did
+// not finish.
+func (f *fleet) logLines(words ...string) {
+	files, _ := filepath.Glob(filepath.Join(f.logs, "replica*.log"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			for _, w := range words {
+				if strings.Contains(line, w) {
+					f.t.Logf("%s: %s", filepath.Base(name), line)
+					break
+				}
+			}
+		}
+	}
 }
 
 // replica is one running child process.
@@ -374,6 +396,7 @@ func TestReplicasChaos(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
+			f.logLines("tick", "campaign", "level=ERROR", "level=WARN")
 			t.Fatalf("campaign %q not done: %v", cid, c)
 		}
 		time.Sleep(100 * time.Millisecond)
