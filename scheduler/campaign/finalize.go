@@ -65,19 +65,26 @@ func (e *Engine) finalize(ctx context.Context, ref jobRef) error {
 // the campaign done and stops, so it must not give up at the first
 // error).
 func (e *Engine) syncAfterDone(ctx context.Context, sc notify.Scope) error {
-	var err error
-	for wait := 100 * time.Millisecond; wait < 4*time.Second; wait *= 2 {
-		if err = e.notify.Sync(ctx, sc); err == nil {
-			return nil
-		}
+	if err := retrySoon(ctx, func() error { return e.notify.Sync(ctx, sc) }); err != nil && ctx.Err() == nil {
+		e.log.Warn("states not checked after a Redis restart", "account", sc.Account, "err", err)
+	}
+	return ctx.Err()
+}
+
+// retrySoon runs fn until it succeeds, for a few seconds (waits of 0.1 s
+// doubling to 3.2 s), for a step that must not be left to a job's retry:
+// fn's last error, or ctx's.
+func retrySoon(ctx context.Context, fn func() error) error {
+	err := fn()
+	for wait := 100 * time.Millisecond; err != nil && wait < 4*time.Second; wait *= 2 {
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		err = fn()
 	}
-	e.log.Warn("states not checked after a Redis restart", "account", sc.Account, "err", err)
-	return nil
+	return err
 }
 
 // massItem sends one item to its mass recipients (notify.MassAll: by tag

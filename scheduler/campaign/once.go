@@ -46,20 +46,10 @@ func (e *Engine) StartOnce(ctx context.Context, key, account string, d Draft) (*
 	// Claimed: this campaign is the key's. A failed start now would leave
 	// it a draft until the key's next run, and a tick that returns an error
 	// is not run again: try a few times (Enqueue is idempotent).
-	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		err = e.Enqueue(ctx, c)
-		if err == nil {
-			return c, nil
-		}
-		if wait > 3*time.Second {
-			return nil, fmt.Errorf("campaign %s for %s: start: %w", c.ID, key, err)
-		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return nil, fmt.Errorf("campaign %s for %s: start: %w", c.ID, key, ctx.Err())
-		}
+	if err := retrySoon(ctx, func() error { return e.Enqueue(ctx, c) }); err != nil {
+		return nil, fmt.Errorf("campaign %s for %s: start: %w", c.ID, key, err)
 	}
+	return c, nil
 }
 
 // startedFor returns the campaign key already maps to, enqueued again (a
