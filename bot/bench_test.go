@@ -157,7 +157,7 @@ func benchWebhookText(b *testing.B, safe bool) {
 	for i := range users {
 		f.phone.Event(f.ctx, fmt.Sprintf("oBench%06d", i), "subscribe", "", nil)
 	}
-	var kepu, base, ping []time.Duration
+	var kepu, recorded, base, ping []time.Duration
 	var id int64 = 1 << 40
 	commits := &evalshaTimer{}
 	f.rdb.AddHook(commits)
@@ -167,11 +167,18 @@ func benchWebhookText(b *testing.B, safe bool) {
 	for b.Loop() {
 		id++
 		openID := fmt.Sprintf("oBench%06d", id%users)
+		start := time.Now()
 		d := post(b, c, signedText(url, f.account, safe, openID, "帮助", id, f.clock.Now()))
 		kepu = append(kepu, d)
-		kepuTotal += d
+		// Wait for the message's activity to be recorded (it is answered
+		// early: a help), so that the bare echo is not timed beside it.
+		if err := wh.Flush(f.ctx); err != nil {
+			b.Fatal(err)
+		}
+		recorded = append(recorded, time.Since(start))
+		kepuTotal += time.Since(start)
 		base = append(base, post(b, c, signedText(bare, f.account, safe, openID, "帮助", id, f.clock.Now())))
-		start := time.Now()
+		start = time.Now()
 		if err := f.rdb.Ping(f.ctx).Err(); err != nil {
 			b.Fatal(err)
 		}
@@ -188,6 +195,7 @@ func benchWebhookText(b *testing.B, safe bool) {
 	b.ReportMetric(p(base, .5), "bare-p50-µs")
 	b.ReportMetric(p(base, .99), "bare-p99-µs")
 	b.ReportMetric(p(kepu, .5)/p(base, .5), "p50/bare")
+	b.ReportMetric(p(recorded, .5), "recorded-p50-µs")
 	b.ReportMetric(p(ping, .5), "redis-ping-p50-µs")
 	if len(commits.d) > 0 {
 		b.ReportMetric(p(commits.d, .5), "commit-p50-µs")

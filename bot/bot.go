@@ -11,8 +11,13 @@
 // WeChat's retries and loads the subscriber (from the replica's cache in
 // a conversation: no round trip); the handler runs in memory; Store.Commit
 // writes profile, indexes, dialog and the reply kept for retries in one
-// atomic script. Handlers never call WeChat or other slow services: the
-// reply must come well within WeChat's 5 seconds.
+// atomic script. A message that changed something is answered after its
+// commit; one a ReadOnly handler answered with no change but the
+// subscriber's activity (帮助, a search) is answered before it, and its
+// commit follows off WeChat's wait (record.go, "answered early"): in a
+// safe-mode conversation WeChat then waits for no Redis round trip at
+// all. Handlers never call WeChat or other slow services: the reply must
+// come well within WeChat's 5 seconds.
 //
 // The webhook reads WeChat's XML and writes its passive reply itself
 // (wire.go), with the SDK's message types and crypto, not through the

@@ -25,7 +25,9 @@ func (b *Bot) routes(m *Mux) {
 	m.Event("LOCATION", HandlerFunc(b.location))
 	m.Event("CLICK", HandlerFunc(b.click))
 
-	m.Command(HandlerFunc(b.help), wordsHelp...)
+	m.Command(ReadOnly(HandlerFunc(b.help)), wordsHelp...)
+	// Not ReadOnly: the profile it shows must be the one in Redis (an
+	// erasure on another replica must show as erased, not as the data).
 	m.Command(HandlerFunc(b.showProfile), wordsProfile...)
 	m.Command(HandlerFunc(b.optOut), wordsOptOut...)
 	m.Command(HandlerFunc(b.optIn), wordsOptIn...)
@@ -40,7 +42,7 @@ func (b *Bot) routes(m *Mux) {
 		m.Prefix(w, HandlerFunc(b.noTopic))
 	}
 
-	m.Prefix(elderShowPrefix, HandlerFunc(b.elderShow))
+	m.Prefix(elderShowPrefix, ReadOnly(HandlerFunc(b.elderShow)))
 	m.Dialog(dialogElderPick, HandlerFunc(b.elderPick))
 	m.Dialog(dialogErase, HandlerFunc(b.confirmErase))
 	m.Dialog(dialogEdit, HandlerFunc(b.answer))
@@ -181,10 +183,16 @@ func (b *Bot) click(ctx context.Context, req *Request) (Reply, error) {
 	}
 	m := *req.Msg
 	m.Type, m.Event, m.Text = "text", "", req.Msg.EventKey
+	return b.handleAs(ctx, req, &m)
+}
+
+// handleAs routes req as if it carried m (a menu click's key, an elder
+// mode digit's command), keeping what the handler decided.
+func (b *Bot) handleAs(ctx context.Context, req *Request, m *Message) (Reply, error) {
 	r := *req
-	r.Msg = &m
+	r.Msg = m
 	reply, err := b.mux.Handle(ctx, &r)
-	req.Profile, req.Dialog = r.Profile, r.Dialog
+	req.Profile, req.Dialog, req.readOnly = r.Profile, r.Dialog, r.readOnly
 	return reply, err
 }
 
@@ -309,6 +317,8 @@ func (b *Bot) fallback(ctx context.Context, req *Request) (Reply, error) {
 		// this one it could not.
 		return Text(txtVoiceUnheard), nil
 	}
+	// What is left only answers: search (ContentSearch), or a hint.
+	req.readOnly = true
 	if strings.TrimSpace(req.Msg.Text) == "" {
 		return Text(txtNonText), nil
 	}

@@ -102,11 +102,7 @@ func (b *Bot) elderPick(ctx context.Context, req *Request) (Reply, error) {
 	}
 	m := *req.Msg
 	m.Text = cmds[n-1]
-	r := *req
-	r.Msg = &m
-	reply, err := b.mux.Handle(ctx, &r)
-	req.Profile, req.Dialog = r.Profile, r.Dialog
-	return reply, err
+	return b.handleAs(ctx, req, &m)
 }
 
 // itemShower shows one item (ContentSearch).

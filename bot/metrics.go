@@ -14,6 +14,9 @@ type Metrics struct {
 	messages *prometheus.CounterVec
 	dedup    prometheus.Counter
 	offlines prometheus.Counter
+	early    prometheus.Counter
+	retries  prometheus.Counter
+	lost     prometheus.Counter
 }
 
 // NewMetrics registers the webhook metrics on reg.
@@ -36,8 +39,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kepubot_webhook_offline_total",
 			Help: "Messages answered from memory, recording nothing, because Redis was unavailable.",
 		}),
+		early: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kepubot_webhook_answered_early_total",
+			Help: "Messages answered before their outcome (the activity) was recorded: read-only answers.",
+		}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kepubot_webhook_record_retries_total",
+			Help: "Retries of recording a message answered early, while Redis failed.",
+		}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kepubot_webhook_records_lost_total",
+			Help: "Messages answered early whose activity could not be recorded (Redis failed for a minute).",
+		}),
 	}
-	reg.MustRegister(m.latency, m.messages, m.dedup, m.offlines)
+	reg.MustRegister(m.latency, m.messages, m.dedup, m.offlines, m.early, m.retries, m.lost)
 	return m
 }
 
@@ -59,5 +74,23 @@ func (m *Metrics) offline() {
 func (m *Metrics) dedupHit() {
 	if m != nil {
 		m.dedup.Inc()
+	}
+}
+
+func (m *Metrics) answeredEarly() {
+	if m != nil {
+		m.early.Inc()
+	}
+}
+
+func (m *Metrics) recordRetry() {
+	if m != nil {
+		m.retries.Inc()
+	}
+}
+
+func (m *Metrics) recordLost() {
+	if m != nil {
+		m.lost.Inc()
 	}
 }

@@ -65,6 +65,24 @@ type Request struct {
 	Dialog Dialog
 	// Now is the handling time (the injected clock).
 	Now time.Time
+
+	// readOnly is set by a ReadOnly handler that answered the request.
+	readOnly bool
+}
+
+// ReadOnly marks h as a handler that writes nothing itself: all it decides
+// is its reply and the request's Profile and Dialog, which the webhook
+// records (a best-effort counter that may drop a count, like the search's
+// demand log, is allowed). A message it answers changing nothing but the
+// subscriber's activity (help, a search without a topic) is answered
+// before that activity is recorded: see Webhook, "answered early".
+func ReadOnly(h Handler) Handler { return readOnlyHandler{h} }
+
+type readOnlyHandler struct{ h Handler }
+
+func (r readOnlyHandler) Handle(ctx context.Context, req *Request) (Reply, error) {
+	req.readOnly = true
+	return r.h.Handle(ctx, req)
 }
 
 // Dialog is the state of a multi-step conversation that is not onboarding

@@ -77,6 +77,7 @@ func TestWebhookWhileRedisDown(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	f.flush(t)
 	p, _, err := f.store.Get(f.ctx, "default", "oDown")
 	if err != nil || p == nil {
 		t.Fatalf("profile after restart: %+v, %v", p, err)

@@ -93,6 +93,7 @@ type Webhook struct {
 	first    string // the account served at /wechat
 	opts     WebhookOptions
 	logger   *slog.Logger
+	rec      *recorder // commits what was answered early
 }
 
 type hookAccount struct {
@@ -130,6 +131,7 @@ func NewWebhook(store *profile.Store, h Handler, accounts []Account, opts Webhoo
 	}
 	w := &Webhook{store: store, handler: h, accounts: map[string]*hookAccount{}, opts: opts,
 		logger: opts.Logger.With("component", "webhook")}
+	w.rec = newRecorder(w)
 	for _, a := range accounts {
 		if err := w.AddAccount(a); err != nil {
 			return nil, err
@@ -409,8 +411,21 @@ func (w *Webhook) process(ctx context.Context, msg *Message, mix *message.MixMes
 	if err != nil {
 		return Reply{}, err
 	}
+	return w.settle(ctx, sess, msg, false)
+}
+
+// settle handles msg on sess and commits the outcome; when another
+// message of the same subscriber won the race, it handles msg again on the
+// new profile. An outcome the recorder may commit after the reply (see
+// recorder: answered early) is handed to it, and the reply returned at
+// once. With answered set the reply went out already (the recorder
+// calls): settle only records.
+func (w *Webhook) settle(ctx context.Context, sess *Session, msg *Message, answered bool) (Reply, error) {
 	for range 20 {
 		if sess.Duplicate {
+			if answered {
+				return Reply{}, nil
+			}
 			w.opts.Metrics.dedupHit()
 			return w.awaitReply(ctx, sess)
 		}
@@ -421,6 +436,7 @@ func (w *Webhook) process(ctx context.Context, msg *Message, mix *message.MixMes
 		if len(sess.Dialog) > 0 {
 			json.Unmarshal(sess.Dialog, &req.Dialog) // a bad record is an empty dialog
 		}
+		dialog := req.Dialog
 		reply, err := w.handler.Handle(ctx, req)
 		if err != nil {
 			return Reply{}, err
@@ -430,11 +446,17 @@ func (w *Webhook) process(ctx context.Context, msg *Message, mix *message.MixMes
 		if req.Dialog.Name != "" {
 			out.Dialog, _ = json.Marshal(req.Dialog)
 		}
+		if !answered && req.readOnly && req.Dialog == dialog && profile.OnlyActivity(sess.Profile, req.Profile) &&
+			w.rec.add(&pending{sess: sess, msg: msg, out: &out}) {
+			w.opts.Metrics.answeredEarly()
+			w.observe(msg, reply)
+			return reply, nil
+		}
 		err = w.store.Commit(ctx, sess, out)
 		switch {
 		case err == nil:
-			if w.opts.Observe != nil {
-				w.opts.Observe(msg, reply)
+			if !answered {
+				w.observe(msg, reply)
 			}
 			return reply, nil
 		case errors.Is(err, profile.ErrConflict):
@@ -451,6 +473,21 @@ func (w *Webhook) process(ctx context.Context, msg *Message, mix *message.MixMes
 	}
 	return Reply{}, errors.New("handle message: too many concurrent changes")
 }
+
+func (w *Webhook) observe(msg *Message, reply Reply) {
+	if w.opts.Observe != nil {
+		w.opts.Observe(msg, reply)
+	}
+}
+
+// Flush waits until the messages answered early so far are recorded (see
+// recorder), or ctx ends. Tests and benchmarks call it before they read
+// what a conversation recorded.
+func (w *Webhook) Flush(ctx context.Context) error { return w.rec.flush(ctx) }
+
+// Close stops answering early and waits, until ctx ends, for the messages
+// answered early to be recorded. Call it once the HTTP server stopped.
+func (w *Webhook) Close(ctx context.Context) error { return w.rec.close(ctx) }
 
 // awaitReply waits for the attempt that owns a message to store its reply.
 func (w *Webhook) awaitReply(ctx context.Context, sess *Session) (Reply, error) {

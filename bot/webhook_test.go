@@ -36,6 +36,7 @@ type fixture struct {
 	clock   *clock
 	rtts    *atomic.Int64 // Redis round trips
 	handler http.Handler
+	wh      *bot.Webhook
 }
 
 // clock is a settable clock shared by the fake WeChat and the webhook.
@@ -85,6 +86,8 @@ func setupOn(t testing.TB, rdb redis.UniversalClient, opts ...func(*bot.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.wh = wh
+	t.Cleanup(func() { wh.Close(context.Background()) })
 	mux := http.NewServeMux()
 	mux.Handle("/wechat", wh)
 	mux.Handle("/wechat/{account}", wh)
@@ -136,13 +139,24 @@ func (f *fixture) event(t testing.TB, openID, event, key string, extra map[strin
 	return r
 }
 
+// profile reads openid's profile once what the webhook answered early is
+// recorded.
 func (f *fixture) profile(t testing.TB, openID string) *profile.Profile {
 	t.Helper()
+	f.flush(t)
 	p, _, err := f.store.Get(f.ctx, "default", openID)
 	if err != nil {
 		t.Fatalf("Get(%s): %v", openID, err)
 	}
 	return p
+}
+
+// flush waits for what the webhook answered early to be recorded.
+func (f *fixture) flush(t testing.TB) {
+	t.Helper()
+	if err := f.wh.Flush(f.ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func wantContains(t testing.TB, r wechattest.Reply, parts ...string) {

@@ -19,6 +19,7 @@ package profile
 import (
 	"errors"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -352,7 +353,11 @@ func (p *Profile) sortInterests() {
 // TouchMessage records a message from the user at t: it opens the 48-hour
 // customer-service window with a fresh quota.
 func (p *Profile) TouchMessage(t time.Time) {
-	p.LastMessageAt, p.MessagesUsed = t, 0
+	if t.After(p.LastMessageAt) {
+		// An older message handled late (on two replicas, or recorded
+		// after a newer one: bot.recorder) opens no window of its own.
+		p.LastMessageAt, p.MessagesUsed = t, 0
+	}
 	p.Reading.Note(t)
 	p.touch(t)
 }
@@ -360,7 +365,9 @@ func (p *Profile) TouchMessage(t time.Time) {
 // TouchEvent records a follow, menu click or QR scan at t: it opens the
 // 1-minute, 3-message window.
 func (p *Profile) TouchEvent(t time.Time) {
-	p.LastEventAt, p.EventMsgsUsed = t, 0
+	if t.After(p.LastEventAt) {
+		p.LastEventAt, p.EventMsgsUsed = t, 0
+	}
 	p.touch(t)
 }
 
@@ -368,6 +375,25 @@ func (p *Profile) touch(t time.Time) {
 	if t.After(p.LastActiveAt) {
 		p.LastActiveAt = t
 	}
+}
+
+// OnlyActivity reports whether after differs from before at most in what
+// any message or event records of the subscriber's activity: the
+// customer-service windows (TouchMessage, TouchEvent), LastActiveAt and
+// Reading. It is the profile of a message that changed nothing else (a
+// help, a search without a topic); false when either is nil.
+func OnlyActivity(before, after *Profile) bool {
+	if before == nil || after == nil {
+		return false
+	}
+	a, b := *after, *before
+	a.LastActiveAt, a.LastMessageAt, a.MessagesUsed = b.LastActiveAt, b.LastMessageAt, b.MessagesUsed
+	a.LastEventAt, a.EventMsgsUsed, a.Reading = b.LastEventAt, b.EventMsgsUsed, b.Reading
+	a.MassMonth, a.MassCount = b.MassMonth, b.MassCount // not stored (SetMassCount)
+	return a.OpenID == b.OpenID && a.Group == b.Group && a.Town == b.Town && a.Source == b.Source &&
+		slices.Equal(a.Interests, b.Interests) &&
+		a.Subscribed == b.Subscribed && a.OptedOut == b.OptedOut && a.Step == b.Step && a.Elder == b.Elder &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.OptChangedAt.Equal(b.OptChangedAt) && a.InterestsAt.Equal(b.InterestsAt)
 }
 
 // SetMassCount sets p's mass-send budget of month from the month's

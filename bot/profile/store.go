@@ -371,6 +371,11 @@ func (s *Store) Commit(ctx context.Context, sess *Session, out Outcome) error {
 	lid, _ := res[1].(int64)
 	sess.ID.Local, sess.lid = lid, strconv.FormatInt(lid, 10)
 	sess.oldBytes = "" // the session is spent: Reload before another Commit
+	if s.cache != nil && sess.msgKey == "" {
+		// Not a message (an admin's edit or erasure, Update): this
+		// replica's copy is stale now.
+		s.cache.Remove(cacheKey(sess.Account, sess.OpenID))
+	}
 	if s.cache != nil && sess.msgKey != "" {
 		key := cacheKey(sess.Account, sess.OpenID)
 		if newBytes == nil {

@@ -383,6 +383,11 @@ func (a *App) Close() error {
 	if a.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		a.srv.Shutdown(ctx)
+		// Then record what was answered before its activity was (read-only
+		// answers, bot.recorder), while Redis is still open.
+		if a.webhook != nil {
+			a.webhook.Close(ctx)
+		}
 		cancel()
 		a.srv = nil
 	}

@@ -1,0 +1,225 @@
+package bot_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
+)
+
+// scriptGate holds Redis scripts (the commit is one) while closed, or
+// fails the next ones: a commit that Redis has not run yet, or that fails.
+type scriptGate struct {
+	mu   sync.Mutex
+	open chan struct{} // nil: scripts pass
+	fail atomic.Int64  // scripts still to fail, as a dropped connection
+}
+
+func (g *scriptGate) hold() {
+	g.mu.Lock()
+	g.open = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *scriptGate) release() {
+	g.mu.Lock()
+	if g.open != nil {
+		close(g.open)
+		g.open = nil
+	}
+	g.mu.Unlock()
+}
+
+func (g *scriptGate) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (g *scriptGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (g *scriptGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := cmd.Name(); name != "evalsha" && name != "eval" {
+			return next(ctx, cmd)
+		}
+		g.mu.Lock()
+		open := g.open
+		g.mu.Unlock()
+		if open != nil {
+			<-open
+		}
+		if g.fail.Add(-1) >= 0 {
+			cmd.SetErr(io.EOF)
+			return io.EOF
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// async sends a text from openID on its own goroutine, a second after the
+// last message.
+func async(f *fixture, openID, text string) <-chan wechattest.Reply {
+	f.clock.Add(time.Second)
+	return asyncPost(f, func() (wechattest.Reply, error) { return f.phone.Text(f.ctx, openID, text) })
+}
+
+func asyncPost(f *fixture, post func() (wechattest.Reply, error)) <-chan wechattest.Reply {
+	c := make(chan wechattest.Reply, 1)
+	go func() {
+		r, err := post()
+		if err != nil {
+			r.Content = "error: " + err.Error()
+		}
+		c <- r
+	}()
+	return c
+}
+
+// A help changes nothing but the resident's activity: it is answered
+// while its commit has not run yet, and recorded after. A message that
+// changes something (退订) is answered only once its change is recorded.
+func TestReadOnlyAnsweredBeforeRecorded(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	gate := &scriptGate{}
+	f.rdb.AddHook(gate)
+	f.event(t, "oEarly", "subscribe", "", nil)
+	before := f.profile(t, "oEarly")
+
+	gate.hold()
+	f.clock.Add(time.Second)
+	helpAt := f.clock.Now().Truncate(time.Second)
+	helpXML := textXML("oEarly", "帮助", helpAt, 777)
+	var help wechattest.Reply
+	select {
+	case help = <-asyncPost(f, func() (wechattest.Reply, error) { return f.phone.Post(f.ctx, helpXML) }):
+	case <-time.After(3 * time.Second):
+		gate.release()
+		t.Fatal("帮助 was not answered while its commit waited")
+	}
+	wantContains(t, help, "您可以这样用")
+	if p, _, err := f.store.Get(f.ctx, "default", "oEarly"); err != nil || !p.LastMessageAt.Equal(before.LastMessageAt) {
+		t.Fatalf("while the commit waits, the profile already has the help's activity: %v %v", p, err)
+	}
+
+	optOut := async(f, "oEarly", "退订")
+	select {
+	case r := <-optOut:
+		t.Fatalf("退订 answered before its commit ran: %q", r.Content)
+	case <-time.After(300 * time.Millisecond):
+	}
+	gate.release()
+	wantContains(t, <-optOut, "已停止给您推送")
+	p := f.profile(t, "oEarly")
+	if !p.OptedOut {
+		t.Errorf("退订 not recorded: %+v", p)
+	}
+	if want := helpAt.Add(time.Second); !p.LastMessageAt.Equal(want) {
+		t.Errorf("LastMessageAt = %v, want the 退订's %v", p.LastMessageAt, want)
+	}
+
+	// The help was recorded too: WeChat's retry of it is answered from its
+	// dedup record. Handled again, it would set LastMessageAt back to its
+	// own, older time.
+	r, err := f.phone.Post(f.ctx, helpXML)
+	if err != nil || r.Content != help.Content {
+		t.Fatalf("retry of the help: %q %v, want %q", r.Content, err, help.Content)
+	}
+	if p := f.profile(t, "oEarly"); !p.LastMessageAt.Equal(helpAt.Add(time.Second)) {
+		t.Errorf("the help's retry was handled again: LastMessageAt = %v", p.LastMessageAt)
+	}
+}
+
+// A help answered from a cached profile that another replica has changed
+// since: the commit conflicts, and the message is handled again on the
+// new profile to record it. Nothing the other replica wrote is lost, and
+// the next help is answered from the new profile.
+func TestAnsweredEarlyRecordedOnTheNewProfile(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var observed, ran atomic.Int64
+	other := f.safeReplica(t, &observed, &ran)
+	f.event(t, "oStale", "subscribe", "", nil)
+	f.text(t, "oStale", "帮助") // cached on f's replica
+	f.clock.Add(time.Second)
+	if r, err := other.Text(f.ctx, "oStale", "长辈模式"); err != nil || r.Status != 200 {
+		t.Fatalf("长辈模式 on the other replica: %v %v", r.Status, err)
+	}
+	f.text(t, "oStale", "帮助")
+	at := f.clock.Now().Truncate(time.Second)
+	p := f.profile(t, "oStale")
+	if !p.Elder {
+		t.Errorf("elder mode set on the other replica was lost: %+v", p)
+	}
+	if !p.LastMessageAt.Equal(at) {
+		t.Errorf("LastMessageAt = %v, want the help's %v", p.LastMessageAt, at)
+	}
+	if r := f.text(t, "oStale", "帮助"); !strings.Contains(r.Content, "发一个词就能查") {
+		t.Errorf("help after the conflict: %q, want elder mode's", r.Content)
+	}
+}
+
+// While Redis fails, the recorder retries a help's commit with backoff
+// until it is recorded.
+func TestAnsweredEarlyRetriedWhileRedisFails(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	gate := &scriptGate{}
+	f.rdb.AddHook(gate)
+	f.event(t, "oRetry", "subscribe", "", nil)
+	f.flush(t)
+	gate.fail.Store(3)
+	wantContains(t, f.text(t, "oRetry", "帮助"), "您可以这样用")
+	at := f.clock.Now().Truncate(time.Second)
+	if p := f.profile(t, "oRetry"); !p.LastMessageAt.Equal(at) {
+		t.Errorf("LastMessageAt = %v, want the help's %v", p.LastMessageAt, at)
+	}
+	if n := gate.fail.Load(); n >= 0 {
+		t.Errorf("%d failures left: the commits did not go through the gate", n+1)
+	}
+}
+
+// Close waits for the messages answered early to be recorded; after it,
+// a help is recorded before it is answered.
+func TestWebhookCloseRecordsWhatWasAnswered(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	gate := &scriptGate{}
+	f.rdb.AddHook(gate)
+	ids := []string{"oClose1", "oClose2", "oClose3", "oClose4"}
+	for _, id := range ids {
+		f.event(t, id, "subscribe", "", nil)
+	}
+	f.flush(t)
+	gate.hold()
+	for _, id := range ids {
+		wantContains(t, <-async(f, id, "帮助"), "您可以这样用")
+	}
+	at := f.clock.Now().Truncate(time.Second)
+	closed := make(chan error, 1)
+	go func() { closed <- f.wh.Close(f.ctx) }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) before the held commits ran", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	gate.release()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		p, _, err := f.store.Get(f.ctx, "default", id)
+		if want := at.Add(time.Duration(i-len(ids)+1) * time.Second); err != nil || !p.LastMessageAt.Equal(want) {
+			t.Errorf("%s after Close: %v %v, want LastMessageAt %v", id, p, err, want)
+		}
+	}
+	f.text(t, "oClose1", "帮助")
+	at = f.clock.Now().Truncate(time.Second)
+	if p, _, err := f.store.Get(f.ctx, "default", "oClose1"); err != nil || !p.LastMessageAt.Equal(at) {
+		t.Errorf("a help after Close was answered before it was recorded: %v %v", p, err)
+	}
+}
