@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
 )
 
@@ -142,7 +144,7 @@ func TestAnsweredEarlyRecordedOnTheNewProfile(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	var observed, ran atomic.Int64
-	other := f.safeReplica(t, &observed, &ran)
+	other, _ := f.safeReplica(t, &observed, &ran)
 	f.event(t, "oStale", "subscribe", "", nil)
 	f.text(t, "oStale", "帮助") // cached on f's replica
 	f.clock.Add(time.Second)
@@ -222,4 +224,66 @@ func TestWebhookCloseRecordsWhatWasAnswered(t *testing.T) {
 	if p, _, err := f.store.Get(f.ctx, "default", "oClose1"); err != nil || !p.LastMessageAt.Equal(at) {
 		t.Errorf("a help after Close was answered before it was recorded: %v %v", p, err)
 	}
+}
+
+// Residents in a conversation (cached on the replica) of a safe-mode
+// account send 帮助 while redis-server is SIGKILLed: each is answered at
+// once, from the cache, and recorded once Redis is back from its AOF:
+// none lost. (A plain or compat account must claim the request's nonce
+// in Redis first: its helps get the offline answer, TestWebhookWhileRedisDown.)
+func TestHelpsDuringRedisOutageRecordedAfter(t *testing.T) {
+	t.Parallel()
+	redistest.SkipOnCluster(t, "it SIGKILLs one redis-server; the Cluster's fault is TestWebhookDuringClusterFailover")
+	srv := redistest.StartServer(t, redistest.Options{Args: []string{"--appendonly", "yes", "--appendfsync", "always"}})
+	f := setupOn(t, srv.Client(t))
+	var observed, ran atomic.Int64
+	phone, wh := f.safeReplica(t, &observed, &ran)
+	text := func(openID string) wechattest.Reply {
+		t.Helper()
+		f.clock.Add(time.Second)
+		r, err := phone.Text(f.ctx, openID, "帮助")
+		if err != nil || r.Status != 200 {
+			t.Fatalf("%s: 帮助: %v %v", openID, r.Status, err)
+		}
+		return r
+	}
+	flush := func() {
+		t.Helper()
+		if err := wh.Flush(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const residents = 20
+	id := func(i int) string { return fmt.Sprintf("oOutage%02d", i) }
+	for i := range residents {
+		f.clock.Add(time.Second)
+		if r, err := phone.Event(f.ctx, id(i), "subscribe", "", nil); err != nil || r.Status != 200 {
+			t.Fatalf("subscribe: %v %v", r.Status, err)
+		}
+		text(id(i))
+	}
+	flush()
+	srv.Kill()
+	killed := time.Now()
+	answeredAt := make([]time.Time, residents)
+	for i := range residents {
+		start := time.Now()
+		wantContains(t, text(id(i)), "您可以这样用")
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%s: 帮助 answered in %v during the outage, want at once", id(i), took)
+		}
+		answeredAt[i] = f.clock.Now().Truncate(time.Second)
+	}
+	t.Logf("%d helps answered %v after the kill", residents, time.Since(killed).Round(time.Millisecond))
+	time.Sleep(500 * time.Millisecond) // the recorder retries meanwhile
+	srv.Restart(t)
+	flush()
+	lost := 0
+	for i := range residents {
+		if p := f.profile(t, id(i)); !p.LastMessageAt.Equal(answeredAt[i]) {
+			lost++
+			t.Errorf("%s: LastMessageAt = %v, want the outage help's %v", id(i), p.LastMessageAt, answeredAt[i])
+		}
+	}
+	t.Logf("lost %d of %d, recorded %v after the kill", lost, residents, time.Since(killed).Round(time.Millisecond))
 }

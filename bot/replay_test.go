@@ -257,7 +257,7 @@ func TestNonceShape(t *testing.T) {
 // account in safe mode: its own store with the profile cache (as in
 // production) and its own webhook. observed counts the messages whose
 // outcome it stored; ran counts its handler's runs.
-func (f *fixture) safeReplica(t *testing.T, observed, ran *atomic.Int64) *wechattest.Phone {
+func (f *fixture) safeReplica(t *testing.T, observed, ran *atomic.Int64) (*wechattest.Phone, *bot.Webhook) {
 	t.Helper()
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	store, err := profile.NewStore(f.ctx, f.rdb, loc)
@@ -279,7 +279,7 @@ func (f *fixture) safeReplica(t *testing.T, observed, ran *atomic.Int64) *wechat
 	}
 	hs := httptest.NewServer(wh)
 	t.Cleanup(hs.Close)
-	return wechattest.NewPhone(f.wx, f.account, hs.URL, true)
+	return wechattest.NewPhone(f.wx, f.account, hs.URL, true), wh
 }
 
 // Issue 15 item 8: in safe mode the webhook claims no nonce (one Redis
@@ -292,7 +292,8 @@ func TestSafeModeReplayRunsOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	var observed, ran atomic.Int64
-	a, b := f.safeReplica(t, &observed, &ran), f.safeReplica(t, &observed, &ran)
+	a, _ := f.safeReplica(t, &observed, &ran)
+	b, _ := f.safeReplica(t, &observed, &ran)
 	f.clock.Add(time.Second)
 	if r, err := a.Event(f.ctx, "oReplay", "subscribe", "", nil); err != nil || r.Status != 200 {
 		t.Fatalf("subscribe: %v %v", r.Status, err)
