@@ -7,8 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the webhook's Prometheus metrics. A nil *Metrics records
-// nothing.
+// Metrics are the webhook's Prometheus metrics (WebhookOptions.Metrics;
+// without them the webhook keeps its own, registered nowhere).
 type Metrics struct {
 	latency  *prometheus.HistogramVec
 	messages *prometheus.CounterVec
@@ -57,40 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) observe(kind string, status int, d time.Duration) {
-	if m == nil {
-		return
-	}
 	s := strconv.Itoa(status)
 	m.latency.WithLabelValues(s).Observe(d.Seconds())
 	m.messages.WithLabelValues(kind, s).Inc()
-}
-
-func (m *Metrics) offline() {
-	if m != nil {
-		m.offlines.Inc()
-	}
-}
-
-func (m *Metrics) dedupHit() {
-	if m != nil {
-		m.dedup.Inc()
-	}
-}
-
-func (m *Metrics) answeredEarly() {
-	if m != nil {
-		m.early.Inc()
-	}
-}
-
-func (m *Metrics) recordRetry() {
-	if m != nil {
-		m.retries.Inc()
-	}
-}
-
-func (m *Metrics) recordLost() {
-	if m != nil {
-		m.lost.Inc()
-	}
 }

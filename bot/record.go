@@ -132,10 +132,10 @@ func (r *recorder) record(p *pending) {
 		}
 		if !unavailable(err) || time.Now().Add(delay).After(deadline) {
 			w.logger.Error("a message answered early was not recorded", "account", p.msg.Account, "kind", p.msg.kind(), "err", err)
-			w.opts.Metrics.recordLost()
+			w.opts.Metrics.lost.Inc()
 			return
 		}
-		w.opts.Metrics.recordRetry()
+		w.opts.Metrics.retries.Inc()
 		time.Sleep(delay)
 		delay = min(2*delay, 2*time.Second)
 	}

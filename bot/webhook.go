@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/silenceper/wechat/v2/officialaccount"
 	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
@@ -122,6 +123,9 @@ func NewWebhook(store *profile.Store, h Handler, accounts []Account, opts Webhoo
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
 	if opts.MaxSkew <= 0 {
 		opts.MaxSkew = 5 * time.Minute
 	}
@@ -193,9 +197,7 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, kind := w.serve(rw, r, acct)
-	if m := w.opts.Metrics; m != nil {
-		m.observe(kind, status, time.Since(start))
-	}
+	w.opts.Metrics.observe(kind, status, time.Since(start))
 }
 
 // serve handles one request and returns the status written and the kind
@@ -388,7 +390,7 @@ func unavailable(err error) bool {
 // twice when the resident sends it again.
 func (w *Webhook) offline(ctx context.Context, account, kind string, msg *Message, cause error) Reply {
 	w.logger.Warn("redis unavailable: answered from memory, recorded nothing", "account", account, "kind", kind, "err", cause)
-	w.opts.Metrics.offline()
+	w.opts.Metrics.offlines.Inc()
 	oh, ok := w.handler.(OfflineHandler)
 	if !ok {
 		return Text(txtOffline)
@@ -426,7 +428,7 @@ func (w *Webhook) settle(ctx context.Context, sess *Session, msg *Message, answe
 			if answered {
 				return Reply{}, nil
 			}
-			w.opts.Metrics.dedupHit()
+			w.opts.Metrics.dedup.Inc()
 			return w.awaitReply(ctx, sess)
 		}
 		req := &Request{Msg: msg, Profile: sess.Profile.Clone(), ID: sess.ID, New: sess.Profile == nil, Erased: sess.Profile == nil && sess.Erased, Now: w.opts.Now()}
@@ -448,7 +450,7 @@ func (w *Webhook) settle(ctx context.Context, sess *Session, msg *Message, answe
 		}
 		if !answered && req.readOnly && req.Dialog == dialog && profile.OnlyActivity(sess.Profile, req.Profile) &&
 			w.rec.add(&pending{sess: sess, msg: msg, out: &out}) {
-			w.opts.Metrics.answeredEarly()
+			w.opts.Metrics.early.Inc()
 			w.observe(msg, reply)
 			return reply, nil
 		}

@@ -63,6 +63,12 @@ func TestRedisRestartEndToEnd(t *testing.T) {
 	e := startE2EOn(t, srv)
 	e.onboard("oOutage1", "农民", "派潭镇")
 	e.waitHealth(http.StatusOK, 5*time.Second)
+	if got := e.say("oOutage1", "帮助"); !strings.Contains(got, "您可以这样用") {
+		t.Fatalf("帮助 = %q", got)
+	}
+	if got := e.metric("kepubot_webhook_answered_early_total"); got != 1 {
+		t.Errorf("kepubot_webhook_answered_early_total = %v after one 帮助, want 1", got)
+	}
 	if got := e.metric("kepubot_redis_up"); got != 1 {
 		t.Errorf("kepubot_redis_up = %v before the kill, want 1", got)
 	}
