@@ -123,7 +123,7 @@ func (q *Quiz) Routes(m *bot.Mux) {
 	m.Command(bot.HandlerFunc(q.start), wordsStart...)
 	m.Prefix(wordsStart[0], bot.HandlerFunc(q.start)) // 答题 <code>
 	m.Command(bot.HandlerFunc(q.quit), wordsQuit...)
-	m.Command(bot.HandlerFunc(q.rank), wordsRank...)
+	m.Command(bot.ReadOnly(bot.HandlerFunc(q.rank)), wordsRank...) // its rate limit is a best-effort counter
 	m.Dialog(DialogName, bot.HandlerFunc(q.answer))
 }
 

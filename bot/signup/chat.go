@@ -25,7 +25,7 @@ func (s *Service) Routes(m *bot.Mux) {
 	m.Prefix(wordsCancel, bot.HandlerFunc(s.cancelCmd))
 	m.Prefix(wordsSignup, bot.HandlerFunc(s.signupCmd))
 	m.Prefix(wordsFeedback, bot.HandlerFunc(s.feedbackCmd))
-	m.Command(bot.HandlerFunc(s.mine), wordsMine...)
+	m.Command(bot.ReadOnly(bot.HandlerFunc(s.mine)), wordsMine...) // reads the sign-ups from Redis, not the cached profile
 }
 
 // opID names one inbound message for the scripts' rerun protection.
