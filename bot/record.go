@@ -16,7 +16,7 @@ import (
 // quiz answer): their outcome is committed first and the reply follows, so
 // a reply never tells of a change that was not recorded. A message that a
 // ReadOnly handler answered without changing anything but the subscriber's
-// activity (帮助, 我的资料, a search without a topic) has nothing to tell
+// activity (帮助, 排行, 我的报名, a search without a topic) has nothing to tell
 // of: its reply goes out at once and the recorder commits its outcome a
 // moment later, off WeChat's wait. That outcome is the activity (the
 // customer-service window WeChat opened, the reading hour) and the dedup
