@@ -24,6 +24,13 @@ import (
 // much as the whole of a bare echo server's answer, so this is half of
 // what WeChat waits for in a conversation (BENCHMARKS.md, "Webhook").
 //
+// Only a message of a subscriber the replica has cached (a conversation)
+// is answered early: its commit claims the message itself (Store.Begin
+// claimed nothing in Redis), so no claim can lapse while the recorder
+// retries. A message whose Begin claimed it in Redis holds that claim for
+// claimTTL only, and a lapsed claim would make its late commit look like
+// another attempt's: it is committed before it is answered.
+//
 // What answering first gives up, and why each is acceptable:
 //   - The reply was decided on the replica's cached profile, which only the
 //     commit checks. When another replica changed the subscriber in

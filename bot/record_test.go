@@ -287,3 +287,40 @@ func TestHelpsDuringRedisOutageRecordedAfter(t *testing.T) {
 	}
 	t.Logf("lost %d of %d, recorded %v after the kill", lost, residents, time.Since(killed).Round(time.Millisecond))
 }
+
+// A help from a subscriber the replica has not cached is claimed in Redis
+// by Begin, for claimTTL only: it is recorded before it is answered (a
+// late commit could find the claim lapsed). The next one, cached, is
+// answered early.
+func TestUncachedHelpRecordedBeforeAnswered(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	gate := &scriptGate{}
+	f.rdb.AddHook(gate)
+	var observed, ran atomic.Int64
+	other, _ := f.safeReplica(t, &observed, &ran)
+	f.event(t, "oCold", "subscribe", "", nil)
+	f.flush(t)
+	send := func() <-chan wechattest.Reply {
+		f.clock.Add(time.Second)
+		return asyncPost(f, func() (wechattest.Reply, error) { return other.Text(f.ctx, "oCold", "帮助") })
+	}
+	gate.hold()
+	first := send()
+	select {
+	case r := <-first:
+		gate.release()
+		t.Fatalf("an uncached help was answered before its commit ran: %q", r.Content)
+	case <-time.After(300 * time.Millisecond):
+	}
+	gate.release()
+	wantContains(t, <-first, "您可以这样用")
+	gate.hold()
+	defer gate.release()
+	select {
+	case r := <-send():
+		wantContains(t, r, "您可以这样用")
+	case <-time.After(3 * time.Second):
+		t.Fatal("a cached help was not answered while its commit waited")
+	}
+}

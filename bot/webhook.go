@@ -448,8 +448,8 @@ func (w *Webhook) settle(ctx context.Context, sess *Session, msg *Message, answe
 		if req.Dialog.Name != "" {
 			out.Dialog, _ = json.Marshal(req.Dialog)
 		}
-		if !answered && req.readOnly && req.Dialog == dialog && profile.OnlyActivity(sess.Profile, req.Profile) &&
-			w.rec.add(&pending{sess: sess, msg: msg, out: &out}) {
+		if !answered && req.readOnly && sess.ClaimedLate() && req.Dialog == dialog &&
+			profile.OnlyActivity(sess.Profile, req.Profile) && w.rec.add(&pending{sess: sess, msg: msg, out: &out}) {
 			w.opts.Metrics.early.Inc()
 			w.observe(msg, reply)
 			return reply, nil

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,6 +144,11 @@ const (
 	lateClaimPrefix = "l:" // claimed by Commit (Begin read the cache)
 	replyPrefix     = "r:"
 )
+
+// ClaimedLate reports whether the session's message is claimed by Commit
+// itself (Begin read the replica's cache, not Redis): no claim in Redis
+// can lapse before that commit, however late it comes.
+func (sess *Session) ClaimedLate() bool { return strings.HasPrefix(sess.claim, lateClaimPrefix) }
 
 // Begin loads openid's profile for handling the message msgKey (e.g. its
 // MsgId) and claims the message for ttl, in one round trip. When msgKey is
