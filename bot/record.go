@@ -36,8 +36,9 @@ import (
 //     commit checks. When another replica changed the subscriber in
 //     between, the commit conflicts and the recorder handles the message
 //     again on the new profile, to record the right outcome; the resident
-//     has seen a help or search decided on a profile a moment old. Read-only
-//     handlers only read group, town, interests and elder mode.
+//     has seen a help or search decided on a profile a moment old. Of the
+//     profile, read-only handlers read only group, town, interests and
+//     elder mode.
 //   - A replica killed in the few milliseconds in between loses the
 //     activity of the messages it had answered and not yet recorded. A
 //     lost activity makes a window look older or closed: kepubot then
@@ -53,12 +54,12 @@ type recorder struct {
 	mu     sync.RWMutex // guards closed against add's sends
 	closed bool
 	queues []chan *pending
-	// inflight counts messages answered and not yet recorded; idle is
-	// signalled when it drops to 0 (Flush).
-	inflight sync.Mutex
-	count    int
-	idle     *sync.Cond
-	done     sync.WaitGroup
+	// unrecorded counts messages answered and not yet recorded, under
+	// countMu; idle is signalled when it drops to 0 (Flush).
+	countMu    sync.Mutex
+	unrecorded int
+	idle       *sync.Cond
+	done       sync.WaitGroup
 }
 
 // pending is a message answered early, waiting to be recorded.
@@ -80,7 +81,7 @@ const (
 
 func newRecorder(w *Webhook) *recorder {
 	r := &recorder{w: w, queues: make([]chan *pending, recordWorkers)}
-	r.idle = sync.NewCond(&r.inflight)
+	r.idle = sync.NewCond(&r.countMu)
 	for i := range r.queues {
 		q := make(chan *pending, recordQueue)
 		r.queues[i] = q
@@ -117,12 +118,12 @@ func (r *recorder) add(p *pending) bool {
 
 // taken adds n to the messages answered and not yet recorded.
 func (r *recorder) taken(n int) {
-	r.inflight.Lock()
-	r.count += n
-	if r.count == 0 {
+	r.countMu.Lock()
+	r.unrecorded += n
+	if r.unrecorded == 0 {
 		r.idle.Broadcast()
 	}
-	r.inflight.Unlock()
+	r.countMu.Unlock()
 }
 
 // record commits p, retrying while Redis is unavailable.
@@ -172,14 +173,14 @@ func (w *Webhook) recordOnce(ctx context.Context, p *pending) error {
 // up), or ctx ends.
 func (r *recorder) flush(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() {
-		r.inflight.Lock()
+		r.countMu.Lock()
 		r.idle.Broadcast()
-		r.inflight.Unlock()
+		r.countMu.Unlock()
 	})
 	defer stop()
-	r.inflight.Lock()
-	defer r.inflight.Unlock()
-	for r.count > 0 && ctx.Err() == nil {
+	r.countMu.Lock()
+	defer r.countMu.Unlock()
+	for r.unrecorded > 0 && ctx.Err() == nil {
 		r.idle.Wait()
 	}
 	return ctx.Err()
