@@ -24,12 +24,12 @@ import (
 // much as the whole of a bare echo server's answer, so this is half of
 // what WeChat waits for in a conversation (BENCHMARKS.md, "Webhook").
 //
-// Only a message of a subscriber the replica has cached (a conversation)
-// is answered early: its commit claims the message itself (Store.Begin
-// claimed nothing in Redis), so no claim can lapse while the recorder
-// retries. A message whose Begin claimed it in Redis holds that claim for
-// claimTTL only, and a lapsed claim would make its late commit look like
-// another attempt's: it is committed before it is answered.
+// A message of a subscriber the replica has cached (a conversation) is
+// claimed by its commit (Store.Begin read no claim from Redis). One that
+// Begin claimed in Redis holds that claim for claimTTL only: when the
+// recorder's commit finds it gone, it claims the message in the commit
+// instead (Session.ReclaimLate), which records it unless a WeChat retry
+// took it meanwhile.
 //
 // What answering first gives up, and why each is acceptable:
 //   - The reply was decided on the replica's cached profile, which only the
@@ -152,21 +152,31 @@ func (r *recorder) record(p *pending) {
 // recordOnce commits p's outcome, or handles p's message again when the
 // profile changed since it was answered.
 func (w *Webhook) recordOnce(ctx context.Context, p *pending) error {
-	if p.out != nil {
-		err := w.store.Commit(ctx, p.sess, *p.out)
-		switch {
-		case err == nil, errors.Is(err, profile.ErrDuplicate):
-			return nil
-		case !errors.Is(err, profile.ErrConflict):
-			return err // tried again as it was: nothing was written
+	for {
+		var err error
+		if p.out != nil {
+			err = w.store.Commit(ctx, p.sess, *p.out)
+			if errors.Is(err, profile.ErrConflict) {
+				p.out = nil // from now on, handled again on the new profile
+				if err := w.store.Reload(ctx, p.sess); err != nil {
+					return err
+				}
+				continue
+			}
+		} else {
+			_, err = w.settle(ctx, p.sess, p.msg, true)
 		}
-		p.out = nil
-		if err := w.store.Reload(ctx, p.sess); err != nil {
-			return err
+		if !errors.Is(err, profile.ErrDuplicate) {
+			return err // nil, or tried again as it was: nothing was written
 		}
+		if p.sess.ClaimedLate() {
+			return nil // another attempt claimed or answered the message
+		}
+		// Begin's claim is not in Redis any more: it lapsed (Redis failed
+		// for longer than claimTTL) or a WeChat retry took the message.
+		// Claim it in the commit, which refuses if somebody has it.
+		p.sess.ReclaimLate()
 	}
-	_, err := w.settle(ctx, p.sess, p.msg, true)
-	return err
 }
 
 // flush waits until every message answered so far is recorded (or given

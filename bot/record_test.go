@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/zengcheng-kexie/kepubot/bot/profile"
 	"github.com/zengcheng-kexie/kepubot/bot/redistest"
 	"github.com/zengcheng-kexie/kepubot/bot/wechat/wechattest"
 )
@@ -288,39 +289,56 @@ func TestHelpsDuringRedisOutageRecordedAfter(t *testing.T) {
 	t.Logf("lost %d of %d, recorded %v after the kill", lost, residents, time.Since(killed).Round(time.Millisecond))
 }
 
-// A help from a subscriber the replica has not cached is claimed in Redis
-// by Begin, for claimTTL only: it is recorded before it is answered (a
-// late commit could find the claim lapsed). The next one, cached, is
-// answered early.
-func TestUncachedHelpRecordedBeforeAnswered(t *testing.T) {
+// A help from a subscriber the replica has not cached: Begin claimed it
+// in Redis (for claimTTL only) and loaded the profile; it is answered
+// before its commit. When that commit comes after the claim lapsed (here:
+// the claim is deleted while the commit is held), the recorder claims the
+// message in the commit instead and records it, with its dedup record.
+func TestUncachedHelpAnsweredEarlyEvenIfItsClaimLapses(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	gate := &scriptGate{}
 	f.rdb.AddHook(gate)
 	var observed, ran atomic.Int64
-	other, _ := f.safeReplica(t, &observed, &ran)
+	other, wh := f.safeReplica(t, &observed, &ran)
 	f.event(t, "oCold", "subscribe", "", nil)
 	f.flush(t)
-	send := func() <-chan wechattest.Reply {
-		f.clock.Add(time.Second)
-		return asyncPost(f, func() (wechattest.Reply, error) { return other.Text(f.ctx, "oCold", "帮助") })
-	}
+	f.clock.Add(time.Second)
+	at := f.clock.Now().Truncate(time.Second)
+	help := textXML("oCold", "帮助", at, 4242)
 	gate.hold()
-	first := send()
+	var r wechattest.Reply
 	select {
-	case r := <-first:
+	case r = <-asyncPost(f, func() (wechattest.Reply, error) { return other.Post(f.ctx, help) }):
+	case <-time.After(3 * time.Second):
 		gate.release()
-		t.Fatalf("an uncached help was answered before its commit ran: %q", r.Content)
-	case <-time.After(300 * time.Millisecond):
+		t.Fatal("an uncached help was not answered while its commit waited")
+	}
+	wantContains(t, r, "您可以这样用")
+	// The key Store.Begin claimed (profile.dedupKey of the message's
+	// dedupKey): delete it, as if its 4.5 s had passed.
+	claim := fmt.Sprintf("kb:{default:%d}:dd:m:%s:4242", profile.ShardOf("oCold"), profile.Pseudonym("oCold"))
+	if n, err := f.rdb.Del(f.ctx, claim).Result(); err != nil || n != 1 {
+		gate.release()
+		t.Fatalf("deleting the claim %s: %d, %v (not where Begin put it?)", claim, n, err)
 	}
 	gate.release()
-	wantContains(t, <-first, "您可以这样用")
-	gate.hold()
-	defer gate.release()
-	select {
-	case r := <-send():
-		wantContains(t, r, "您可以这样用")
-	case <-time.After(3 * time.Second):
-		t.Fatal("a cached help was not answered while its commit waited")
+	if err := wh.Flush(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.profile(t, "oCold"); !p.LastMessageAt.Equal(at) {
+		t.Errorf("LastMessageAt = %v, want the help's %v", p.LastMessageAt, at)
+	}
+	if rec, err := f.rdb.Get(f.ctx, claim).Result(); err != nil || !strings.HasPrefix(rec, "r:") {
+		t.Errorf("dedup record after the recorder's commit: %q, %v; want the kept reply", rec, err)
+	}
+	if retry, err := other.Post(f.ctx, help); err != nil || retry.Content != r.Content {
+		t.Fatalf("retry: %q %v, want %q", retry.Content, err, r.Content)
+	}
+	if err := wh.Flush(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.profile(t, "oCold"); !p.LastMessageAt.Equal(at) {
+		t.Errorf("after the retry LastMessageAt = %v, want %v", p.LastMessageAt, at)
 	}
 }

@@ -421,12 +421,13 @@ func (w *Webhook) process(ctx context.Context, msg *Message, mix *message.MixMes
 // new profile. An outcome the recorder may commit after the reply (see
 // recorder: answered early) is handed to it, and the reply returned at
 // once. With answered set the reply went out already (the recorder
-// calls): settle only records.
+// calls): settle only records, and returns profile.ErrDuplicate when
+// another attempt has the message.
 func (w *Webhook) settle(ctx context.Context, sess *Session, msg *Message, answered bool) (Reply, error) {
 	for range 20 {
 		if sess.Duplicate {
 			if answered {
-				return Reply{}, nil
+				return Reply{}, profile.ErrDuplicate
 			}
 			w.opts.Metrics.dedup.Inc()
 			return w.awaitReply(ctx, sess)
@@ -448,8 +449,8 @@ func (w *Webhook) settle(ctx context.Context, sess *Session, msg *Message, answe
 		if req.Dialog.Name != "" {
 			out.Dialog, _ = json.Marshal(req.Dialog)
 		}
-		if !answered && req.readOnly && sess.ClaimedLate() && req.Dialog == dialog &&
-			profile.OnlyActivity(sess.Profile, req.Profile) && w.rec.add(&pending{sess: sess, msg: msg, out: &out}) {
+		if !answered && req.readOnly && req.Dialog == dialog && profile.OnlyActivity(sess.Profile, req.Profile) &&
+			w.rec.add(&pending{sess: sess, msg: msg, out: &out}) {
 			w.opts.Metrics.early.Inc()
 			w.observe(msg, reply)
 			return reply, nil

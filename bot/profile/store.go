@@ -150,6 +150,16 @@ const (
 // can lapse before that commit, however late it comes.
 func (sess *Session) ClaimedLate() bool { return strings.HasPrefix(sess.claim, lateClaimPrefix) }
 
+// ReclaimLate makes Commit claim the session's message itself, as for a
+// cached subscriber, after Commit found Begin's claim in Redis gone (it
+// lapsed: the commit came after claimTTL) or taken. The next Commit then
+// records the message if nobody else has, and returns ErrDuplicate if
+// another attempt claimed or answered it.
+func (sess *Session) ReclaimLate() {
+	sess.claim = lateClaimPrefix + nonce()
+	sess.Duplicate, sess.Reply = false, nil
+}
+
 // Begin loads openid's profile for handling the message msgKey (e.g. its
 // MsgId) and claims the message for ttl, in one round trip. When msgKey is
 // empty nothing is claimed (for updates that are not inbound messages).
