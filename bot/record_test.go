@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -267,13 +268,22 @@ func TestHelpsDuringRedisOutageRecordedAfter(t *testing.T) {
 	srv.Kill()
 	killed := time.Now()
 	answeredAt := make([]time.Time, residents)
+	took := make([]time.Duration, residents)
 	for i := range residents {
 		start := time.Now()
 		wantContains(t, text(id(i)), "您可以这样用")
-		if took := time.Since(start); took > time.Second {
-			t.Errorf("%s: 帮助 answered in %v during the outage, want at once", id(i), took)
+		took[i] = time.Since(start)
+		if took[i] > 5*time.Second {
+			t.Errorf("%s: 帮助 answered in %v during the outage, after WeChat's 5 s", id(i), took[i])
 		}
 		answeredAt[i] = f.clock.Now().Truncate(time.Second)
+	}
+	// At once, from the cache: not after the Redis client's retries (1.7 s,
+	// TestWebhookWhileRedisDown). The median, so that a loaded machine's
+	// pause on one message does not count.
+	slices.Sort(took)
+	if took[residents/2] > time.Second {
+		t.Errorf("median answer during the outage took %v, want at once (all: %v)", took[residents/2], took)
 	}
 	t.Logf("%d helps answered %v after the kill", residents, time.Since(killed).Round(time.Millisecond))
 	time.Sleep(500 * time.Millisecond) // the recorder retries meanwhile

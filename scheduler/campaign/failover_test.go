@@ -39,7 +39,9 @@ func TestDeliveryUnderClusterFailover(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(run), 13))
 			r.startWorker()
 			c := r.create(&campaign.Campaign{Name: "台风", Audience: "group:farmer", Mode: campaign.ModeItem, ItemID: "it1"})
-			r.waitProgress(c.ID, 0.2+0.4*rng.Float64(), 30*time.Second)
+			created, share := time.Now(), 0.2+0.4*rng.Float64()
+			r.waitProgress(c.ID, share, 30*time.Second)
+			t.Logf("%.0f%% of the campaign done %v after it was created", 100*share, time.Since(created).Round(time.Millisecond))
 
 			probe := fmt.Sprintf("probe%d", rng.IntN(1000)) // a random master
 			dead, err := cl.MasterOf(ctx, probe)
