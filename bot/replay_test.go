@@ -292,7 +292,7 @@ func TestSafeModeReplayRunsOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	var observed, ran atomic.Int64
-	a, _ := f.safeReplica(t, &observed, &ran)
+	a, wa := f.safeReplica(t, &observed, &ran)
 	b, _ := f.safeReplica(t, &observed, &ran)
 	f.clock.Add(time.Second)
 	if r, err := a.Event(f.ctx, "oReplay", "subscribe", "", nil); err != nil || r.Status != 200 {
@@ -358,13 +358,20 @@ func TestSafeModeReplayRunsOnce(t *testing.T) {
 		t.Errorf("replay after 6 minutes: status %d, want 403", r.Status)
 	}
 	// A message of a conversation on the replica that has the subscriber
-	// cached is one round trip: the commit.
+	// cached is one round trip: the commit (for 帮助, made just after the
+	// answer: Flush waits for it).
 	f.clock.Add(time.Second)
 	a.Text(f.ctx, "oReplay", "派潭")
+	if err := wa.Flush(f.ctx); err != nil {
+		t.Fatal(err)
+	}
 	before := f.rtts.Load()
 	f.clock.Add(time.Second)
 	if r, err := a.Text(f.ctx, "oReplay", "帮助"); err != nil || r.Status != 200 {
 		t.Fatalf("帮助: %v %v", r.Status, err)
+	}
+	if err := wa.Flush(f.ctx); err != nil {
+		t.Fatal(err)
 	}
 	if n := f.rtts.Load() - before; n != 1 {
 		t.Errorf("a cached safe-mode message cost %d Redis round trips, want 1", n)
