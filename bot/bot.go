@@ -1,6 +1,7 @@
-// Package bot answers subscribers on WeChat: the webhook (webhook.go), the
-// message router (mux.go) and the dialogs — onboarding, settings, opt-out,
-// erasure (dialogs.go). Subscriber profiles live in bot/profile; the WeChat
+// Package bot answers subscribers on WeChat: the webhook (webhook.go: the
+// HTTP side; handle.go: one message handled exactly once; record.go: read-
+// only answers recorded after the reply), the message router (mux.go) and
+// the dialogs — onboarding, settings, opt-out, erasure (dialogs.go). Subscriber profiles live in bot/profile; the WeChat
 // API client in bot/wechat.
 //
 // Handling a message is three Redis round trips (a conflict adds more),
