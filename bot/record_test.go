@@ -71,6 +71,16 @@ func async(f *fixture, openID, text string) <-chan wechattest.Reply {
 	return asyncPost(f, func() (wechattest.Reply, error) { return f.phone.Text(f.ctx, openID, text) })
 }
 
+// within waits up to d for c's reply; false when none came.
+func within(c <-chan wechattest.Reply, d time.Duration) (wechattest.Reply, bool) {
+	select {
+	case r := <-c:
+		return r, true
+	case <-time.After(d):
+		return wechattest.Reply{}, false
+	}
+}
+
 func asyncPost(f *fixture, post func() (wechattest.Reply, error)) <-chan wechattest.Reply {
 	c := make(chan wechattest.Reply, 1)
 	go func() {
@@ -98,10 +108,8 @@ func TestReadOnlyAnsweredBeforeRecorded(t *testing.T) {
 	f.clock.Add(time.Second)
 	helpAt := f.clock.Now().Truncate(time.Second)
 	helpXML := textXML("oEarly", "帮助", helpAt, 777)
-	var help wechattest.Reply
-	select {
-	case help = <-asyncPost(f, func() (wechattest.Reply, error) { return f.phone.Post(f.ctx, helpXML) }):
-	case <-time.After(3 * time.Second):
+	help, ok := within(asyncPost(f, func() (wechattest.Reply, error) { return f.phone.Post(f.ctx, helpXML) }), 3*time.Second)
+	if !ok {
 		gate.release()
 		t.Fatal("帮助 was not answered while its commit waited")
 	}
@@ -111,10 +119,8 @@ func TestReadOnlyAnsweredBeforeRecorded(t *testing.T) {
 	}
 
 	optOut := async(f, "oEarly", "退订")
-	select {
-	case r := <-optOut:
+	if r, ok := within(optOut, 300*time.Millisecond); ok {
 		t.Fatalf("退订 answered before its commit ran: %q", r.Content)
-	case <-time.After(300 * time.Millisecond):
 	}
 	gate.release()
 	wantContains(t, <-optOut, "已停止给您推送")
@@ -317,10 +323,8 @@ func TestUncachedHelpAnsweredEarlyEvenIfItsClaimLapses(t *testing.T) {
 	at := f.clock.Now().Truncate(time.Second)
 	help := textXML("oCold", "帮助", at, 4242)
 	gate.hold()
-	var r wechattest.Reply
-	select {
-	case r = <-asyncPost(f, func() (wechattest.Reply, error) { return other.Post(f.ctx, help) }):
-	case <-time.After(3 * time.Second):
+	r, ok := within(asyncPost(f, func() (wechattest.Reply, error) { return other.Post(f.ctx, help) }), 3*time.Second)
+	if !ok {
 		gate.release()
 		t.Fatal("an uncached help was not answered while its commit waited")
 	}
